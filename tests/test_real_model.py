@@ -1,0 +1,58 @@
+"""The composer on the real embedded SmolLM2-135M-Instruct weights (slow: loads 135M params)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cola import ChainModel, load_model, parse_chain
+
+pytestmark = pytest.mark.slow
+
+PROMPT = "The capital of France is Paris. The capital of Italy is"
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    return load_model("smollm2")
+
+
+@pytest.fixture(scope="module")
+def prompt_ids(smollm2):
+    return smollm2.tokenizer(PROMPT, return_tensors="pt").input_ids
+
+
+def test_embedded_model_shape(smollm2):
+    assert smollm2.n_layers == 30
+    assert smollm2.model.config.model_type == "llama"
+    assert smollm2.name == "SmolLM2-135M-Instruct"
+
+
+@torch.inference_mode()
+def test_identity_chain_matches_hf_logits(smollm2, prompt_ids):
+    ours = ChainModel(smollm2.model).forward(prompt_ids, range(30))
+    reference = smollm2.model(prompt_ids).logits
+    torch.testing.assert_close(ours, reference, atol=1e-4, rtol=1e-4)
+    assert ours[0, -1].argmax() == reference[0, -1].argmax()
+
+
+@torch.inference_mode()
+def test_repeat_chain_cached_equals_uncached(smollm2, prompt_ids):
+    chain = parse_chain("0-9,9,10-20,15-29", 30)
+    chain_model = ChainModel(smollm2.model)
+    recompute = chain_model.forward(prompt_ids, chain)
+    cache = chain_model.new_cache(chain)
+    prefill = chain_model.forward(prompt_ids[:, :-3], chain, cache=cache)
+    length = prompt_ids.shape[1]
+    decoded = [
+        chain_model.forward(prompt_ids[:, i : i + 1], chain, cache=cache) for i in range(length - 3, length)
+    ]
+    torch.testing.assert_close(torch.cat([prefill, *decoded], dim=1), recompute, atol=1e-4, rtol=1e-4)
+
+
+@torch.inference_mode()
+def test_identity_generation_matches_hf_generate(smollm2, prompt_ids):
+    ours = ChainModel(smollm2.model).generate(prompt_ids, range(30), max_new_tokens=8)
+    reference = smollm2.model.generate(prompt_ids, do_sample=False, max_new_tokens=8)
+    assert torch.equal(ours, reference)
+    assert "Rome" in smollm2.tokenizer.decode(ours[0, prompt_ids.shape[1] :])
