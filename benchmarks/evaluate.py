@@ -1,0 +1,138 @@
+"""Score a list of examples under one chain; write per-example records and a summary.
+
+Records go to ``results.jsonl`` as they are produced (see :mod:`benchmarks.results`), so an
+interrupted run resumes where it stopped; the summary is always recomputed from that file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from benchmarks.queries import GenerationQuery, Query
+from benchmarks.results import ResultsLog, write_json
+from benchmarks.runner import answer_choice, answer_generation
+from benchmarks.tasks import TaskConfig, build_queries, load_examples
+from cola import Chain, ChainModel, format_chain
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What every record and summary carries about the run."""
+
+    model: str
+    chain: Chain
+    seed: int = 0
+
+    @property
+    def chain_text(self) -> str:
+        return format_chain(self.chain)
+
+
+def _batches(queries: list[Query], size: int) -> Iterable[list[Query]]:
+    for start in range(0, len(queries), size):
+        yield queries[start : start + size]
+
+
+def score_queries(
+    chain_model: ChainModel, tokenizer, queries: list[Query], chain: Chain, *, batch_size: int = 1
+) -> Iterable[tuple[Query, dict, float]]:
+    """Yield (query, result fields, seconds per query) for each query, in order."""
+    generation = [query for query in queries if isinstance(query, GenerationQuery)]
+    if generation and len(generation) != len(queries):
+        raise ValueError("a run mixes generation and multiple-choice queries")
+    for batch in _batches(queries, batch_size if generation else 1):
+        start = time.perf_counter()
+        if generation:
+            results = answer_generation(chain_model, tokenizer, batch, chain)
+        else:
+            results = [_choice_fields(batch[0], answer_choice(chain_model, batch[0], chain))]
+        seconds = (time.perf_counter() - start) / len(batch)
+        yield from ((query, result, seconds) for query, result in zip(batch, results))
+
+
+def _choice_fields(query, outcome) -> dict:
+    fields = {"prediction": outcome.prediction, "gold": query.gold, "correct": outcome.correct, "scores": outcome.scores}
+    if outcome.correct_norm is not None:
+        fields |= {"prediction_norm": outcome.prediction_norm, "correct_norm": outcome.correct_norm}
+        fields["continuation_ids"] = [list(ids) for ids in query.continuation_ids]
+    else:
+        fields["candidate_ids"] = list(query.candidate_ids)
+    return fields
+
+
+def make_record(query: Query, fields: dict, seconds: float, task: TaskConfig, info: RunInfo) -> dict:
+    record = {
+        "id": query.example_id,
+        "model": info.model,
+        "benchmark": task.benchmark,
+        "split": task.split,
+        "mode": task.mode,
+        "seed": info.seed,
+        "chain": info.chain_text,
+        "prompt": query.prompt,
+    }
+    if isinstance(query, GenerationQuery):
+        record["gold"] = query.gold
+    return record | fields | {"seconds": round(seconds, 4)}
+
+
+def summarize(records: list[dict], task: TaskConfig, info: RunInfo, *, wall_seconds: float) -> dict:
+    count = len(records)
+    summary = {
+        "model": info.model,
+        "benchmark": task.benchmark,
+        "split": task.split,
+        "mode": task.mode,
+        "chat": task.chat,
+        "chain": info.chain_text,
+        "chain_length": len(info.chain),
+        "seed": info.seed,
+        "n": count,
+        "accuracy": sum(r["correct"] for r in records) / count if count else None,
+        "seconds_per_question": sum(r["seconds"] for r in records) / count if count else None,
+        "wall_seconds": round(wall_seconds, 2),
+        "task": asdict(task),
+    }
+    if records and "correct_norm" in records[0]:
+        summary["accuracy_norm"] = sum(r["correct_norm"] for r in records) / count
+    if records and "exact_match" in records[0]:
+        summary["exact_match"] = sum(r["exact_match"] for r in records) / count
+    return summary
+
+
+def evaluate(
+    chain_model: ChainModel,
+    tokenizer,
+    task: TaskConfig,
+    info: RunInfo,
+    output_dir: str | Path,
+    *,
+    limit: int | None = None,
+    batch_size: int = 1,
+    progress: bool = False,
+) -> dict:
+    """Evaluate ``task`` under ``info.chain`` into ``output_dir``; resumes a partial run there."""
+    start = time.perf_counter()
+    output_dir = Path(output_dir)
+    log = ResultsLog(output_dir / "results.jsonl")
+    examples = load_examples(task, limit=limit)
+    todo = [example for example in examples if example.id not in log]
+    if len(todo) < len(examples):
+        logger.info("resuming: %d of %d examples already done", len(examples) - len(todo), len(examples))
+    queries = build_queries(todo, tokenizer, task)
+    scored = score_queries(chain_model, tokenizer, queries, info.chain, batch_size=batch_size)
+    for query, fields, seconds in tqdm(scored, total=len(queries), disable=not progress, desc=task.benchmark):
+        log.append(make_record(query, fields, seconds, task, info))
+    wanted = {example.id for example in examples}
+    records = [record for record in log.records if record["id"] in wanted]
+    summary = summarize(records, task, info, wall_seconds=time.perf_counter() - start)
+    write_json(output_dir / "summary.json", summary)
+    return summary

@@ -1,0 +1,170 @@
+"""Benchmark examples turned into model inputs, and model outputs turned into graded answers.
+
+A *query* is everything one example needs under any chain: token ids ready for the composer and
+a rule that grades what the model produced. Multiple-choice queries are answered by one forward
+pass (``score``); GSM8K queries by greedy generation (``grade``). Search reuses queries unchanged,
+so a chain is scored exactly as the evaluation harness scores it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from benchmarks.datasets import ChoiceExample, MathExample
+from benchmarks.grading import cut_at_stop, exact_match, extract_answer, math_verify_match
+from benchmarks.prompts import arc_context, arc_continuation, arc_letter_prompt, gsm8k_prompt, letter_candidate
+
+Head = Callable[[torch.Tensor], torch.Tensor]
+"""Final norm + LM head: hidden (N, H) -> logits (N, V)."""
+
+GSM8K_STOP = ("Question:", "</s>", "<|im_end|>", "<|endoftext|>", "\n\n")
+
+
+@dataclass(frozen=True)
+class ChoiceOutcome:
+    prediction: int
+    correct: bool
+    scores: list[float]
+    prediction_norm: int | None = None  # loglikelihood mode: argmax of length-normalized scores
+    correct_norm: bool | None = None
+
+
+@dataclass(frozen=True)
+class LetterQuery:
+    """ARC ``letter`` mode: one sequence; the answer is the label token with the highest logit."""
+
+    example_id: str
+    prompt: str
+    input_ids: torch.Tensor  # (1, T)
+    candidate_ids: tuple[int, ...]
+    gold: int
+    metric: str = "acc"
+
+    @property
+    def attention_mask(self) -> None:
+        return None
+
+    def score(self, hidden: torch.Tensor, head: Head) -> ChoiceOutcome:
+        logits = head(hidden[:, -1])[0, list(self.candidate_ids)]
+        prediction = int(logits.argmax())
+        return ChoiceOutcome(prediction, prediction == self.gold, logits.tolist())
+
+
+@dataclass(frozen=True)
+class LoglikelihoodQuery:
+    """ARC ``loglikelihood`` mode (lm-eval): one row per choice, sum of continuation log-probs."""
+
+    example_id: str
+    prompt: str
+    input_ids: torch.Tensor  # (n_choices, T), right-padded
+    attention_mask: torch.Tensor
+    context_lengths: tuple[int, ...]  # tokens of the context in each row
+    continuation_ids: tuple[tuple[int, ...], ...]
+    choice_chars: tuple[int, ...]  # acc_norm divides by the choice text's length in characters
+    gold: int
+    metric: str = "acc"  # which of acc / acc_norm decides `correct` for search
+    positions: torch.Tensor = field(init=False, repr=False)
+
+    def __post_init__(self):
+        rows, cols = [], []
+        for row, (start, continuation) in enumerate(zip(self.context_lengths, self.continuation_ids)):
+            rows += [row] * len(continuation)
+            cols += range(start - 1, start - 1 + len(continuation))  # position p predicts token p+1
+        object.__setattr__(self, "positions", (torch.tensor(rows), torch.tensor(cols)))
+
+    def score(self, hidden: torch.Tensor, head: Head) -> ChoiceOutcome:
+        log_probs = torch.log_softmax(head(hidden[self.positions]).float(), dim=-1)
+        targets = torch.tensor([token for continuation in self.continuation_ids for token in continuation])
+        token_scores = log_probs.gather(-1, targets[:, None])[:, 0]
+        scores = torch.zeros(len(self.continuation_ids)).index_add_(0, self.positions[0], token_scores)
+        normalized = scores / torch.tensor(self.choice_chars, dtype=scores.dtype)
+        prediction, prediction_norm = int(scores.argmax()), int(normalized.argmax())
+        correct = (prediction_norm if self.metric == "acc_norm" else prediction) == self.gold
+        return ChoiceOutcome(
+            prediction, correct, scores.tolist(), prediction_norm=prediction_norm, correct_norm=prediction_norm == self.gold
+        )
+
+
+@dataclass(frozen=True)
+class GenerationQuery:
+    """GSM8K: greedy generation, cut at stop strings, number extracted and graded."""
+
+    example_id: str
+    prompt: str
+    input_ids: torch.Tensor  # (1, T)
+    gold: str
+    mode: str
+    max_new_tokens: int
+    stop_strings: tuple[str, ...] = GSM8K_STOP
+
+    def grade(self, generated: str) -> dict:
+        text = cut_at_stop(generated, self.stop_strings)
+        prediction = extract_answer(text, mode=self.mode)
+        correct = math_verify_match(prediction, self.gold)
+        return {
+            "generation": text,
+            "prediction": prediction,
+            "correct": correct,
+            "exact_match": exact_match(prediction, self.gold),
+        }
+
+
+Query = LetterQuery | LoglikelihoodQuery | GenerationQuery
+
+
+def encode(tokenizer, text: str, *, chat: bool) -> list[int]:
+    # A rendered chat template already holds its special tokens as text.
+    return tokenizer(text, add_special_tokens=not chat).input_ids
+
+
+def letter_query(example: ChoiceExample, tokenizer, *, chat: bool) -> LetterQuery:
+    prompt = arc_letter_prompt(example, tokenizer=tokenizer, chat=chat)
+    candidates = []
+    for choice in example.choices:
+        ids = tokenizer(letter_candidate(choice.label, chat=chat), add_special_tokens=False).input_ids
+        if len(ids) != 1:
+            raise ValueError(f"label {choice.label!r} of {example.id} is {len(ids)} tokens; letter mode needs one")
+        candidates.append(ids[0])
+    ids = torch.tensor([encode(tokenizer, prompt, chat=chat)])
+    return LetterQuery(example.id, prompt, ids, tuple(candidates), example.gold_index)
+
+
+def loglikelihood_query(example: ChoiceExample, tokenizer, *, chat: bool, metric: str = "acc") -> LoglikelihoodQuery:
+    context = arc_context(example, tokenizer=tokenizer, chat=chat)
+    context_ids = encode(tokenizer, context, chat=chat)
+    rows, context_lengths, continuations = [], [], []
+    for choice in example.choices:
+        # lm-eval encodes context + continuation whole and takes the tokens past the context's.
+        whole = encode(tokenizer, context + arc_continuation(choice.text, chat=chat), chat=chat)
+        start = len(context_ids)
+        if len(whole) <= start:
+            raise ValueError(f"choice {choice.label!r} of {example.id} adds no tokens to the context")
+        rows.append(whole)
+        context_lengths.append(start)
+        continuations.append(tuple(whole[start:]))
+    width = max(len(row) for row in rows)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    input_ids = torch.tensor([row + [pad] * (width - len(row)) for row in rows])
+    attention_mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in rows])
+    return LoglikelihoodQuery(
+        example.id,
+        context,
+        input_ids,
+        attention_mask,
+        tuple(context_lengths),
+        tuple(continuations),
+        tuple(len(choice.text) for choice in example.choices),
+        example.gold_index,
+        metric,
+    )
+
+
+def generation_query(
+    example: MathExample, tokenizer, *, mode: str, chat: bool, shots: list[MathExample], max_new_tokens: int
+) -> GenerationQuery:
+    prompt = gsm8k_prompt(example, mode=mode, shots=shots, tokenizer=tokenizer, chat=chat)
+    ids = torch.tensor([encode(tokenizer, prompt, chat=chat)])
+    return GenerationQuery(example.id, prompt, ids, example.answer, mode, max_new_tokens)

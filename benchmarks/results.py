@@ -1,0 +1,69 @@
+"""Append-only JSONL results that survive ``kill -9``: a rerun skips what is already written.
+
+Each record is written as one line and fsynced before the next example starts, so a crash loses at
+most the example in flight. A torn last line (the crash hit mid-write) is cut off on reopen.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+class ResultsLog:
+    """Records keyed by ``record[key]``; the first record for a key wins."""
+
+    def __init__(self, path: str | Path, *, key: str = "id"):
+        self.path = Path(path)
+        self.key = key
+        self.records: list[dict] = []
+        self.done: set[str] = set()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            self._load()
+
+    def _load(self) -> None:
+        good_bytes = 0
+        with self.path.open("rb") as handle:
+            for raw in handle:
+                try:
+                    record = json.loads(raw)
+                except json.JSONDecodeError:
+                    logger.warning("dropping a torn line at byte %d of %s", good_bytes, self.path)
+                    break
+                if not raw.endswith(b"\n"):
+                    break  # complete JSON but no newline: the write was cut; redo it
+                good_bytes += len(raw)
+                self._remember(record)
+        if good_bytes != self.path.stat().st_size:
+            with self.path.open("r+b") as handle:
+                handle.truncate(good_bytes)
+
+    def _remember(self, record: dict) -> None:
+        if record[self.key] not in self.done:
+            self.done.add(record[self.key])
+            self.records.append(record)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.done
+
+    def append(self, record: dict) -> None:
+        if record[self.key] in self.done:
+            raise ValueError(f"duplicate result for {self.key}={record[self.key]!r} in {self.path}")
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self._remember(record)
+
+
+def write_json(path: str | Path, payload: dict) -> None:
+    """Write ``payload`` atomically (temp file + rename), so a summary is never half written."""
+    path = Path(path)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    temporary.replace(path)

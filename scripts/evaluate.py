@@ -1,0 +1,40 @@
+"""Evaluate a model under one chain on a benchmark (Hydra entry point).
+
+    python scripts/evaluate.py model=smollm2 benchmark=arc_easy limit=100 chain=0-9,9,10-29
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from benchmarks.evaluate import RunInfo, evaluate
+from benchmarks.session import chain_from_text, open_model, set_threads, task_from_config
+
+
+@hydra.main(config_path="../conf", config_name="evaluate", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    set_threads(cfg.threads)
+    output_dir = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
+    loaded, chain_model = open_model(OmegaConf.to_container(cfg.model))
+    task = task_from_config(OmegaConf.to_container(cfg.benchmark))
+    info = RunInfo(model=loaded.name, chain=chain_from_text(cfg.chain, loaded.n_layers), seed=cfg.seed)
+    summary = evaluate(
+        chain_model,
+        loaded.tokenizer,
+        task,
+        info,
+        output_dir,
+        limit=cfg.limit,
+        batch_size=cfg.batch_size,
+        progress=cfg.progress,
+    )
+    logging.getLogger(__name__).info("results in %s", output_dir)
+    print(json.dumps({k: v for k, v in summary.items() if k != "task"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
