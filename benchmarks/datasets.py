@@ -84,7 +84,9 @@ def benchmark_spec(name: str) -> BenchmarkSpec:
     return BENCHMARKS[name]
 
 
-def load_benchmark(name: str, *, split: str, limit: int | None = None, path: str | None = None) -> list[Example]:
+def load_benchmark(
+    name: str, *, split: str, limit: int | None = None, path: str | None = None
+) -> list[Example]:
     """The first ``limit`` examples of ``split`` (all when ``None``), in file order."""
     spec = benchmark_spec(name)
     if path is not None and path.startswith("hf:"):
@@ -136,7 +138,9 @@ def _require(row: object, keys: tuple[str, ...], where: str) -> dict:
 def _parse_row(spec: BenchmarkSpec, row: object, where: str) -> Example:
     if spec.kind == "math":
         row = _require(row, ("id", "question", "answer"), where)
-        return MathExample(str(row["id"]), row["question"], str(row["answer"]).strip(), row.get("solution", ""))
+        return MathExample(
+            str(row["id"]), row["question"], str(row["answer"]).strip(), row.get("solution", "")
+        )
     row = _require(row, ("id", "question", "choices", "answer"), where)
     choices = row["choices"]
     if not isinstance(choices, list) or len(choices) < 2:
@@ -154,10 +158,25 @@ def _parse_hub_row(spec: BenchmarkSpec, row: dict, source: str, index: int) -> E
     if spec.kind == "math":
         row = _require(row, ("question", "answer"), where)
         final = row["answer"].split("####")[-1].strip().replace(",", "")
-        return _parse_row(spec, {"id": f"{spec.name}-{index:04d}", "question": row["question"], "answer": final, "solution": row["answer"]}, where)
+        return _parse_row(
+            spec,
+            {
+                "id": f"{spec.name}-{index:04d}",
+                "question": row["question"],
+                "answer": final,
+                "solution": row["answer"],
+            },
+            where,
+        )
     row = _require(row, ("id", "question", "choices", "answerKey"), where)
-    choices = [{"label": label, "text": text} for label, text in zip(row["choices"]["label"], row["choices"]["text"])]
-    return _parse_row(spec, {"id": row["id"], "question": row["question"], "choices": choices, "answer": row["answerKey"]}, where)
+    choices = [
+        {"label": label, "text": text} for label, text in zip(row["choices"]["label"], row["choices"]["text"])
+    ]
+    return _parse_row(
+        spec,
+        {"id": row["id"], "question": row["question"], "choices": choices, "answer": row["answerKey"]},
+        where,
+    )
 
 
 def _hub_rows(dataset_id: str, spec: BenchmarkSpec, split: str):

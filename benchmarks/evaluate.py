@@ -59,7 +59,12 @@ def score_queries(
 
 
 def _choice_fields(query, outcome) -> dict:
-    fields = {"prediction": outcome.prediction, "gold": query.gold, "correct": outcome.correct, "scores": outcome.scores}
+    fields = {
+        "prediction": outcome.prediction,
+        "gold": query.gold,
+        "correct": outcome.correct,
+        "scores": outcome.scores,
+    }
     if outcome.correct_norm is not None:
         fields |= {"prediction_norm": outcome.prediction_norm, "correct_norm": outcome.correct_norm}
         fields["continuation_ids"] = [list(ids) for ids in query.continuation_ids]

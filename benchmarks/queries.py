@@ -15,7 +15,13 @@ import torch
 
 from benchmarks.datasets import ChoiceExample, MathExample
 from benchmarks.grading import cut_at_stop, exact_match, extract_answer, math_verify_match
-from benchmarks.prompts import arc_context, arc_continuation, arc_letter_prompt, gsm8k_prompt, letter_candidate
+from benchmarks.prompts import (
+    arc_context,
+    arc_continuation,
+    arc_letter_prompt,
+    gsm8k_prompt,
+    letter_candidate,
+)
 
 Head = Callable[[torch.Tensor], torch.Tensor]
 """Final norm + LM head: hidden (N, H) -> logits (N, V)."""
@@ -84,7 +90,11 @@ class LoglikelihoodQuery:
         prediction, prediction_norm = int(scores.argmax()), int(normalized.argmax())
         correct = (prediction_norm if self.metric == "acc_norm" else prediction) == self.gold
         return ChoiceOutcome(
-            prediction, correct, scores.tolist(), prediction_norm=prediction_norm, correct_norm=prediction_norm == self.gold
+            prediction,
+            correct,
+            scores.tolist(),
+            prediction_norm=prediction_norm,
+            correct_norm=prediction_norm == self.gold,
         )
 
 
@@ -126,13 +136,17 @@ def letter_query(example: ChoiceExample, tokenizer, *, chat: bool) -> LetterQuer
     for choice in example.choices:
         ids = tokenizer(letter_candidate(choice.label, chat=chat), add_special_tokens=False).input_ids
         if len(ids) != 1:
-            raise ValueError(f"label {choice.label!r} of {example.id} is {len(ids)} tokens; letter mode needs one")
+            raise ValueError(
+                f"label {choice.label!r} of {example.id} is {len(ids)} tokens; letter mode needs one"
+            )
         candidates.append(ids[0])
     ids = torch.tensor([encode(tokenizer, prompt, chat=chat)])
     return LetterQuery(example.id, prompt, ids, tuple(candidates), example.gold_index)
 
 
-def loglikelihood_query(example: ChoiceExample, tokenizer, *, chat: bool, metric: str = "acc") -> LoglikelihoodQuery:
+def loglikelihood_query(
+    example: ChoiceExample, tokenizer, *, chat: bool, metric: str = "acc"
+) -> LoglikelihoodQuery:
     context = arc_context(example, tokenizer=tokenizer, chat=chat)
     context_ids = encode(tokenizer, context, chat=chat)
     rows, context_lengths, continuations = [], [], []

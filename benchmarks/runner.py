@@ -9,7 +9,9 @@ from cola import Chain, ChainModel
 
 
 @torch.inference_mode()
-def answer_choice(chain_model: ChainModel, query: LetterQuery | LoglikelihoodQuery, chain: Chain) -> ChoiceOutcome:
+def answer_choice(
+    chain_model: ChainModel, query: LetterQuery | LoglikelihoodQuery, chain: Chain
+) -> ChoiceOutcome:
     hidden = chain_model.embed(query.input_ids)
     inputs = chain_model.step_inputs(
         hidden, attention_mask=query.attention_mask, kinds={chain_model.layer_types[i] for i in chain}
@@ -38,7 +40,9 @@ def stop_rule_for(tokenizer, stop_strings: tuple[str, ...]):
 
 
 @torch.inference_mode()
-def answer_generation(chain_model: ChainModel, tokenizer, queries: list[GenerationQuery], chain: Chain) -> list[dict]:
+def answer_generation(
+    chain_model: ChainModel, tokenizer, queries: list[GenerationQuery], chain: Chain
+) -> list[dict]:
     """Greedy answers for a batch of GSM8K queries (left-padded together), graded."""
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     ids, mask = left_pad([query.input_ids for query in queries], pad_id)

@@ -1,6 +1,6 @@
 """Time the composer against transformers' own forward on the embedded model; print a table.
 
-    python scripts/bench_composer.py [tokens] [repeats]
+python scripts/bench_composer.py [tokens] [repeats]
 """
 
 from __future__ import annotations
@@ -33,15 +33,25 @@ def main(tokens: int = 80, repeats: int = 5) -> None:
     ids = torch.randint(100, 40000, (1, tokens), generator=torch.Generator().manual_seed(0))
     rows = [
         ("HF forward (all logits)", n_layers, best_of(lambda: model(ids), repeats)),
-        ("cola identity chain (all logits)", n_layers, best_of(lambda: chain_model(ids, range(n_layers)), repeats)),
+        (
+            "cola identity chain (all logits)",
+            n_layers,
+            best_of(lambda: chain_model(ids, range(n_layers)), repeats),
+        ),
         (
             "cola identity chain (last logit)",
             n_layers,
             best_of(lambda: chain_model(ids, range(n_layers), logits_to_keep=1), repeats),
         ),
-        ("cola half chain 0-14 (last logit)", 15, best_of(lambda: chain_model(ids, range(15), logits_to_keep=1), repeats)),
+        (
+            "cola half chain 0-14 (last logit)",
+            15,
+            best_of(lambda: chain_model(ids, range(15), logits_to_keep=1), repeats),
+        ),
     ]
-    print(f"model {loaded.name}, {tokens} tokens, batch 1, {torch.get_num_threads()} threads, load {load_s:.1f} s")
+    print(
+        f"model {loaded.name}, {tokens} tokens, batch 1, {torch.get_num_threads()} threads, load {load_s:.1f} s"
+    )
     print("| run | layers | seconds | ms per layer |")
     print("|---|---|---|---|")
     for name, layers, seconds in rows:

@@ -1,18 +1,47 @@
-"""A tiny word-level tokenizer for checkpoint round trips, built offline with `tokenizers`."""
+"""Tiny word-level tokenizers, built offline with `tokenizers`, for checkpoints and prompts."""
 
 from __future__ import annotations
+
+import re
 
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
+SPECIALS = ("<pad>", "<s>", "<unk>", "<|im_start|>", "<|im_end|>")
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
 
-def tiny_tokenizer(vocab_size: int = 96) -> PreTrainedTokenizerFast:
-    vocab = {"<pad>": 0, "<s>": 1, "<unk>": 2}
-    for index in range(3, vocab_size - 1):
-        vocab[f"w{index}"] = index
-    vocab["</s>"] = vocab_size - 1
+
+def _fast(vocab: dict[str, int]) -> PreTrainedTokenizerFast:
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="<pad>", bos_token="<s>", eos_token="</s>", unk_token="<unk>"
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="<|im_end|>",
+        unk_token="<unk>",
     )
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>"]})
+    tokenizer.chat_template = CHATML
+    return tokenizer
+
+
+def tiny_tokenizer(vocab_size: int = 96) -> PreTrainedTokenizerFast:
+    vocab = {token: index for index, token in enumerate(SPECIALS)}
+    for index in range(len(SPECIALS), vocab_size):
+        vocab[f"w{index}"] = index
+    return _fast(vocab)
+
+
+def word_tokenizer(texts: list[str], vocab_size: int = 96) -> PreTrainedTokenizerFast:
+    """A tokenizer whose vocabulary holds every word and punctuation run of ``texts``."""
+    vocab = {token: index for index, token in enumerate(SPECIALS)}
+    for text in texts:
+        for piece in re.findall(r"\w+|[^\w\s]+", text):
+            vocab.setdefault(piece, len(vocab))
+    if len(vocab) > vocab_size:
+        raise ValueError(f"fixture texts need {len(vocab)} tokens, more than vocab_size={vocab_size}")
+    return _fast(vocab)

@@ -1,0 +1,97 @@
+"""End to end: evaluate a tiny model on fixture data, resume after a crash, summary from JSONL."""
+
+import json
+
+import pytest
+
+from benchmarks.datasets import load_benchmark
+from benchmarks.evaluate import RunInfo, evaluate
+from benchmarks.prompts import arc_letter_prompt
+from benchmarks.tasks import TaskConfig
+from cola import ChainModel
+from tests.conftest import build_tiny_model
+from tests.tiny_tokenizer import word_tokenizer
+
+ARC_PATH = "tests/fixtures/arc_mixed.jsonl"
+GSM_PATH = "tests/fixtures/gsm8k_small.jsonl"
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    arc = load_benchmark("arc_easy", split="test", path=ARC_PATH)
+    gsm = load_benchmark("gsm8k", split="test", path=GSM_PATH)
+    texts = [arc_letter_prompt(e) + " " + " ".join(c.text for c in e.choices) for e in arc]
+    texts += [e.question for e in gsm] + [
+        "Give only the final answer as a number , with no explanation Answer"
+    ]
+    texts += ["user assistant"]
+    return word_tokenizer(texts)
+
+
+@pytest.fixture(scope="module")
+def chain_model():
+    return ChainModel(build_tiny_model("llama"))
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("mode", ["loglikelihood", "letter"])
+def test_arc_records_and_summary(tmp_path, tokenizer, chain_model, mode):
+    task = TaskConfig("arc_easy", mode=mode, path=ARC_PATH)
+    summary = evaluate(chain_model, tokenizer, task, RunInfo("tiny", (0, 1, 1, 3)), tmp_path)
+    records = read_jsonl(tmp_path / "results.jsonl")
+    assert [r["id"] for r in records] == ["arc-1", "arc-2", "arc-3", "arc-4", "arc-5"]
+    assert all(
+        r["chain"] == "0-1,1,3" and r["model"] == "tiny" and r["benchmark"] == "arc_easy" for r in records
+    )
+    assert all(len(r["scores"]) == n for r, n in zip(records, (4, 4, 5, 3, 2)))
+    assert summary["accuracy"] == sum(r["correct"] for r in records) / 5
+    assert json.loads((tmp_path / "summary.json").read_text())["n"] == 5
+    key = "continuation_ids" if mode == "loglikelihood" else "candidate_ids"
+    assert all(key in r for r in records)
+
+
+def test_gsm8k_direct_generates_and_grades(tmp_path, tokenizer, chain_model):
+    task = TaskConfig("gsm8k", mode="direct", chat=True, path=GSM_PATH, max_new_tokens=4)
+    summary = evaluate(chain_model, tokenizer, task, RunInfo("tiny", (0, 1, 2, 3)), tmp_path, batch_size=2)
+    records = read_jsonl(tmp_path / "results.jsonl")
+    assert [r["gold"] for r in records] == ["7", "8", "-4"]
+    assert all(r["prompt"].endswith("<|im_start|>assistant\n") for r in records)
+    assert all({"generation", "prediction", "correct", "exact_match"} <= set(r) for r in records)
+    assert summary["n"] == 3 and 0.0 <= summary["accuracy"] <= 1.0
+
+
+def test_batched_generation_matches_one_at_a_time(tmp_path, tokenizer, chain_model):
+    task = TaskConfig("gsm8k", mode="direct", path=GSM_PATH, max_new_tokens=5)
+    info = RunInfo("tiny", (0, 2, 2, 3))
+    evaluate(chain_model, tokenizer, task, info, tmp_path / "b1", batch_size=1)
+    evaluate(chain_model, tokenizer, task, info, tmp_path / "b3", batch_size=3)
+    one = [r["generation"] for r in read_jsonl(tmp_path / "b1" / "results.jsonl")]
+    three = [r["generation"] for r in read_jsonl(tmp_path / "b3" / "results.jsonl")]
+    assert one == three
+
+
+def test_resume_after_crash_scores_every_example_exactly_once(tmp_path, tokenizer, chain_model):
+    task = TaskConfig("arc_easy", path=ARC_PATH)
+    info = RunInfo("tiny", (0, 1, 2, 3))
+    evaluate(chain_model, tokenizer, task, info, tmp_path, limit=3)
+    results = tmp_path / "results.jsonl"
+    complete = read_jsonl(results)
+    # Simulate kill -9 in the middle of writing the third record.
+    lines = results.read_text().splitlines(keepends=True)
+    results.write_text("".join(lines[:2]) + lines[2][: len(lines[2]) // 2])
+    summary = evaluate(chain_model, tokenizer, task, info, tmp_path)
+    records = read_jsonl(results)
+    assert [r["id"] for r in records] == ["arc-1", "arc-2", "arc-3", "arc-4", "arc-5"]
+    assert records[2]["scores"] == pytest.approx(complete[2]["scores"])
+    assert summary["n"] == 5
+    assert summary["accuracy"] == sum(r["correct"] for r in records) / 5
+
+
+def test_invalid_task_configs_are_refused():
+    with pytest.raises(ValueError, match="mode 'cot' is not valid for arc_easy"):
+        TaskConfig("arc_easy", mode="cot")
+    with pytest.raises(ValueError, match="metric must be 'acc' or 'acc_norm'"):
+        TaskConfig("arc_easy", metric="f1")

@@ -1,0 +1,53 @@
+"""Every combination of the `conf/` groups composes, and turns into valid library objects."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from benchmarks.session import task_from_config
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+TOP_LEVEL = sorted(path.stem for path in CONF.glob("*.yaml"))
+GROUPS = sorted(path.name for path in CONF.iterdir() if path.is_dir() and not path.name.startswith("hydra"))
+
+
+def options(group: str) -> list[str]:
+    return sorted(path.stem for path in (CONF / group).glob("*.yaml"))
+
+
+def groups_of(config_name: str) -> list[str]:
+    defaults = OmegaConf.load(CONF / f"{config_name}.yaml").get("defaults", [])
+    return [
+        next(iter(entry)) for entry in defaults if isinstance(entry, dict) and next(iter(entry)) in GROUPS
+    ]
+
+
+COMBINATIONS = [
+    (name, tuple(zip(groups, choice)))
+    for name in TOP_LEVEL
+    for groups in [groups_of(name)]
+    for choice in itertools.product(*(options(group) for group in groups))
+]
+
+
+def test_there_is_something_to_compose():
+    assert "evaluate" in TOP_LEVEL
+    assert {"model", "benchmark"} <= set(GROUPS)
+    assert len(COMBINATIONS) >= 4
+
+
+@pytest.mark.parametrize(("config_name", "choices"), COMBINATIONS, ids=lambda v: str(v))
+def test_config_composes(config_name, choices):
+    overrides = [f"{group}={option}" for group, option in choices]
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name=config_name, overrides=overrides)
+    if "benchmark" in cfg:
+        task = task_from_config(OmegaConf.to_container(cfg.benchmark))
+        assert task.benchmark == cfg.benchmark.name
+    if "model" in cfg:
+        assert cfg.model.spec
