@@ -170,7 +170,8 @@ def _parse_hub_row(spec: BenchmarkSpec, row: dict, source: str, index: int) -> E
         )
     row = _require(row, ("id", "question", "choices", "answerKey"), where)
     choices = [
-        {"label": label, "text": text} for label, text in zip(row["choices"]["label"], row["choices"]["text"])
+        {"label": label, "text": text}
+        for label, text in zip(row["choices"]["label"], row["choices"]["text"], strict=True)
     ]
     return _parse_row(
         spec,

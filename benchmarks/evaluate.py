@@ -55,7 +55,7 @@ def score_queries(
         else:
             results = [_choice_fields(batch[0], answer_choice(chain_model, batch[0], chain))]
         seconds = (time.perf_counter() - start) / len(batch)
-        yield from ((query, result, seconds) for query, result in zip(batch, results))
+        yield from ((query, result, seconds) for query, result in zip(batch, results, strict=True))
 
 
 def _choice_fields(query, outcome) -> dict:

@@ -76,7 +76,9 @@ class LoglikelihoodQuery:
 
     def __post_init__(self):
         rows, cols = [], []
-        for row, (start, continuation) in enumerate(zip(self.context_lengths, self.continuation_ids)):
+        for row, (start, continuation) in enumerate(
+            zip(self.context_lengths, self.continuation_ids, strict=True)
+        ):
             rows += [row] * len(continuation)
             cols += range(start - 1, start - 1 + len(continuation))  # position p predicts token p+1
         object.__setattr__(self, "positions", (torch.tensor(rows), torch.tensor(cols)))

@@ -55,4 +55,4 @@ def answer_generation(
         stop_rule=stop_rule_for(tokenizer, queries[0].stop_strings),
     )
     texts = tokenizer.batch_decode(output[:, ids.shape[1] :], skip_special_tokens=True)
-    return [query.grade(text) for query, text in zip(queries, texts)]
+    return [query.grade(text) for query, text in zip(queries, texts, strict=True)]

@@ -21,14 +21,14 @@ def options(group: str) -> list[str]:
 
 
 def groups_of(config_name: str) -> list[str]:
-    defaults = OmegaConf.load(CONF / f"{config_name}.yaml").get("defaults", [])
+    defaults = OmegaConf.to_container(OmegaConf.load(CONF / f"{config_name}.yaml")).get("defaults", [])
     return [
         next(iter(entry)) for entry in defaults if isinstance(entry, dict) and next(iter(entry)) in GROUPS
     ]
 
 
 COMBINATIONS = [
-    (name, tuple(zip(groups, choice)))
+    (name, tuple(zip(groups, choice, strict=True)))
     for name in TOP_LEVEL
     for groups in [groups_of(name)]
     for choice in itertools.product(*(options(group) for group in groups))

@@ -46,7 +46,7 @@ def test_arc_records_and_summary(tmp_path, tokenizer, chain_model, mode):
     assert all(
         r["chain"] == "0-1,1,3" and r["model"] == "tiny" and r["benchmark"] == "arc_easy" for r in records
     )
-    assert all(len(r["scores"]) == n for r, n in zip(records, (4, 4, 5, 3, 2)))
+    assert all(len(r["scores"]) == n for r, n in zip(records, (4, 4, 5, 3, 2), strict=True))
     assert summary["accuracy"] == sum(r["correct"] for r in records) / 5
     assert json.loads((tmp_path / "summary.json").read_text())["n"] == 5
     key = "continuation_ids" if mode == "loglikelihood" else "candidate_ids"
