@@ -1,0 +1,38 @@
+"""Chain search: MCTS and baselines over skip/repeat edits. Plain Python + numpy: no torch, no cola.
+
+The model is seen only through an evaluator ``chain -> reward``; :mod:`search.engine` builds one
+from cola and a benchmark query.
+"""
+
+from search.actions import Edit, EditConfig, children, legal_edits
+from search.baselines import greedy_search, random_search
+from search.config import SearchConfig
+from search.mcts import mcts_search
+from search.types import CORRECT, Chain, Evaluator, SearchResult, StopRule
+
+SEARCHES = {"mcts": mcts_search, "random": random_search, "greedy": greedy_search}
+
+
+def search_function(name: str):
+    if name not in SEARCHES:
+        raise ValueError(f"unknown search {name!r}; choose from {', '.join(SEARCHES)}")
+    return SEARCHES[name]
+
+
+__all__ = [
+    "CORRECT",
+    "SEARCHES",
+    "Chain",
+    "Edit",
+    "EditConfig",
+    "Evaluator",
+    "SearchConfig",
+    "SearchResult",
+    "StopRule",
+    "children",
+    "greedy_search",
+    "legal_edits",
+    "mcts_search",
+    "random_search",
+    "search_function",
+]

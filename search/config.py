@@ -1,0 +1,27 @@
+"""Search settings; defaults follow the CoLa reference search (arXiv 2507.07996, its MCTSConfig)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from search.actions import EditConfig
+from search.types import StopRule
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    simulations: int = 200  # MCTS simulations; for baselines, the budget of chain evaluations
+    exploration: float = 1.8  # UCB exploration constant
+    length_penalty: float = 3.0  # UCB subtracts length_penalty * len(chain) / L
+    random_prob: float = 0.1  # chance of taking a uniformly random child during selection
+    max_random_edits: int = 4  # random baseline: each chain is 1..this many random edits of the full chain
+    edits: EditConfig = field(default_factory=EditConfig)
+    stop: StopRule = field(default_factory=StopRule)
+
+    def __post_init__(self):
+        if self.simulations < 1:
+            raise ValueError(f"simulations must be >= 1, got {self.simulations}")
+        if not 0.0 <= self.random_prob <= 1.0:
+            raise ValueError(f"random_prob must be in [0, 1], got {self.random_prob}")
+        if self.max_random_edits < 1:
+            raise ValueError(f"max_random_edits must be >= 1, got {self.max_random_edits}")

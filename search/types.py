@@ -1,0 +1,59 @@
+"""What every search returns, and the evaluator seam through which it sees the model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Chain = tuple[int, ...]
+Evaluator = Callable[[Chain], float]
+"""chain -> reward in [0, 1]; 1 means the chain answers the sample correctly."""
+
+CORRECT = 0.5  # a reward above this counts as a correct answer
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """Early stop, as in the CoLa reference: a correction, or a correct chain >= ``min_saving`` shorter."""
+
+    enabled: bool = True
+    min_saving: int = 2
+
+    def should_stop(self, reward: float, chain: Chain, *, original_reward: float, n_layers: int) -> bool:
+        if not self.enabled or reward <= CORRECT:
+            return False
+        return reward > original_reward or len(chain) + self.min_saving <= n_layers
+
+
+@dataclass
+class SearchResult:
+    """Every chain a search evaluated, in evaluation order, with its reward."""
+
+    n_layers: int
+    original_reward: float
+    rewards: dict[Chain, float] = field(default_factory=dict)
+    iterations: int = 0
+    stopped_early: bool = False
+
+    @property
+    def correct_chains(self) -> list[Chain]:
+        return [chain for chain, reward in self.rewards.items() if reward > CORRECT]
+
+    @property
+    def best_chain(self) -> Chain | None:
+        """Shortest correct chain, then fewest distinct layers (the CoLa reference's order)."""
+        correct = self.correct_chains
+        return min(correct, key=lambda chain: (len(chain), len(set(chain)))) if correct else None
+
+
+class MemoEvaluator:
+    """Memoizes an evaluator and records each distinct chain's reward in a :class:`SearchResult`."""
+
+    def __init__(self, evaluator: Evaluator, result: SearchResult):
+        self.evaluator = evaluator
+        self.result = result
+
+    def __call__(self, chain: Chain) -> float:
+        if chain not in self.result.rewards:
+            self.result.rewards[chain] = float(self.evaluator(chain))
+        return self.result.rewards[chain]
