@@ -9,7 +9,7 @@ so a chain is scored exactly as the evaluation harness scores it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -132,16 +132,32 @@ def encode(tokenizer, text: str, *, chat: bool) -> list[int]:
     return tokenizer(text, add_special_tokens=not chat).input_ids
 
 
+def _single_token_ids(tokenizer, labels: list[str], *, chat: bool) -> list[int] | None:
+    ids = [
+        tokenizer(letter_candidate(label, chat=chat), add_special_tokens=False).input_ids for label in labels
+    ]
+    return [token[0] for token in ids] if all(len(token) == 1 for token in ids) else None
+
+
 def letter_query(example: ChoiceExample, tokenizer, *, chat: bool) -> LetterQuery:
-    prompt = arc_letter_prompt(example, tokenizer=tokenizer, chat=chat)
-    candidates = []
-    for choice in example.choices:
-        ids = tokenizer(letter_candidate(choice.label, chat=chat), add_special_tokens=False).input_ids
-        if len(ids) != 1:
+    """Choices shown with their own labels when each label is one token after the prompt;
+    otherwise (e.g. ``" 1"`` is two tokens in SmolLM2's tokenizer) relabeled A, B, C... by position,
+    as the CoLa reference does for every question."""
+    labels = [choice.label for choice in example.choices]
+    candidates = _single_token_ids(tokenizer, labels, chat=chat)
+    if candidates is None:
+        labels = [chr(ord("A") + index) for index in range(len(labels))]
+        example = replace(
+            example,
+            choices=tuple(replace(c, label=l) for c, l in zip(example.choices, labels, strict=True)),
+            answer=labels[example.gold_index],
+        )
+        candidates = _single_token_ids(tokenizer, labels, chat=chat)
+        if candidates is None:
             raise ValueError(
-                f"label {choice.label!r} of {example.id} is {len(ids)} tokens; letter mode needs one"
+                f"neither the labels of {example.id} nor A-E are single tokens for this tokenizer"
             )
-        candidates.append(ids[0])
+    prompt = arc_letter_prompt(example, tokenizer=tokenizer, chat=chat)
     ids = torch.tensor([encode(tokenizer, prompt, chat=chat)])
     return LetterQuery(example.id, prompt, ids, tuple(candidates), example.gold_index)
 

@@ -35,3 +35,21 @@ def task_from_config(benchmark_cfg: dict) -> TaskConfig:
 
 def chain_from_text(text: str | None, n_layers: int) -> tuple[int, ...]:
     return full_chain(n_layers) if text in (None, "", "full") else parse_chain(str(text), n_layers)
+
+
+def search_config_from(search_cfg: dict):
+    from search import EditConfig, SearchConfig, StopRule
+
+    return SearchConfig(
+        simulations=search_cfg["simulations"],
+        exploration=search_cfg["exploration"],
+        length_penalty=search_cfg["length_penalty"],
+        random_prob=search_cfg["random_prob"],
+        max_random_edits=search_cfg["max_random_edits"],
+        edits=EditConfig(
+            skip_sizes=tuple(search_cfg["skip_sizes"]),
+            repeat=search_cfg["repeat"],
+            max_length_factor=search_cfg["max_length_factor"],
+        ),
+        stop=StopRule(enabled=search_cfg["early_stop"], min_saving=search_cfg["min_saving"]),
+    )

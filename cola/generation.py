@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from cola.cache import ChainCache
 from cola.chain import Chain
 
 if TYPE_CHECKING:  # the composer imports this module; the type is only needed for annotations
@@ -56,31 +57,57 @@ def greedy_generate(
     """
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
-    eos_ids = _as_id_list(eos_token_id) if eos_token_id is not None else default_eos_ids(chain_model.model)
-    pad_id = _resolve_pad(chain_model.model, pad_token_id, eos_ids)
-    batch = input_ids.shape[0]
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
-    eos = torch.tensor(eos_ids, dtype=torch.long, device=input_ids.device)
     cache = chain_model.new_cache(chain)
-    finished = torch.zeros(batch, dtype=torch.bool, device=input_ids.device)
-    new_tokens = input_ids.new_empty(batch, 0)
-    step_ids = input_ids
-    for _ in range(max_new_tokens):
-        logits = chain_model.forward(
-            step_ids, chain, attention_mask=attention_mask, cache=cache, logits_to_keep=1
-        )
-        next_ids = logits[:, -1].argmax(dim=-1)
+    logits = chain_model.forward(input_ids, chain, attention_mask=attention_mask, cache=cache, logits_to_keep=1)
+    new_tokens = greedy_decode(
+        chain_model,
+        cache,
+        logits[:, -1],
+        attention_mask,
+        max_new_tokens=max_new_tokens,
+        eos_token_id=eos_token_id,
+        pad_token_id=pad_token_id,
+        stop_rule=stop_rule,
+    )
+    return torch.cat([input_ids, new_tokens], dim=1)
+
+
+@torch.inference_mode()
+def greedy_decode(
+    chain_model: ChainModel,
+    cache: ChainCache,
+    next_logits: torch.Tensor,
+    attention_mask: torch.Tensor,
+    *,
+    max_new_tokens: int,
+    eos_token_id: int | Iterable[int] | None = None,
+    pad_token_id: int | None = None,
+    stop_rule: StopRule | None = None,
+) -> torch.Tensor:
+    """New tokens (B, n) decoded greedily from a prefilled ``cache`` whose last logits are ``next_logits``."""
+    eos_ids = _as_id_list(eos_token_id) if eos_token_id is not None else default_eos_ids(chain_model.model)
+    pad_id = _resolve_pad(chain_model.model, pad_token_id, eos_ids)
+    batch = next_logits.shape[0]
+    eos = torch.tensor(eos_ids, dtype=torch.long, device=next_logits.device)
+    finished = torch.zeros(batch, dtype=torch.bool, device=next_logits.device)
+    tokens: list[torch.Tensor] = []
+    for step in range(max_new_tokens):
+        if step:
+            attention_mask = torch.cat([attention_mask, attention_mask.new_ones(batch, 1)], dim=1)
+            next_logits = chain_model.forward(
+                tokens[-1][:, None], cache.chain, attention_mask=attention_mask, cache=cache, logits_to_keep=1
+            )[:, -1]
+        next_ids = next_logits.argmax(dim=-1)
         next_ids = torch.where(finished, torch.full_like(next_ids, pad_id), next_ids)
-        new_tokens = torch.cat([new_tokens, next_ids[:, None]], dim=1)
+        tokens.append(next_ids)
         finished |= torch.isin(next_ids, eos)
         if stop_rule is not None:
-            finished |= stop_rule(new_tokens)
+            finished |= stop_rule(torch.stack(tokens, dim=1))
         if bool(finished.all()):
             break
-        step_ids = next_ids[:, None]
-        attention_mask = torch.cat([attention_mask, attention_mask.new_ones(batch, 1)], dim=1)
-    return torch.cat([input_ids, new_tokens], dim=1)
+    return torch.stack(tokens, dim=1)
 
 
 def _resolve_pad(model: torch.nn.Module, pad_token_id: int | None, eos_ids: list[int]) -> int:

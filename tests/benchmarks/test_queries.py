@@ -86,3 +86,21 @@ def test_loglikelihood_positions_predict_the_continuation_tokens(tokenizer):
     rows, cols = query.positions
     targets = [token for ids in query.continuation_ids for token in ids]
     assert query.input_ids[rows, cols + 1].tolist() == targets
+
+
+class DigitSplittingTokenizer:
+    """Stand-in for SmolLM2's tokenizer, where ' 1' is two tokens (space, digit) but ' A' is one."""
+
+    def __call__(self, text, add_special_tokens=True):
+        class Encoded:
+            input_ids = [200 + ord(text[1])] if text.startswith(" ") and text[1:].isalpha() else [ord(c) for c in text]
+
+        return Encoded()
+
+
+def test_letter_query_relabels_numeric_choices_when_labels_are_not_single_tokens():
+    example = ARC[1]  # labels 1-4, gold "1"
+    query = letter_query(example, DigitSplittingTokenizer(), chat=False)
+    assert query.prompt == "Question: Which is a gas?\nA. steam\nB. ice\nC. wood\nD. stone\nAnswer:"
+    assert query.candidate_ids == tuple(200 + ord(letter) for letter in "ABCD")
+    assert query.gold == 0

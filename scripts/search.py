@@ -1,0 +1,52 @@
+"""Search layer chains per sample and write results, summary and report (Hydra entry point).
+
+    python scripts/search.py model=smollm2 benchmark=arc_easy search=mcts limit=20 seed=0
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from benchmarks.search_report import write_report
+from benchmarks.search_run import SearchRun, run_search
+from benchmarks.session import open_model, search_config_from, set_threads, task_from_config
+from search.engine import EngineConfig
+
+
+@hydra.main(config_path="../conf", config_name="search", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    set_threads(cfg.threads, workers=cfg.shard.count)
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    loaded, chain_model = open_model(OmegaConf.to_container(cfg.model))
+    task = task_from_config(OmegaConf.to_container(cfg.benchmark))
+    run = SearchRun(
+        model=loaded.name,
+        algorithm=cfg.search.name,
+        seed=cfg.seed,
+        limit=cfg.limit,
+        shard_index=cfg.shard.index,
+        shard_count=cfg.shard.count,
+    )
+    summary = run_search(
+        chain_model,
+        loaded.tokenizer,
+        task,
+        run,
+        search_config_from(OmegaConf.to_container(cfg.search)),
+        EngineConfig(**OmegaConf.to_container(cfg.engine)),
+        output_dir,
+        progress=cfg.progress,
+    )
+    report = write_report({cfg.search.name: output_dir}, output_dir)
+    keys = ("n", "accuracy", "oracle_accuracy", "shortening_rate", "correction_rate", "mean_best_length")
+    print(json.dumps({key: summary[key] for key in keys}, indent=2))
+    print(f"report: {report}")
+
+
+if __name__ == "__main__":
+    main()
