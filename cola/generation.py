@@ -60,7 +60,9 @@ def greedy_generate(
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
     cache = chain_model.new_cache(chain)
-    logits = chain_model.forward(input_ids, chain, attention_mask=attention_mask, cache=cache, logits_to_keep=1)
+    logits = chain_model.forward(
+        input_ids, chain, attention_mask=attention_mask, cache=cache, logits_to_keep=1
+    )
     new_tokens = greedy_decode(
         chain_model,
         cache,

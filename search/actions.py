@@ -30,7 +30,11 @@ class Edit:
         if self.kind == "skip":
             return chain[: self.position] + chain[self.position + self.size :]
         if self.kind == "repeat":
-            return chain[: self.position + 1] + chain[self.position : self.position + 1] + chain[self.position + 1 :]
+            return (
+                chain[: self.position + 1]
+                + chain[self.position : self.position + 1]
+                + chain[self.position + 1 :]
+            )
         raise ValueError(f"unknown edit kind {self.kind!r}")
 
     def __str__(self) -> str:

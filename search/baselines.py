@@ -25,7 +25,9 @@ def _start(evaluator: Evaluator, n_layers: int) -> tuple[SearchResult, MemoEvalu
 
 
 def _stops(config: SearchConfig, result: SearchResult, chain: Chain, reward: float) -> bool:
-    if config.stop.should_stop(reward, chain, original_reward=result.original_reward, n_layers=result.n_layers):
+    if config.stop.should_stop(
+        reward, chain, original_reward=result.original_reward, n_layers=result.n_layers
+    ):
         result.stopped_early = True
         return True
     return False
@@ -39,7 +41,9 @@ def random_chain(n_layers: int, config: SearchConfig, rng: np.random.Generator) 
     return chain
 
 
-def random_search(evaluator: Evaluator, n_layers: int, config: SearchConfig, rng: np.random.Generator) -> SearchResult:
+def random_search(
+    evaluator: Evaluator, n_layers: int, config: SearchConfig, rng: np.random.Generator
+) -> SearchResult:
     result, memo, _ = _start(evaluator, n_layers)
     attempts = 0
     # Duplicate draws cost nothing (memoized) but must not loop forever on tiny chain spaces.
@@ -54,7 +58,9 @@ def random_search(evaluator: Evaluator, n_layers: int, config: SearchConfig, rng
     return result
 
 
-def greedy_search(evaluator: Evaluator, n_layers: int, config: SearchConfig, rng: np.random.Generator) -> SearchResult:
+def greedy_search(
+    evaluator: Evaluator, n_layers: int, config: SearchConfig, rng: np.random.Generator
+) -> SearchResult:
     result, memo, current = _start(evaluator, n_layers)
 
     def score(chain: Chain) -> float:
@@ -76,4 +82,3 @@ def greedy_search(evaluator: Evaluator, n_layers: int, config: SearchConfig, rng
         if best is None or score(best) <= score(current):
             return result
         current = best
-

@@ -83,7 +83,9 @@ class PrefixCache:
 class ChainEvaluator:
     """``chain -> 1.0 / 0.0`` (correct or not) for one query, reusing shared prefixes."""
 
-    def __init__(self, chain_model: ChainModel, tokenizer, query: Query, config: EngineConfig = EngineConfig()):
+    def __init__(
+        self, chain_model: ChainModel, tokenizer, query: Query, config: EngineConfig = EngineConfig()
+    ):
         self.chain_model = chain_model
         self.tokenizer = tokenizer
         self.query = query
@@ -91,9 +93,8 @@ class ChainEvaluator:
         self.stats = EngineStats()
         self.cache = PrefixCache(int(config.prefix_cache_mb * 2**20), self.stats)
         self.generation = isinstance(query, GenerationQuery)
-        self.attention_mask = query.attention_mask
-        if self.generation and self.attention_mask is None:
-            self.attention_mask = torch.ones_like(query.input_ids)
+        # Generation extends the mask token by token, so it needs a concrete one.
+        self.attention_mask = torch.ones_like(query.input_ids) if self.generation else query.attention_mask
         with torch.inference_mode():
             self.embedded = chain_model.embed(query.input_ids)
             # Masks and rotary tables depend on positions only, never on the chain: build them once.

@@ -107,5 +107,7 @@ class MCTS:
         return self.result
 
 
-def mcts_search(evaluator: Evaluator, n_layers: int, config: SearchConfig, rng: np.random.Generator) -> SearchResult:
+def mcts_search(
+    evaluator: Evaluator, n_layers: int, config: SearchConfig, rng: np.random.Generator
+) -> SearchResult:
     return MCTS(evaluator, n_layers, config, rng).run()

@@ -93,7 +93,11 @@ class DigitSplittingTokenizer:
 
     def __call__(self, text, add_special_tokens=True):
         class Encoded:
-            input_ids = [200 + ord(text[1])] if text.startswith(" ") and text[1:].isalpha() else [ord(c) for c in text]
+            input_ids = (
+                [200 + ord(text[1])]
+                if text.startswith(" ") and text[1:].isalpha()
+                else [ord(c) for c in text]
+            )
 
         return Encoded()
 

@@ -1,0 +1,194 @@
+"""The search harness: records, rates recomputed from JSONL, shards, report, and kill -9 resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.datasets import load_benchmark
+from benchmarks.prompts import arc_letter_prompt
+from benchmarks.search_report import merge_shards, summarize_search, write_report
+from benchmarks.search_run import SearchRun, run_search
+from benchmarks.tasks import TaskConfig
+from cola import ChainModel
+from search import SearchConfig, StopRule
+from search.engine import EngineConfig
+from tests.conftest import build_tiny_model
+from tests.tiny_tokenizer import word_tokenizer
+
+ROOT = Path(__file__).resolve().parents[2]
+ARC_PATH = str(ROOT / "tests/fixtures/arc_mixed.jsonl")
+GSM_PATH = str(ROOT / "tests/fixtures/gsm8k_small.jsonl")
+CONFIG = SearchConfig(simulations=30, stop=StopRule(enabled=False))
+
+
+def fixture_tokenizer():
+    arc = load_benchmark("arc_easy", split="test", path=ARC_PATH)
+    gsm = load_benchmark("gsm8k", split="test", path=GSM_PATH)
+    texts = [arc_letter_prompt(e) + " " + " ".join(c.text for c in e.choices) for e in arc]
+    texts += [e.question for e in gsm] + [
+        "Give only the final answer as a number , with no explanation Answer"
+    ]
+    return word_tokenizer(texts)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return fixture_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def chain_model():
+    return ChainModel(build_tiny_model("llama"))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def run(chain_model, tokenizer, output_dir, **run_fields):
+    task = TaskConfig("arc_easy", path=ARC_PATH)
+    return run_search(
+        chain_model,
+        tokenizer,
+        task,
+        SearchRun(model="tiny", **run_fields),
+        CONFIG,
+        EngineConfig(),
+        output_dir,
+    )
+
+
+def chain_length(text: str) -> int:
+    return sum(
+        int(end or start) - int(start) + 1 for start, _, end in (p.partition("-") for p in text.split(","))
+    )
+
+
+def test_every_sample_is_searched_and_recorded(tmp_path, chain_model, tokenizer):
+    summary = run(chain_model, tokenizer, tmp_path)
+    records = read_jsonl(tmp_path / "results.jsonl")
+    assert [r["id"] for r in records] == ["arc-1", "arc-2", "arc-3", "arc-4", "arc-5"]
+    for record, n_choices in zip(records, (4, 4, 5, 3, 2), strict=True):
+        assert record["n_layers"] == 4 and record["search"] == "mcts" and record["seed"] == 0
+        assert 1 < record["n_evaluated"] <= 31 and record["layer_forwards"] > 0
+        assert record["prompt"].startswith("Question: ")
+        assert len(record["continuation_ids"]) == n_choices
+        assert ("0-3" in record["correct_chains"]) == record["original_correct"]
+        if record["correct_chains"]:
+            shortest = min(chain_length(chain) for chain in record["correct_chains"])
+            assert record["best_chain"] in record["correct_chains"]
+            assert record["best_length"] == chain_length(record["best_chain"]) == shortest
+        else:
+            assert record["best_chain"] is None and record["best_length"] is None
+    assert json.loads(json.dumps(summary)) == json.loads((tmp_path / "summary.json").read_text())
+    assert summary["n"] == 5
+
+
+def test_rates_are_recomputed_from_records():
+    def record(original, best_length):
+        return {
+            "original_correct": original,
+            "best_chain": None if best_length is None else "0",
+            "best_length": best_length,
+            "n_layers": 30,
+            "n_evaluated": 10,
+            "layer_forwards": 100,
+            "seconds": 1.0,
+        }
+
+    records = [record(True, 28), record(True, 30), record(True, 25), record(False, 31), record(False, None)]
+    summary = summarize_search(records)
+    assert summary["accuracy"] == pytest.approx(3 / 5)
+    assert summary["shortening_rate"] == pytest.approx(2 / 3)
+    assert summary["correction_rate"] == pytest.approx(1 / 2)
+    assert summary["oracle_accuracy"] == pytest.approx(4 / 5)
+    assert summary["mean_best_length"] == pytest.approx((28 + 30 + 25 + 31) / 4)
+
+
+def test_shards_merge_into_the_unsharded_result(tmp_path, chain_model, tokenizer):
+    whole = run(chain_model, tokenizer, tmp_path / "whole")
+    for index in range(2):
+        run(chain_model, tokenizer, tmp_path / f"shard{index}", shard_index=index, shard_count=2)
+    merged = merge_shards([tmp_path / "shard0", tmp_path / "shard1"], tmp_path / "merged")
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("seconds",)}  # noqa: E731
+    by_id = {r["id"]: strip(r) for r in read_jsonl(tmp_path / "merged" / "results.jsonl")}
+    assert by_id == {r["id"]: strip(r) for r in read_jsonl(tmp_path / "whole" / "results.jsonl")}
+    for key in ("n", "accuracy", "shortening_rate", "correction_rate", "mean_best_length"):
+        assert merged[key] == whole[key]
+
+
+def test_report_has_table_and_plots(tmp_path, chain_model, tokenizer):
+    run(chain_model, tokenizer, tmp_path / "mcts")
+    report = write_report({"mcts": tmp_path / "mcts"}, tmp_path / "report")
+    text = report.read_text()
+    assert "| shortening rate (of originally correct) |" in text and "> 0.75" in text
+    for png in ("best_length_hist.png", "layer_usage.png"):
+        assert (tmp_path / "report" / png).stat().st_size > 1000
+
+
+def test_invalid_run_settings_are_refused():
+    with pytest.raises(ValueError, match="unknown search 'beam'"):
+        SearchRun(model="tiny", algorithm="beam")
+    with pytest.raises(ValueError, match="shard_index 2 out of range for shard_count 2"):
+        SearchRun(model="tiny", shard_index=2, shard_count=2)
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tiny-llama")
+    build_tiny_model("llama").save_pretrained(directory)
+    fixture_tokenizer().save_pretrained(directory)
+    return directory
+
+
+def search_command(checkpoint: Path, output_dir: Path) -> list[str]:
+    return [
+        sys.executable,
+        str(ROOT / "scripts/search.py"),
+        f"model.spec={checkpoint}",
+        "benchmark=gsm8k",
+        f"benchmark.path={GSM_PATH}",
+        "benchmark.max_new_tokens=12",
+        "search.simulations=120",
+        "search.early_stop=false",
+        "limit=null",
+        "threads=1",
+        "progress=false",
+        f"hydra.run.dir={output_dir}",
+    ]
+
+
+def test_search_script_resumes_after_kill_9(tmp_path, tiny_checkpoint):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
+    subprocess.run(search_command(tiny_checkpoint, reference_dir), check=True, env=env, capture_output=True)
+    results = killed_dir / "results.jsonl"
+    process = subprocess.Popen(
+        search_command(tiny_checkpoint, killed_dir),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not (results.exists() and results.read_text().count("\n") >= 1):
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    partial = results.read_text().count("\n")
+    assert 1 <= partial < 3, "the run must be killed part-way for this test to mean anything"
+    subprocess.run(search_command(tiny_checkpoint, killed_dir), check=True, env=env, capture_output=True)
+    resumed, reference = read_jsonl(results), read_jsonl(reference_dir / "results.jsonl")
+    assert [r["id"] for r in resumed] == ["g-1", "g-2", "g-3"]
+    drop = ("seconds",)
+    assert [{k: v for k, v in r.items() if k not in drop} for r in resumed] == [
+        {k: v for k, v in r.items() if k not in drop} for r in reference
+    ]
+    assert (killed_dir / "report.md").is_file()

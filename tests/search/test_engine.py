@@ -1,0 +1,114 @@
+"""The evaluator engine: prefix reuse and its memory bound never change a reward or a search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.datasets import load_benchmark
+from benchmarks.prompts import arc_letter_prompt
+from benchmarks.runner import answer_choice, answer_generation
+from benchmarks.tasks import TaskConfig, build_query
+from cola import ChainModel
+from search import SearchConfig, StopRule, search_function
+from search.engine import ChainEvaluator, EngineConfig
+from tests.conftest import build_tiny_model
+from tests.tiny_tokenizer import word_tokenizer
+
+ARC = load_benchmark("arc_easy", split="test", path="tests/fixtures/arc_mixed.jsonl")
+GSM = load_benchmark("gsm8k", split="test", path="tests/fixtures/gsm8k_small.jsonl")
+EXHAUSTIVE = SearchConfig(simulations=60, stop=StopRule(enabled=False))
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    texts = [arc_letter_prompt(e) + " " + " ".join(c.text for c in e.choices) for e in ARC]
+    texts += [e.question for e in GSM] + [
+        "Give only the final answer as a number , with no explanation Answer"
+    ]
+    return word_tokenizer(texts)
+
+
+@pytest.fixture(scope="module", params=["llama", "gemma3_text"])
+def chain_model(request):
+    return ChainModel(build_tiny_model(request.param))
+
+
+def queries(tokenizer):
+    return {
+        "loglikelihood": build_query(ARC[2], tokenizer, TaskConfig("arc_easy")),
+        "letter": build_query(ARC[0], tokenizer, TaskConfig("arc_easy", mode="letter")),
+        "direct": build_query(GSM[0], tokenizer, TaskConfig("gsm8k", mode="direct", max_new_tokens=6)),
+    }
+
+
+def search_with(chain_model, tokenizer, query, engine_config, name="mcts"):
+    evaluator = ChainEvaluator(chain_model, tokenizer, query, engine_config)
+    result = search_function(name)(evaluator, chain_model.n_layers, EXHAUSTIVE, np.random.default_rng(3))
+    return result, evaluator
+
+
+@pytest.mark.parametrize("mode", ["loglikelihood", "letter", "direct"])
+@pytest.mark.parametrize("name", ["mcts", "greedy"])
+def test_prefix_reuse_gives_identical_search_results(chain_model, tokenizer, mode, name):
+    query = queries(tokenizer)[mode]
+    naive, naive_eval = search_with(chain_model, tokenizer, query, EngineConfig(reuse_prefixes=False), name)
+    engine, engine_eval = search_with(chain_model, tokenizer, query, EngineConfig(), name)
+    assert list(engine.rewards.items()) == list(naive.rewards.items())
+    assert engine_eval.details == naive_eval.details  # same predictions, not just same rewards
+    assert engine_eval.stats.layer_forwards < naive_eval.stats.layer_forwards
+    assert engine_eval.stats.layer_forwards == engine_eval.stats.as_dict()["ideal_layer_forwards"]
+
+
+def test_tiny_prefix_cache_evicts_but_changes_nothing(chain_model, tokenizer):
+    query = queries(tokenizer)["loglikelihood"]
+    roomy, _ = search_with(chain_model, tokenizer, query, EngineConfig())
+    tight, tight_eval = search_with(chain_model, tokenizer, query, EngineConfig(prefix_cache_mb=0.05))
+    assert tight_eval.stats.evictions > 0
+    assert tight_eval.cache.bytes <= 0.05 * 2**20
+    assert list(tight.rewards.items()) == list(roomy.rewards.items())
+
+
+@pytest.mark.parametrize("mode", ["loglikelihood", "letter"])
+def test_engine_agrees_with_the_evaluation_harness(chain_model, tokenizer, mode):
+    query = queries(tokenizer)[mode]
+    evaluator = ChainEvaluator(chain_model, tokenizer, query)
+    for chain in [(0, 1, 2, 3), (0, 2, 3), (0, 0, 1, 3, 3), (3, 2, 1, 0)]:
+        reward = evaluator(chain)
+        outcome = answer_choice(chain_model, query, chain)
+        assert reward == float(outcome.correct)
+        assert evaluator.details[chain]["prediction"] == outcome.prediction
+
+
+def test_engine_generation_agrees_with_the_harness(chain_model, tokenizer):
+    query = queries(tokenizer)["direct"]
+    evaluator = ChainEvaluator(chain_model, tokenizer, query)
+    for chain in [(0, 1, 2, 3), (0, 1, 1, 3), (0, 1)]:  # (0, 1) after (0, 1, ...): a pure prefix hit
+        reward = evaluator(chain)
+        graded = answer_generation(chain_model, tokenizer, [query], chain)[0]
+        assert reward == float(graded["correct"])
+        assert evaluator.details[chain]["prediction"] == graded["prediction"]
+
+
+def test_layer_forwards_count_only_new_steps(tokenizer):
+    chain_model = ChainModel(build_tiny_model("llama"))
+    evaluator = ChainEvaluator(chain_model, tokenizer, queries(tokenizer)["letter"])
+    evaluator((0, 1, 2, 3))
+    evaluator((0, 1, 3))  # shares (0, 1): runs one new step
+    evaluator((0, 1, 2, 3, 3))  # shares (0, 1, 2, 3): runs one new step
+    assert evaluator.stats.layer_forwards == 4 + 1 + 1
+    assert evaluator.stats.prefix_hits == 2
+
+
+@torch.inference_mode()
+def test_prefix_hidden_states_are_bitwise_those_of_a_full_recompute(tokenizer):
+    chain_model = ChainModel(build_tiny_model("qwen2"))
+    query = queries(tokenizer)["loglikelihood"]
+    evaluator = ChainEvaluator(chain_model, tokenizer, query)
+    evaluator((0, 1, 2, 3))
+    evaluator((0, 1, 3, 3))
+    hidden = chain_model.embed(query.input_ids)
+    inputs = chain_model.step_inputs(hidden, attention_mask=query.attention_mask)
+    expected = chain_model.run_steps(hidden, (0, 1, 3, 3), inputs)
+    assert torch.equal(evaluator.cache.get((0, 1, 3, 3))[0], expected)
