@@ -149,7 +149,7 @@ def letter_query(example: ChoiceExample, tokenizer, *, chat: bool) -> LetterQuer
         labels = [chr(ord("A") + index) for index in range(len(labels))]
         example = replace(
             example,
-            choices=tuple(replace(c, label=l) for c, l in zip(example.choices, labels, strict=True)),
+            choices=tuple(replace(c, label=new) for c, new in zip(example.choices, labels, strict=True)),
             answer=labels[example.gold_index],
         )
         candidates = _single_token_ids(tokenizer, labels, chat=chat)
