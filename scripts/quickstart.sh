@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up, then search layer chains for 20 ARC-Easy test questions on the embedded SmolLM2-135M
+# with MCTS and with the random-chain control, and write a side-by-side report.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+PY="${COLA_VENV:-.venv}/bin/python"
+LIMIT="${LIMIT:-20}"
+OUT="outputs/quickstart"
+for search in mcts random; do
+  "$PY" scripts/search.py model=smollm2 benchmark=arc_easy search="$search" limit="$LIMIT" seed=0 \
+    hydra.run.dir="$OUT/$search"
+done
+"$PY" scripts/report.py --out "$OUT/report" mcts="$OUT/mcts" random="$OUT/random"

@@ -1,0 +1,34 @@
+"""Compare search runs side by side in one report (table + plots of the first run).
+
+    python scripts/report.py --out reports/arc_easy mcts=outputs/search/.../mcts-seed0-n50 \
+        random=outputs/search/.../random-seed0-n50 greedy=outputs/search/.../greedy-seed0-n50
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from benchmarks.search_report import write_report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("runs", nargs="+", help="NAME=RUN_DIR, the first one is plotted")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    runs = {}
+    for item in args.runs:
+        name, sep, path = item.partition("=")
+        if not sep or not Path(path, "results.jsonl").is_file():
+            raise SystemExit(f"expected NAME=RUN_DIR with a results.jsonl inside, got {item!r}")
+        runs[name] = Path(path)
+    report = write_report(runs, args.out)
+    print(report.read_text().split("\n\n")[1])
+    print(f"report: {report}")
+
+
+if __name__ == "__main__":
+    main()
