@@ -53,3 +53,20 @@ def search_config_from(search_cfg: dict):
         ),
         stop=StopRule(enabled=search_cfg["early_stop"], min_saving=search_cfg["min_saving"]),
     )
+
+
+def quote_chain_arguments(argv: list[str], keys: tuple[str, ...] = ("chain",)) -> list[str]:
+    """Let ``chain=0-9,9,10-29`` through Hydra, whose override grammar reads commas as a sweep.
+
+    Quotes the value of a ``chain=`` override unless it is quoted already or the run is a
+    multirun (where a comma sweep may be meant).
+    """
+    if "-m" in argv or "--multirun" in argv:
+        return argv
+    quoted = []
+    for argument in argv:
+        key, sep, value = argument.partition("=")
+        if sep and key in keys and "," in value and value[:1] not in "'\"[":
+            argument = f"{key}='{value}'"
+        quoted.append(argument)
+    return quoted

@@ -16,7 +16,7 @@ import torch
 from cola.cache import ChainCache
 from cola.chain import Chain, validate_chain
 from cola.families import SLIDING_ATTENTION, family_for, layer_types
-from cola.generation import StopRule, greedy_generate
+from cola.generation import StopRule, TokenCallback, greedy_generate
 
 SUPPORTED_ATTENTION = ("eager", "sdpa")
 
@@ -210,6 +210,7 @@ class ChainModel:
         eos_token_id: int | Iterable[int] | None = None,
         pad_token_id: int | None = None,
         stop_rule: StopRule | None = None,
+        on_token: TokenCallback | None = None,
     ) -> torch.Tensor:
         """Greedy decoding under ``chain``; see :func:`cola.generation.greedy_generate`."""
 
@@ -222,4 +223,5 @@ class ChainModel:
             eos_token_id=eos_token_id,
             pad_token_id=pad_token_id,
             stop_rule=stop_rule,
+            on_token=on_token,
         )

@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # the composer imports this module; the type is only needed f
 StopRule = Callable[[torch.Tensor], torch.Tensor]
 """Given the new tokens so far (B, t), return a bool (B,) of rows that should stop."""
 
+TokenCallback = Callable[[torch.Tensor], None]
+"""Called with each step's new token ids (B,), e.g. to stream text to a terminal."""
+
 
 def default_eos_ids(model: torch.nn.Module) -> list[int]:
     generation_config = getattr(model, "generation_config", None)
@@ -49,6 +52,7 @@ def greedy_generate(
     eos_token_id: int | Iterable[int] | None = None,
     pad_token_id: int | None = None,
     stop_rule: StopRule | None = None,
+    on_token: TokenCallback | None = None,
 ) -> torch.Tensor:
     """Prompt plus up to ``max_new_tokens`` greedy tokens per row, as a (B, T + n) LongTensor.
 
@@ -72,6 +76,7 @@ def greedy_generate(
         eos_token_id=eos_token_id,
         pad_token_id=pad_token_id,
         stop_rule=stop_rule,
+        on_token=on_token,
     )
     return torch.cat([input_ids, new_tokens], dim=1)
 
@@ -87,6 +92,7 @@ def greedy_decode(
     eos_token_id: int | Iterable[int] | None = None,
     pad_token_id: int | None = None,
     stop_rule: StopRule | None = None,
+    on_token: TokenCallback | None = None,
 ) -> torch.Tensor:
     """New tokens (B, n) decoded greedily from a prefilled ``cache`` whose last logits are ``next_logits``."""
     eos_ids = _as_id_list(eos_token_id) if eos_token_id is not None else default_eos_ids(chain_model.model)
@@ -104,6 +110,8 @@ def greedy_decode(
         next_ids = next_logits.argmax(dim=-1)
         next_ids = torch.where(finished, torch.full_like(next_ids, pad_id), next_ids)
         tokens.append(next_ids)
+        if on_token is not None:
+            on_token(next_ids)
         finished |= torch.isin(next_ids, eos)
         if stop_rule is not None:
             finished |= stop_rule(torch.stack(tokens, dim=1))

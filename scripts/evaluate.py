@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from benchmarks.evaluate import RunInfo, evaluate
-from benchmarks.session import chain_from_text, open_model, set_threads, task_from_config
+from benchmarks.session import (
+    chain_from_text,
+    open_model,
+    quote_chain_arguments,
+    set_threads,
+    task_from_config,
+)
 
 
 @hydra.main(config_path="../conf", config_name="evaluate", version_base="1.3")
@@ -37,4 +44,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    sys.argv = quote_chain_arguments(sys.argv)
     main()

@@ -51,3 +51,19 @@ def test_config_composes(config_name, choices):
         assert task.benchmark == cfg.benchmark.name
     if "model" in cfg:
         assert cfg.model.spec
+
+
+def test_chain_overrides_with_commas_are_quoted_for_hydra():
+    from benchmarks.session import quote_chain_arguments
+
+    assert quote_chain_arguments(["x.py", "chain=0-9,9,10-29", "limit=3"]) == [
+        "x.py",
+        "chain='0-9,9,10-29'",
+        "limit=3",
+    ]
+    assert quote_chain_arguments(["x.py", "chain=0-29"]) == ["x.py", "chain=0-29"]
+    assert quote_chain_arguments(["x.py", "chain='0,1'"]) == ["x.py", "chain='0,1'"]
+    assert quote_chain_arguments(["x.py", "-m", "chain=0-3,0-5"]) == ["x.py", "-m", "chain=0-3,0-5"]
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="evaluate", overrides=quote_chain_arguments(["chain=0-9,9,10-29"]))
+    assert cfg.chain == "0-9,9,10-29"

@@ -1,0 +1,71 @@
+"""Text in, text out under a chain: prompt formatting and (streamed) greedy generation."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import TextIO
+
+import torch
+
+from cola.composer import ChainModel
+
+
+def uses_chat(tokenizer, chat: bool | None) -> bool:
+    """``chat=None`` means: use the chat template when the tokenizer has one (instruct models)."""
+    has_template = getattr(tokenizer, "chat_template", None) is not None
+    if chat and not has_template:
+        raise ValueError("chat=True but the tokenizer has no chat template")
+    return has_template if chat is None else chat
+
+
+def format_prompt(tokenizer, prompt: str, *, chat: bool) -> str:
+    if not chat:
+        return prompt
+    return tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+    )
+
+
+class TextStreamer:
+    """Writes decoded text as tokens arrive (batch of one), re-decoding to keep merges right."""
+
+    def __init__(self, tokenizer, out: TextIO = sys.stdout):
+        self.tokenizer = tokenizer
+        self.out = out
+        self.ids: list[int] = []
+        self.printed = 0
+
+    def __call__(self, next_ids: torch.Tensor) -> None:
+        self.ids.append(int(next_ids[0]))
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
+        self.out.write(text[self.printed :])
+        self.out.flush()
+        self.printed = len(text)
+
+
+@torch.inference_mode()
+def generate_text(
+    chain_model: ChainModel,
+    tokenizer,
+    prompt: str,
+    chain: Iterable[int],
+    *,
+    max_new_tokens: int = 128,
+    chat: bool | None = None,
+    stream: TextIO | None = None,
+) -> str:
+    """Greedy completion of ``prompt`` under ``chain``; streamed to ``stream`` when given."""
+    chat = uses_chat(tokenizer, chat)
+    # A rendered chat template already holds its special tokens as text.
+    ids = tokenizer(
+        format_prompt(tokenizer, prompt, chat=chat), add_special_tokens=not chat, return_tensors="pt"
+    )
+    output = chain_model.generate(
+        ids.input_ids.to(chain_model.device),
+        chain,
+        max_new_tokens=max_new_tokens,
+        eos_token_id=tokenizer.eos_token_id,
+        on_token=TextStreamer(tokenizer, stream) if stream is not None else None,
+    )
+    return tokenizer.decode(output[0, ids.input_ids.shape[1] :], skip_special_tokens=True)

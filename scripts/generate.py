@@ -1,0 +1,50 @@
+"""Generate text for a prompt under a chain, streamed to the terminal (Hydra entry point).
+
+python scripts/generate.py model=smollm2 chain=0-9,9,10-29 prompt="What is the capital of Italy?"
+python scripts/generate.py chain_file=chains.json chain_sample=static prompt="..."
+"""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from benchmarks.session import chain_from_text, open_model, quote_chain_arguments, set_threads
+from cola import format_chain
+from cola.chainfile import load_chain_file
+from cola.inference import generate_text
+
+
+@hydra.main(config_path="../conf", config_name="generate", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    set_threads(cfg.threads)
+    loaded, chain_model = open_model(OmegaConf.to_container(cfg.model))
+    chain = chain_from_text(cfg.chain, loaded.n_layers)
+    if cfg.chain_file and not cfg.chain:
+        chains = load_chain_file(cfg.chain_file, model=loaded.model)
+        chain = (
+            chains.static_chain if cfg.chain_sample == "static" else chains.chain_for(str(cfg.chain_sample))
+        )
+        if chain is None:
+            raise SystemExit(f"{cfg.chain_file} has no static chain; pass chain_sample=<sample id>")
+    print(
+        f"[{loaded.name}, chain {format_chain(chain)} ({len(chain)} of {loaded.n_layers} layers)]",
+        file=sys.stderr,
+    )
+    generate_text(
+        chain_model,
+        loaded.tokenizer,
+        cfg.prompt,
+        chain,
+        max_new_tokens=cfg.max_new_tokens,
+        chat=cfg.chat,
+        stream=sys.stdout,
+    )
+    print()
+
+
+if __name__ == "__main__":
+    sys.argv = quote_chain_arguments(sys.argv)
+    main()
