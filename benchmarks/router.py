@@ -1,0 +1,146 @@
+"""Label-free chain routing and the static chain, learned from search results on a training split.
+
+Per-sample oracle chains need the answer to find. A router instead picks a chain for a new input
+from features the model computes anyway: the prompt's hidden state after the first few layers of
+the full chain (mean over the context tokens). It keeps a small library of chains that search
+found correct most often on the training split, labels every (training sample, library chain)
+pair by evaluating it, and routes a new input by its nearest training neighbours: the library
+chain with the best neighbour accuracy wins, unless it does not beat the full chain there.
+
+The static chain is the single chain with the best mean reward over training samples, found by
+MCTS on the mean reward: searched layer pruning, one chain for every input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from benchmarks.queries import Query
+from cola import Chain, ChainModel, full_chain, parse_chain
+from search import SearchConfig, StopRule, mcts_search
+from search.engine import ChainEvaluator, EngineConfig
+
+
+def chain_library(records: list[dict], *, size: int) -> list[Chain]:
+    """The full chain, then the ``size`` chains found correct for the most training samples."""
+    n_layers = records[0]["n_layers"]
+    full = full_chain(n_layers)
+    counts = Counter(parse_chain(text, n_layers) for record in records for text in record["correct_chains"])
+    counts.pop(full, None)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], len(item[0]), item[0]))
+    return [full] + [chain for chain, _ in ranked[:size]]
+
+
+@torch.inference_mode()
+def prompt_feature(chain_model: ChainModel, query: Query, *, layers: int) -> np.ndarray:
+    """Mean hidden state of the context tokens after the first ``layers`` layers, L2-normalized."""
+    ids = query.input_ids[:1]
+    context = getattr(query, "context_lengths", (ids.shape[1],))[0]
+    hidden = chain_model.embed(ids[:, :context])
+    inputs = chain_model.step_inputs(hidden)
+    hidden = chain_model.run_steps(hidden, tuple(range(layers)), inputs)
+    feature = hidden[0].float().mean(dim=0).numpy()
+    return feature / (np.linalg.norm(feature) + 1e-8)
+
+
+def evaluate_chains(
+    chain_model: ChainModel, tokenizer, queries: list[Query], chains: list[Chain], engine: EngineConfig
+) -> np.ndarray:
+    """(samples, chains) 0/1 matrix: is chain k correct on sample n."""
+    labels = np.zeros((len(queries), len(chains)))
+    for row, query in enumerate(queries):
+        evaluator = ChainEvaluator(chain_model, tokenizer, query, engine)
+        labels[row] = [evaluator(chain) for chain in chains]
+    return labels
+
+
+@dataclass
+class ChainRouter:
+    library: list[Chain]  # library[0] is the full chain, the fallback
+    features: np.ndarray  # (N, D), unit rows
+    labels: np.ndarray  # (N, K)
+    neighbors: int = 10
+
+    def scores(self, feature: np.ndarray) -> np.ndarray:
+        nearest = np.argsort(-(self.features @ feature), kind="stable")[: self.neighbors]
+        return self.labels[nearest].mean(axis=0)
+
+    def route(self, feature: np.ndarray) -> int:
+        scores = self.scores(feature)
+        # Prefer shorter chains among equal scores; fall back unless strictly better than full.
+        best = min(range(len(self.library)), key=lambda k: (-scores[k], len(self.library[k]), k))
+        return best if scores[best] > scores[0] else 0
+
+
+class MeanEvaluator:
+    """Mean reward of a chain over several samples: what a static chain is searched on."""
+
+    def __init__(self, evaluators: list[ChainEvaluator]):
+        self.evaluators = evaluators
+
+    def __call__(self, chain: Chain) -> float:
+        return float(np.mean([evaluator(chain) for evaluator in self.evaluators]))
+
+
+def find_static_chain(
+    chain_model: ChainModel,
+    tokenizer,
+    queries: list[Query],
+    *,
+    simulations: int,
+    seed: int,
+    engine: EngineConfig,
+) -> tuple[Chain, float, float]:
+    """(chain, its mean training reward, the full chain's): best mean reward, then shortest."""
+    per_sample = EngineConfig(engine.reuse_prefixes, engine.prefix_cache_mb / max(len(queries), 1))
+    evaluator = MeanEvaluator([ChainEvaluator(chain_model, tokenizer, q, per_sample) for q in queries])
+    config = SearchConfig(simulations=simulations, stop=StopRule(enabled=False))
+    result = mcts_search(evaluator, chain_model.n_layers, config, np.random.default_rng(seed))
+    best = min(result.rewards, key=lambda chain: (-result.rewards[chain], len(chain), len(set(chain))))
+    return best, result.rewards[best], result.original_reward
+
+
+def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (centre - half, centre + half)
+
+
+def mean_interval(values: list[float], z: float = 1.96) -> tuple[float, float, float]:
+    array = np.asarray(values, dtype=float)
+    half = z * array.std(ddof=1) / math.sqrt(len(array)) if len(array) > 1 else math.nan
+    return float(array.mean()), float(array.mean() - half), float(array.mean() + half)
+
+
+def comparison_row(name: str, correct: list[bool], lengths: list[int]) -> dict:
+    low, high = wilson_interval(sum(correct), len(correct))
+    mean_length, length_low, length_high = mean_interval(lengths)
+    return {
+        "policy": name,
+        "n": len(correct),
+        "accuracy": sum(correct) / len(correct),
+        "accuracy_ci95": [low, high],
+        "mean_length": mean_length,
+        "mean_length_ci95": [length_low, length_high],
+    }
+
+
+def table_markdown(rows: list[dict]) -> str:
+    lines = ["| policy | n | accuracy (95% CI) | mean chain length (95% CI) |", "|---|---|---|---|"]
+    for row in rows:
+        low, high = row["accuracy_ci95"]
+        length_low, length_high = row["mean_length_ci95"]
+        length_ci = "" if math.isnan(length_low) else f" ({length_low:.2f}–{length_high:.2f})"
+        lines.append(
+            f"| {row['policy']} | {row['n']} | {row['accuracy']:.3f} ({low:.3f}–{high:.3f}) | "
+            f"{row['mean_length']:.2f}{length_ci} |"
+        )
+    return "\n".join(lines)
