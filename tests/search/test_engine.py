@@ -111,4 +111,19 @@ def test_prefix_hidden_states_are_bitwise_those_of_a_full_recompute(tokenizer):
     hidden = chain_model.embed(query.input_ids)
     inputs = chain_model.step_inputs(hidden, attention_mask=query.attention_mask)
     expected = chain_model.run_steps(hidden, (0, 1, 3, 3), inputs)
-    assert torch.equal(evaluator.cache.get((0, 1, 3, 3))[0], expected)
+    assert torch.equal(evaluator.cache.get(((), (0, 1, 3, 3)))[0], expected)
+
+
+def test_generation_reuses_decode_work_across_chains_that_share_prefix_and_text(tokenizer):
+    chain_model = ChainModel(build_tiny_model("llama"))
+    query = queries(tokenizer)["direct"]
+    engine = ChainEvaluator(chain_model, tokenizer, query)
+    naive = ChainEvaluator(chain_model, tokenizer, query, EngineConfig(reuse_prefixes=False))
+    chains = [(0, 1, 2, 3), (0, 1, 2, 3, 3), (0, 1, 2, 2, 3)]
+    for chain in chains:
+        assert engine(chain) == naive(chain)
+    assert engine.details == naive.details
+    generated = [len(engine.details[chain]["tokens"]) for chain in chains]
+    assert naive.stats.layer_forwards == sum(n * len(c) for n, c in zip(generated, chains, strict=True))
+    # The second chain extends the first: every token's first four steps are cache hits.
+    assert engine.stats.layer_forwards == engine.stats.ideal_layer_forwards < naive.stats.layer_forwards
