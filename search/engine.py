@@ -128,7 +128,9 @@ class ChainEvaluator:
         self.stats.prefix_misses += not entries
         return len(entries), entries
 
-    def _run(self, chain: Chain, hidden, inputs, *, cache=None, context: tuple[int, ...] = ()) -> torch.Tensor:
+    def _run(
+        self, chain: Chain, hidden, inputs, *, cache=None, context: tuple[int, ...] = ()
+    ) -> torch.Tensor:
         """Run ``chain`` on ``hidden`` (the prompt, or one new token after ``context``).
 
         Cached steps are not recomputed: their output hidden state is taken as is and, with a KV
@@ -145,7 +147,11 @@ class ChainEvaluator:
             hidden = self.chain_model.run_layer(hidden, chain[step], inputs, cache=cache, step=step)
             self.stats.layer_forwards += 1
             if self.config.reuse_prefixes:
-                kv = () if cache is None else (cache.keys[step][:, :, -new_tokens:], cache.values[step][:, :, -new_tokens:])
+                kv = (
+                    ()
+                    if cache is None
+                    else (cache.keys[step][:, :, -new_tokens:], cache.values[step][:, :, -new_tokens:])
+                )
                 self.cache.put((context, chain[: step + 1]), (hidden, *kv))
         return hidden
 
@@ -170,7 +176,9 @@ class ChainEvaluator:
                 # chains that share both share this step's work (a trie over chain x text).
                 mask = torch.cat([mask, mask.new_ones(1, 1)], dim=1)
                 embedded = self.chain_model.embed(torch.tensor([[tokens[-1]]]))
-                inputs = self.chain_model.step_inputs(embedded, attention_mask=mask, past_length=cache.seen_tokens)
+                inputs = self.chain_model.step_inputs(
+                    embedded, attention_mask=mask, past_length=cache.seen_tokens
+                )
                 hidden = self._run(chain, embedded, inputs, cache=cache, context=tuple(tokens))
                 cache.seen_tokens += 1
             tokens.append(int(self.chain_model.head(hidden, logits_to_keep=1)[0, -1].argmax()))

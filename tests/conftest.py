@@ -87,3 +87,14 @@ def tiny_model(request) -> torch.nn.Module:
 def token_ids() -> torch.Tensor:
     generator = torch.Generator().manual_seed(1)
     return torch.randint(2, 90, (2, 14), generator=generator)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """A tiny Llama checkpoint directory with a word tokenizer covering the fixture data."""
+    from tests.benchmarks.test_search_run import fixture_tokenizer
+
+    directory = tmp_path_factory.mktemp("tiny-llama")
+    build_tiny_model("llama").save_pretrained(directory)
+    fixture_tokenizer().save_pretrained(directory)
+    return directory

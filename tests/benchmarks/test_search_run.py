@@ -141,14 +141,6 @@ def test_invalid_run_settings_are_refused():
         SearchRun(model="tiny", shard_index=2, shard_count=2)
 
 
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("tiny-llama")
-    build_tiny_model("llama").save_pretrained(directory)
-    fixture_tokenizer().save_pretrained(directory)
-    return directory
-
-
 def search_command(checkpoint: Path, output_dir: Path) -> list[str]:
     return [
         sys.executable,

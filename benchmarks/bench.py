@@ -1,0 +1,124 @@
+"""Naive vs engine evaluation of the same searches: work, time, memory, and identical results.
+
+Each variant runs in its own spawned process, so that its peak resident memory is its own. The
+naive evaluator is the CoLa reference's way: every chain computed from scratch (a full forward,
+or a full prefill and decode), with only whole-chain memoization.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import time
+from dataclasses import asdict
+
+from benchmarks.search_run import sample_rng
+from benchmarks.session import open_model, set_threads, task_from_config
+from benchmarks.tasks import build_queries, load_examples
+from search import SearchConfig, search_function
+from search.engine import ChainEvaluator, EngineConfig
+
+VARIANTS = {"naive": False, "engine": True}
+
+
+def _run_variant(args: dict) -> dict:
+    set_threads(args["threads"])
+    loaded, chain_model = open_model(args["model"])
+    task = task_from_config(args["benchmark"])
+    queries = build_queries(load_examples(task, limit=args["limit"]), loaded.tokenizer, task)
+    engine = EngineConfig(**{**args["engine"], "reuse_prefixes": args["reuse"]})
+    search = search_function(args["search"])
+    config: SearchConfig = args["search_config_object"]
+    samples, totals = [], {"layer_forwards": 0, "ideal_layer_forwards": 0, "hits": 0, "lookups": 0}
+    start = time.perf_counter()
+    for query in queries:
+        evaluator = ChainEvaluator(chain_model, loaded.tokenizer, query, engine)
+        result = search(evaluator, chain_model.n_layers, config, sample_rng(args["seed"], query.example_id))
+        samples.append(
+            {
+                "id": query.example_id,
+                "rewards": [[list(chain), reward] for chain, reward in result.rewards.items()],
+                "predictions": [str(evaluator.details[chain]["prediction"]) for chain in result.rewards],
+            }
+        )
+        stats = evaluator.stats
+        totals["layer_forwards"] += stats.layer_forwards
+        totals["ideal_layer_forwards"] += stats.ideal_layer_forwards
+        totals["hits"] += stats.prefix_hits
+        totals["lookups"] += stats.prefix_hits + stats.prefix_misses
+    wall = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"samples": samples, "wall_seconds": wall, "peak_rss_mib": peak_mib, **totals}
+
+
+def run_bench(
+    model_cfg: dict,
+    benchmark_cfg: dict,
+    search_config: SearchConfig,
+    engine: EngineConfig,
+    *,
+    algorithm: str,
+    limit: int,
+    seed: int,
+    threads: int | None,
+) -> dict:
+    base = {
+        "model": model_cfg,
+        "benchmark": benchmark_cfg,
+        "search": algorithm,
+        "search_config": asdict(search_config),
+        "engine": asdict(engine),
+        "limit": limit,
+        "seed": seed,
+        "threads": threads,
+    }
+    context = multiprocessing.get_context("spawn")
+    runs = {}
+    for name, reuse in VARIANTS.items():
+        with context.Pool(1) as pool:
+            runs[name] = pool.apply(
+                _run_variant, ({**base, "reuse": reuse, "search_config_object": search_config},)
+            )
+    naive, fast = runs["naive"], runs["engine"]
+    identical = [s["rewards"] for s in naive["samples"]] == [s["rewards"] for s in fast["samples"]] and [
+        s["predictions"] for s in naive["samples"]
+    ] == [s["predictions"] for s in fast["samples"]]
+    chains = sum(len(s["rewards"]) for s in fast["samples"])
+    return {
+        "setup": base,
+        "identical_results": identical,
+        "chains_evaluated": chains,
+        "variants": {name: {k: v for k, v in run.items() if k != "samples"} for name, run in runs.items()},
+        "ratios": {
+            "layer_forwards_naive_over_engine": naive["layer_forwards"] / fast["layer_forwards"],
+            "wall_naive_over_engine": naive["wall_seconds"] / fast["wall_seconds"],
+            "layer_forwards_engine_over_ideal": fast["layer_forwards"] / fast["ideal_layer_forwards"],
+            "layer_forwards_naive_over_ideal": naive["layer_forwards"] / fast["ideal_layer_forwards"],
+        },
+    }
+
+
+def bench_markdown(result: dict) -> str:
+    setup = result["setup"]
+    lines = [
+        f"{setup['benchmark']['name']} ({setup['benchmark']['mode']}), {setup['search']} "
+        f"{setup['search_config']['simulations']} simulations, {setup['limit']} samples, seed {setup['seed']}: "
+        f"{result['chains_evaluated']} chains evaluated, identical results: {result['identical_results']}",
+        "",
+        "| evaluator | layer-forwards | ideal | wall (s) | peak RSS (MiB) | prefix hit rate |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, run in result["variants"].items():
+        hit_rate = run["hits"] / run["lookups"] if run["lookups"] else 0.0
+        lines.append(
+            f"| {name} | {run['layer_forwards']} | {run['ideal_layer_forwards']} | {run['wall_seconds']:.1f} | "
+            f"{run['peak_rss_mib']:.0f} | {hit_rate:.2f} |"
+        )
+    ratios = result["ratios"]
+    lines += [
+        "",
+        f"naive / engine: layer-forwards {ratios['layer_forwards_naive_over_engine']:.2f}x, "
+        f"wall {ratios['wall_naive_over_engine']:.2f}x; engine / ideal {ratios['layer_forwards_engine_over_ideal']:.2f}x; "
+        f"naive / ideal {ratios['layer_forwards_naive_over_ideal']:.2f}x",
+    ]
+    return "\n".join(lines)

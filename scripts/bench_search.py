@@ -1,0 +1,46 @@
+"""Measure the search engine against the naive evaluator on identical searches; print a table.
+
+python scripts/bench_search.py benchmark=arc_easy limit=10
+python scripts/bench_search.py benchmark=gsm8k limit=5 search.simulations=50
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `python scripts/bench_search.py` puts scripts/ first on sys.path, where scripts/search.py would
+# shadow the `search` package; drop that entry before anything imports it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import hydra  # noqa: E402
+from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
+
+from benchmarks.bench import bench_markdown, run_bench  # noqa: E402
+from benchmarks.results import write_json  # noqa: E402
+from benchmarks.session import search_config_from  # noqa: E402
+from search.engine import EngineConfig  # noqa: E402
+
+
+@hydra.main(config_path="../conf", config_name="bench_search", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    result = run_bench(
+        OmegaConf.to_container(cfg.model),
+        OmegaConf.to_container(cfg.benchmark),
+        search_config_from(OmegaConf.to_container(cfg.search)),
+        EngineConfig(prefix_cache_mb=cfg.engine.prefix_cache_mb),
+        algorithm=cfg.search.name,
+        limit=cfg.limit,
+        seed=cfg.seed,
+        threads=cfg.threads,
+    )
+    write_json(output_dir / "bench.json", result)
+    table = bench_markdown(result)
+    (output_dir / "bench.md").write_text(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The naive-vs-engine benchmark's worker and table, on the tiny checkpoint (in-process)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from benchmarks.bench import _run_variant, bench_markdown
+from search import SearchConfig, StopRule
+from search.engine import EngineConfig
+from tests.benchmarks.test_search_run import ARC_PATH
+
+
+def test_bench_worker_and_table(tiny_checkpoint):
+    config = SearchConfig(simulations=15, stop=StopRule(enabled=False))
+    args = {
+        "model": {"spec": str(tiny_checkpoint)},
+        "benchmark": {"name": "arc_easy", "mode": "loglikelihood", "path": ARC_PATH},
+        "search": "mcts",
+        "search_config": asdict(config),
+        "search_config_object": config,
+        "engine": asdict(EngineConfig()),
+        "limit": 3,
+        "seed": 0,
+        "threads": 1,
+    }
+    runs = {
+        name: _run_variant({**args, "reuse": reuse}) for name, reuse in (("naive", False), ("engine", True))
+    }
+    assert [s["rewards"] for s in runs["naive"]["samples"]] == [
+        s["rewards"] for s in runs["engine"]["samples"]
+    ]
+    assert runs["engine"]["layer_forwards"] == runs["engine"]["ideal_layer_forwards"]
+    assert runs["naive"]["layer_forwards"] > runs["engine"]["layer_forwards"]
+    result = {
+        "setup": {k: v for k, v in args.items() if k != "search_config_object"},
+        "identical_results": True,
+        "chains_evaluated": sum(len(s["rewards"]) for s in runs["engine"]["samples"]),
+        "variants": {name: {k: v for k, v in run.items() if k != "samples"} for name, run in runs.items()},
+        "ratios": {
+            "layer_forwards_naive_over_engine": 2.0,
+            "wall_naive_over_engine": 1.5,
+            "layer_forwards_engine_over_ideal": 1.0,
+            "layer_forwards_naive_over_ideal": 2.0,
+        },
+    }
+    table = bench_markdown(result)
+    assert "| naive |" in table and "| engine |" in table and "identical results: True" in table
