@@ -56,3 +56,44 @@ def test_identity_generation_matches_hf_generate(smollm2, prompt_ids):
     reference = smollm2.model.generate(prompt_ids, do_sample=False, max_new_tokens=8)
     assert torch.equal(ours, reference)
     assert "Rome" in smollm2.tokenizer.decode(ours[0, prompt_ids.shape[1] :])
+
+
+@torch.inference_mode()
+def test_materialized_chain_matches_the_composer(smollm2, prompt_ids, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    from cola.materialize import save_materialized
+
+    chain = parse_chain("0-9,9,10-20,22-29", 30)
+    save_materialized(smollm2.model, smollm2.tokenizer, chain, tmp_path)
+    reloaded = AutoModelForCausalLM.from_pretrained(tmp_path).eval()
+    assert reloaded.config.num_hidden_layers == len(chain) == 30
+    expected = ChainModel(smollm2.model).forward(prompt_ids, chain)
+    torch.testing.assert_close(reloaded(prompt_ids).logits, expected, atol=1e-4, rtol=1e-4)
+    ours = ChainModel(smollm2.model).generate(prompt_ids, chain, max_new_tokens=6)
+    assert torch.equal(reloaded.generate(prompt_ids, do_sample=False, max_new_tokens=6), ours)
+
+
+@pytest.mark.parametrize(("benchmark", "mode"), [("arc_easy", "loglikelihood"), ("gsm8k", "direct")])
+def test_engine_and_naive_search_agree_on_the_real_model(smollm2, benchmark, mode):
+    import numpy as np
+
+    from benchmarks.tasks import TaskConfig, build_query, load_examples
+    from search import SearchConfig, StopRule, mcts_search
+    from search.engine import ChainEvaluator, EngineConfig
+
+    task = TaskConfig(
+        benchmark, mode=mode, chat=mode == "direct", max_new_tokens=8 if mode == "direct" else None
+    )
+    query = build_query(load_examples(task, limit=1)[0], smollm2.tokenizer, task)
+    chain_model = ChainModel(smollm2.model)
+    config = SearchConfig(simulations=12, stop=StopRule(enabled=False))
+    runs = []
+    for reuse in (False, True):
+        evaluator = ChainEvaluator(chain_model, smollm2.tokenizer, query, EngineConfig(reuse_prefixes=reuse))
+        result = mcts_search(evaluator, 30, config, np.random.default_rng(0))
+        runs.append((list(result.rewards.items()), evaluator.details, evaluator.stats.layer_forwards))
+    (naive_rewards, naive_details, naive_work), (rewards, details, work) = runs
+    assert rewards == naive_rewards
+    assert details == naive_details
+    assert work < naive_work
