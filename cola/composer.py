@@ -16,7 +16,7 @@ import torch
 from cola.cache import ChainCache
 from cola.chain import Chain, validate_chain
 from cola.families import SLIDING_ATTENTION, family_for, layer_types
-from cola.generation import StopRule, TokenCallback, greedy_generate
+from cola.generation import greedy_generate
 
 SUPPORTED_ATTENTION = ("eager", "sdpa")
 
@@ -200,28 +200,10 @@ class ChainModel:
 
     __call__ = forward
 
-    def generate(
-        self,
-        input_ids: torch.Tensor,
-        chain: Iterable[int],
-        *,
-        max_new_tokens: int,
-        attention_mask: torch.Tensor | None = None,
-        eos_token_id: int | Iterable[int] | None = None,
-        pad_token_id: int | None = None,
-        stop_rule: StopRule | None = None,
-        on_token: TokenCallback | None = None,
-    ) -> torch.Tensor:
-        """Greedy decoding under ``chain``; see :func:`cola.generation.greedy_generate`."""
+    def generate(self, input_ids: torch.Tensor, chain: Iterable[int], **options) -> torch.Tensor:
+        """Greedy decoding under ``chain``: prompt plus new tokens, (B, T + n).
 
-        return greedy_generate(
-            self,
-            input_ids,
-            self.check_chain(chain),
-            max_new_tokens=max_new_tokens,
-            attention_mask=attention_mask,
-            eos_token_id=eos_token_id,
-            pad_token_id=pad_token_id,
-            stop_rule=stop_rule,
-            on_token=on_token,
-        )
+        ``options`` are those of :func:`cola.generation.greedy_generate`: ``max_new_tokens``
+        (required), ``attention_mask``, ``eos_token_id``, ``pad_token_id``, ``stop_rule``, ``on_token``.
+        """
+        return greedy_generate(self, input_ids, self.check_chain(chain), **options)

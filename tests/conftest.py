@@ -17,6 +17,8 @@ from transformers import (
     Qwen3ForCausalLM,
 )
 
+from tests.tiny_tokenizer import fixture_tokenizer  # noqa: E402
+
 # Window 6 with test sequences of 12+ tokens, so sliding layers really differ from full ones.
 WINDOW = 6
 COMMON = dict(
@@ -90,10 +92,13 @@ def token_ids() -> torch.Tensor:
 
 
 @pytest.fixture(scope="session")
+def tokenizer():
+    return fixture_tokenizer()
+
+
+@pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
     """A tiny Llama checkpoint directory with a word tokenizer covering the fixture data."""
-    from tests.benchmarks.test_search_run import fixture_tokenizer
-
     directory = tmp_path_factory.mktemp("tiny-llama")
     build_tiny_model("llama").save_pretrained(directory)
     fixture_tokenizer().save_pretrained(directory)

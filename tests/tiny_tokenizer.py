@@ -45,3 +45,23 @@ def word_tokenizer(texts: list[str], vocab_size: int = 96) -> PreTrainedTokenize
     if len(vocab) > vocab_size:
         raise ValueError(f"fixture texts need {len(vocab)} tokens, more than vocab_size={vocab_size}")
     return _fast(vocab)
+
+
+FIXTURE_ARC = "tests/fixtures/arc_mixed.jsonl"
+FIXTURE_GSM8K = "tests/fixtures/gsm8k_small.jsonl"
+
+
+def fixture_tokenizer() -> PreTrainedTokenizerFast:
+    """A word tokenizer covering every prompt the fixture ARC and GSM8K rows can render."""
+    from pathlib import Path
+
+    from benchmarks.datasets import load_benchmark
+    from benchmarks.prompts import DIRECT_INSTRUCTION, LETTER_INSTRUCTION, arc_letter_prompt
+
+    root = Path(__file__).resolve().parents[1]
+    arc = load_benchmark("arc_easy", split="test", path=str(root / FIXTURE_ARC))
+    gsm = load_benchmark("gsm8k", split="test", path=str(root / FIXTURE_GSM8K))
+    texts = [arc_letter_prompt(e) + " " + " ".join(c.text for c in e.choices) for e in arc]
+    texts += [e.question + " " + e.solution for e in gsm]
+    texts += [DIRECT_INSTRUCTION, LETTER_INSTRUCTION, "user assistant Answer"]
+    return word_tokenizer(texts)

@@ -4,28 +4,13 @@ import json
 
 import pytest
 
-from benchmarks.datasets import load_benchmark
 from benchmarks.evaluate import RunInfo, evaluate
-from benchmarks.prompts import arc_letter_prompt
 from benchmarks.tasks import TaskConfig
 from cola import ChainModel
 from tests.conftest import build_tiny_model
-from tests.tiny_tokenizer import word_tokenizer
 
 ARC_PATH = "tests/fixtures/arc_mixed.jsonl"
 GSM_PATH = "tests/fixtures/gsm8k_small.jsonl"
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    arc = load_benchmark("arc_easy", split="test", path=ARC_PATH)
-    gsm = load_benchmark("gsm8k", split="test", path=GSM_PATH)
-    texts = [arc_letter_prompt(e) + " " + " ".join(c.text for c in e.choices) for e in arc]
-    texts += [e.question for e in gsm] + [
-        "Give only the final answer as a number , with no explanation Answer"
-    ]
-    texts += ["user assistant"]
-    return word_tokenizer(texts)
 
 
 @pytest.fixture(scope="module")

@@ -6,17 +6,9 @@ import torch
 from benchmarks.datasets import load_benchmark
 from benchmarks.prompts import arc_context, arc_letter_prompt, gsm8k_prompt
 from benchmarks.queries import letter_query, loglikelihood_query
-from tests.tiny_tokenizer import word_tokenizer
 
 ARC = load_benchmark("arc_easy", split="test", path="tests/fixtures/arc_mixed.jsonl")
 GSM = load_benchmark("gsm8k", split="test", path="tests/fixtures/gsm8k_small.jsonl")
-
-
-@pytest.fixture
-def tokenizer():
-    texts = [arc_letter_prompt(e) + " " + " ".join(c.text for c in e.choices) for e in ARC]
-    texts += ["user assistant Answer with the label of the correct choice only ."]
-    return word_tokenizer(texts)
 
 
 def test_arc_prompts_render_as_documented():

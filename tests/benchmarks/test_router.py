@@ -14,7 +14,7 @@ from benchmarks.tasks import TaskConfig
 from cola import ChainModel
 from search import SearchConfig, StopRule
 from search.engine import EngineConfig
-from tests.benchmarks.test_search_run import ARC_PATH, fixture_tokenizer
+from tests.benchmarks.test_search_run import ARC_PATH
 from tests.conftest import build_tiny_model
 
 
@@ -50,8 +50,7 @@ def test_wilson_interval():
     assert wilson_interval(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_router_study_end_to_end(tmp_path):
-    tokenizer = fixture_tokenizer()
+def test_router_study_end_to_end(tmp_path, tokenizer):
     chain_model = ChainModel(build_tiny_model("llama"))
     task = TaskConfig("arc_easy", path=ARC_PATH)
     config = SearchConfig(simulations=20, stop=StopRule(enabled=False))

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.datasets import load_benchmark
-from benchmarks.prompts import arc_letter_prompt
 from benchmarks.search_report import merge_shards, summarize_search, write_report
 from benchmarks.search_run import SearchRun, run_search
 from benchmarks.tasks import TaskConfig
@@ -21,27 +19,11 @@ from cola import ChainModel
 from search import SearchConfig, StopRule
 from search.engine import EngineConfig
 from tests.conftest import build_tiny_model
-from tests.tiny_tokenizer import word_tokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARC_PATH = str(ROOT / "tests/fixtures/arc_mixed.jsonl")
 GSM_PATH = str(ROOT / "tests/fixtures/gsm8k_small.jsonl")
 CONFIG = SearchConfig(simulations=30, stop=StopRule(enabled=False))
-
-
-def fixture_tokenizer():
-    arc = load_benchmark("arc_easy", split="test", path=ARC_PATH)
-    gsm = load_benchmark("gsm8k", split="test", path=GSM_PATH)
-    texts = [arc_letter_prompt(e) + " " + " ".join(c.text for c in e.choices) for e in arc]
-    texts += [e.question for e in gsm] + [
-        "Give only the final answer as a number , with no explanation Answer"
-    ]
-    return word_tokenizer(texts)
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    return fixture_tokenizer()
 
 
 @pytest.fixture(scope="module")

@@ -7,27 +7,16 @@ import pytest
 import torch
 
 from benchmarks.datasets import load_benchmark
-from benchmarks.prompts import arc_letter_prompt
 from benchmarks.runner import answer_choice, answer_generation
 from benchmarks.tasks import TaskConfig, build_query
 from cola import ChainModel
 from search import SearchConfig, StopRule, search_function
 from search.engine import ChainEvaluator, EngineConfig
 from tests.conftest import build_tiny_model
-from tests.tiny_tokenizer import word_tokenizer
 
 ARC = load_benchmark("arc_easy", split="test", path="tests/fixtures/arc_mixed.jsonl")
 GSM = load_benchmark("gsm8k", split="test", path="tests/fixtures/gsm8k_small.jsonl")
 EXHAUSTIVE = SearchConfig(simulations=60, stop=StopRule(enabled=False))
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    texts = [arc_letter_prompt(e) + " " + " ".join(c.text for c in e.choices) for e in ARC]
-    texts += [e.question for e in GSM] + [
-        "Give only the final answer as a number , with no explanation Answer"
-    ]
-    return word_tokenizer(texts)
 
 
 @pytest.fixture(scope="module", params=["llama", "gemma3_text"])
