@@ -6,21 +6,17 @@ python scripts/bench_search.py benchmark=gsm8k limit=5 search.simulations=50
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-# `python scripts/bench_search.py` puts scripts/ first on sys.path, where scripts/search.py would
-# shadow the `search` package; drop that entry before anything imports it.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import _unshadow  # noqa: F401  (first: see scripts/_unshadow.py)
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
 
-import hydra  # noqa: E402
-from hydra.core.hydra_config import HydraConfig  # noqa: E402
-from omegaconf import DictConfig, OmegaConf  # noqa: E402
-
-from benchmarks.bench import bench_markdown, run_bench  # noqa: E402
-from benchmarks.results import write_json  # noqa: E402
-from benchmarks.session import search_config_from  # noqa: E402
-from search.engine import EngineConfig  # noqa: E402
+from benchmarks.bench import bench_markdown, run_bench
+from benchmarks.results import write_json
+from benchmarks.session import search_config_from
+from search.engine import EngineConfig
 
 
 @hydra.main(config_path="../conf", config_name="bench_search", version_base="1.3")

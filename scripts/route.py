@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import _unshadow  # noqa: F401  (first: see scripts/_unshadow.py)
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf

@@ -6,21 +6,17 @@ python scripts/search.py model=smollm2 benchmark=arc_easy search=mcts limit=20 s
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-# `python scripts/search.py` puts scripts/ first on sys.path, where this file would shadow the
-# `search` package; drop that entry before anything imports it.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import _unshadow  # noqa: F401  (first: see scripts/_unshadow.py)
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
 
-import hydra  # noqa: E402
-from hydra.core.hydra_config import HydraConfig  # noqa: E402
-from omegaconf import DictConfig, OmegaConf  # noqa: E402
-
-from benchmarks.search_report import write_report  # noqa: E402
-from benchmarks.search_run import SearchRun, run_search  # noqa: E402
-from benchmarks.session import open_model, search_config_from, set_threads, task_from_config  # noqa: E402
-from search.engine import EngineConfig  # noqa: E402
+from benchmarks.search_report import write_report
+from benchmarks.search_run import SearchRun, run_search
+from benchmarks.session import open_model, search_config_from, set_threads, task_from_config
+from search.engine import EngineConfig
 
 
 @hydra.main(config_path="../conf", config_name="search", version_base="1.3")
