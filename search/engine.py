@@ -57,30 +57,33 @@ class EngineStats:
         }
 
 
+CacheKey = tuple[tuple[int, ...], Chain]  # (tokens generated so far, chain prefix)
+
+
 class PrefixCache:
-    """LRU map chain-prefix -> tensors, bounded by total bytes."""
+    """LRU map (token context, chain prefix) -> tensors, bounded by total bytes."""
 
     def __init__(self, max_bytes: int, stats: EngineStats):
         self.max_bytes = max_bytes
         self.stats = stats
-        self.entries: OrderedDict[Chain, tuple[torch.Tensor, ...]] = OrderedDict()
+        self.entries: OrderedDict[CacheKey, tuple[torch.Tensor, ...]] = OrderedDict()
         self.bytes = 0
 
-    def get(self, prefix: Chain) -> tuple[torch.Tensor, ...] | None:
-        entry = self.entries.get(prefix)
+    def get(self, key: CacheKey) -> tuple[torch.Tensor, ...] | None:
+        entry = self.entries.get(key)
         if entry is not None:
-            self.entries.move_to_end(prefix)
+            self.entries.move_to_end(key)
         return entry
 
-    def put(self, prefix: Chain, tensors: tuple[torch.Tensor, ...]) -> None:
+    def put(self, key: CacheKey, tensors: tuple[torch.Tensor, ...]) -> None:
         size = sum(t.numel() * t.element_size() for t in tensors)
-        if prefix in self.entries or size > self.max_bytes:
+        if key in self.entries or size > self.max_bytes:
             return
         while self.bytes + size > self.max_bytes:
             _, evicted = self.entries.popitem(last=False)
             self.bytes -= sum(t.numel() * t.element_size() for t in evicted)
             self.stats.evictions += 1
-        self.entries[prefix] = tensors
+        self.entries[key] = tensors
         self.bytes += size
 
 
