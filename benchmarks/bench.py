@@ -1,21 +1,24 @@
 """Naive vs engine evaluation of the same searches: work, time, memory, and identical results.
 
-Each variant runs in its own spawned process, so that its peak resident memory is its own. The
+Each variant runs in a fresh interpreter (``python -m benchmarks.bench``, arguments as JSON on
+stdin), so that its peak resident memory and its warm-up are its own. The
 naive evaluator is the CoLa reference's way: every chain computed from scratch (a full forward,
 or a full prefill and decode), with only whole-chain memoization.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import resource
+import subprocess
+import sys
 import time
 from dataclasses import asdict
 
 from benchmarks.search_run import sample_rng
 from benchmarks.session import open_model, set_threads, task_from_config
 from benchmarks.tasks import build_queries, load_examples
-from search import SearchConfig, search_function
+from search import EditConfig, SearchConfig, StopRule, search_function
 from search.engine import ChainEvaluator, EngineConfig
 
 VARIANTS = {"naive": False, "engine": True}
@@ -28,7 +31,7 @@ def _run_variant(args: dict) -> dict:
     queries = build_queries(load_examples(task, limit=args["limit"]), loaded.tokenizer, task)
     engine = EngineConfig(**{**args["engine"], "reuse_prefixes": args["reuse"]})
     search = search_function(args["search"])
-    config: SearchConfig = args["search_config_object"]
+    config = search_config_from_dict(args["search_config"])
     samples, totals = [], {"layer_forwards": 0, "ideal_layer_forwards": 0, "hits": 0, "lookups": 0}
     start = time.perf_counter()
     for query in queries:
@@ -72,13 +75,18 @@ def run_bench(
         "seed": seed,
         "threads": threads,
     }
-    context = multiprocessing.get_context("spawn")
     runs = {}
     for name, reuse in VARIANTS.items():
-        with context.Pool(1) as pool:
-            runs[name] = pool.apply(
-                _run_variant, ({**base, "reuse": reuse, "search_config_object": search_config},)
-            )
+        child = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench"],
+            input=json.dumps({**base, "reuse": reuse}),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if child.returncode != 0:
+            raise RuntimeError(f"{name} variant failed:\n{child.stderr[-4000:]}")
+        runs[name] = json.loads(child.stdout.strip().splitlines()[-1])
     naive, fast = runs["naive"], runs["engine"]
     identical = [s["rewards"] for s in naive["samples"]] == [s["rewards"] for s in fast["samples"]] and [
         s["predictions"] for s in naive["samples"]
@@ -96,6 +104,11 @@ def run_bench(
             "layer_forwards_naive_over_ideal": naive["layer_forwards"] / fast["ideal_layer_forwards"],
         },
     }
+
+
+def search_config_from_dict(fields: dict) -> SearchConfig:
+    edits = {**fields["edits"], "skip_sizes": tuple(fields["edits"]["skip_sizes"])}
+    return SearchConfig(**{**fields, "edits": EditConfig(**edits), "stop": StopRule(**fields["stop"])})
 
 
 def bench_markdown(result: dict) -> str:
@@ -122,3 +135,7 @@ def bench_markdown(result: dict) -> str:
         f"naive / ideal {ratios['layer_forwards_naive_over_ideal']:.2f}x",
     ]
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(json.dumps(_run_variant(json.loads(sys.stdin.read()))))

@@ -17,7 +17,6 @@ def test_bench_worker_and_table(tiny_checkpoint):
         "benchmark": {"name": "arc_easy", "mode": "loglikelihood", "path": ARC_PATH},
         "search": "mcts",
         "search_config": asdict(config),
-        "search_config_object": config,
         "engine": asdict(EngineConfig()),
         "limit": 3,
         "seed": 0,
@@ -32,7 +31,7 @@ def test_bench_worker_and_table(tiny_checkpoint):
     assert runs["engine"]["layer_forwards"] == runs["engine"]["ideal_layer_forwards"]
     assert runs["naive"]["layer_forwards"] > runs["engine"]["layer_forwards"]
     result = {
-        "setup": {k: v for k, v in args.items() if k != "search_config_object"},
+        "setup": args,
         "identical_results": True,
         "chains_evaluated": sum(len(s["rewards"]) for s in runs["engine"]["samples"]),
         "variants": {name: {k: v for k, v in run.items() if k != "samples"} for name, run in runs.items()},
