@@ -150,13 +150,19 @@ class ChainEvaluator:
             hidden = self.chain_model.run_layer(hidden, chain[step], inputs, cache=cache, step=step)
             self.stats.layer_forwards += 1
             if self.config.reuse_prefixes:
-                kv = (
-                    ()
-                    if cache is None
-                    else (cache.keys[step][:, :, -new_tokens:], cache.values[step][:, :, -new_tokens:])
-                )
-                self.cache.put((context, chain[: step + 1]), (hidden, *kv))
+                self.cache.put((context, chain[: step + 1]), (hidden, *self._new_kv(cache, step, new_tokens)))
         return hidden
+
+    @staticmethod
+    def _new_kv(cache, step: int, new_tokens: int) -> tuple[torch.Tensor, ...]:
+        """The keys and values this step just appended, as tensors of their own: a view into
+        the growing history would keep the whole history alive and escape the byte bound."""
+        if cache is None:
+            return ()
+        keys, values = cache.keys[step], cache.values[step]
+        if keys.shape[-2] == new_tokens:
+            return keys, values
+        return keys[:, :, -new_tokens:].clone(), values[:, :, -new_tokens:].clone()
 
     def _choose(self, chain: Chain) -> dict:
         query: LetterQuery | LoglikelihoodQuery = self.query
