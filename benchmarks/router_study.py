@@ -26,6 +26,7 @@ from benchmarks.router import (
 )
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import ChainModel, format_chain, parse_chain
+from search import CORRECT
 from search.engine import EngineConfig
 
 logger = logging.getLogger(__name__)
@@ -135,11 +136,11 @@ def run_router_study(
         labels = row["labels"]
         choice = router.route(np.array(row["feature"]))
         routed.append(format_chain(library[choice]))
-        correct_library = [k for k in range(len(library)) if labels[k] > 0.5]
+        correct_library = [k for k in range(len(library)) if labels[k] > CORRECT]
         oracle = min(correct_library, key=lambda k: len(library[k])) if correct_library else 0
-        policies["full chain"].append((labels[0] > 0.5, len(library[0])))
-        policies["static chain"].append((labels[-1] > 0.5, len(static)))
-        policies["router"].append((labels[choice] > 0.5, len(library[choice])))
+        policies["full chain"].append((labels[0] > CORRECT, len(library[0])))
+        policies["static chain"].append((labels[-1] > CORRECT, len(static)))
+        policies["router"].append((labels[choice] > CORRECT, len(library[choice])))
         policies["oracle (library)"].append((bool(correct_library), len(library[oracle])))
     table = [
         comparison_row(name, [c for c, _ in rows], [n for _, n in rows]) for name, rows in policies.items()

@@ -22,7 +22,7 @@ from benchmarks.results import ResultsLog, write_json
 from benchmarks.search_report import summarize_search
 from benchmarks.tasks import TaskConfig, build_query, load_examples
 from cola import ChainModel, format_chain
-from search import SearchConfig, SearchResult, search_function
+from search import CORRECT, SearchConfig, SearchResult, search_function
 from search.engine import ChainEvaluator, EngineConfig
 
 
@@ -80,7 +80,7 @@ def search_record(
         "prompt": query.prompt,
         **query_fields(query),
         "n_layers": result.n_layers,
-        "original_correct": result.original_reward > 0.5,
+        "original_correct": result.original_reward > CORRECT,
         "original_prediction": evaluator.details[full]["prediction"],
         "correct_chains": [format_chain(chain) for chain in result.correct_chains],
         "best_chain": format_chain(best) if best else None,
