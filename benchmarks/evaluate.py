@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchmarks.queries import GenerationQuery, Query
+from benchmarks.queries import GenerationQuery, Query, query_fields
 from benchmarks.results import ResultsLog, write_json
 from benchmarks.runner import answer_choice, answer_generation
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
@@ -53,23 +53,15 @@ def score_queries(
         if generation:
             results = answer_generation(chain_model, tokenizer, batch, chain)
         else:
-            results = [_choice_fields(batch[0], answer_choice(chain_model, batch[0], chain))]
+            results = [_choice_fields(answer_choice(chain_model, batch[0], chain))]
         seconds = (time.perf_counter() - start) / len(batch)
         yield from ((query, result, seconds) for query, result in zip(batch, results, strict=True))
 
 
-def _choice_fields(query, outcome) -> dict:
-    fields = {
-        "prediction": outcome.prediction,
-        "gold": query.gold,
-        "correct": outcome.correct,
-        "scores": outcome.scores,
-    }
+def _choice_fields(outcome) -> dict:
+    fields = {"prediction": outcome.prediction, "correct": outcome.correct, "scores": outcome.scores}
     if outcome.correct_norm is not None:
         fields |= {"prediction_norm": outcome.prediction_norm, "correct_norm": outcome.correct_norm}
-        fields["continuation_ids"] = [list(ids) for ids in query.continuation_ids]
-    else:
-        fields["candidate_ids"] = list(query.candidate_ids)
     return fields
 
 
@@ -84,9 +76,7 @@ def make_record(query: Query, fields: dict, seconds: float, task: TaskConfig, in
         "chain": info.chain_text,
         "prompt": query.prompt,
     }
-    if isinstance(query, GenerationQuery):
-        record["gold"] = query.gold
-    return record | fields | {"seconds": round(seconds, 4)}
+    return record | query_fields(query) | fields | {"seconds": round(seconds, 4)}
 
 
 def summarize(records: list[dict], task: TaskConfig, info: RunInfo, *, wall_seconds: float) -> dict:

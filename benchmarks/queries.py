@@ -127,6 +127,16 @@ class GenerationQuery:
 Query = LetterQuery | LoglikelihoodQuery | GenerationQuery
 
 
+def query_fields(query: Query) -> dict:
+    """What a result record keeps of a query besides its prompt: the gold answer and, for
+    multiple choice, the token ids that were scored."""
+    if isinstance(query, LetterQuery):
+        return {"candidate_ids": list(query.candidate_ids), "gold": query.gold}
+    if isinstance(query, GenerationQuery):
+        return {"gold": query.gold}
+    return {"continuation_ids": [list(ids) for ids in query.continuation_ids], "gold": query.gold}
+
+
 def encode(tokenizer, text: str, *, chat: bool) -> list[int]:
     # A rendered chat template already holds its special tokens as text.
     return tokenizer(text, add_special_tokens=not chat).input_ids

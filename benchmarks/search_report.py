@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.results import ResultsLog, write_json
+from cola import parse_chain
 
 PAPER = {"shortening_rate": 0.75, "correction_rate": 0.60}  # "over 75%" / "over 60%" (abstract)
 
@@ -73,25 +74,17 @@ def layer_usage(records: list[dict]) -> np.ndarray:
     n_layers = records[0]["n_layers"]
     usage = np.zeros((3, n_layers))
     for record in best:
-        counts = np.bincount(_parse(record["best_chain"]), minlength=n_layers)
+        counts = np.bincount(parse_chain(record["best_chain"], n_layers), minlength=n_layers)
         usage[0] += counts == 0
         usage[1] += counts == 1
         usage[2] += counts >= 2
     return usage / max(len(best), 1)
 
 
-def _parse(text: str) -> list[int]:
-    layers = []
-    for part in text.split(","):
-        start, _, end = part.partition("-")
-        layers += range(int(start), int(end or start) + 1)
-    return layers
-
-
 def step_occupancy(records: list[dict]) -> np.ndarray:
     """(max steps, L) counts: which original layer runs at each chain step, over best chains."""
-    chains = [_parse(r["best_chain"]) for r in records if r["best_chain"]]
     n_layers = records[0]["n_layers"]
+    chains = [parse_chain(r["best_chain"], n_layers) for r in records if r["best_chain"]]
     grid = np.zeros((max((len(c) for c in chains), default=1), n_layers))
     for chain in chains:
         for step, layer in enumerate(chain):

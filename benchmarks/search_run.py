@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.datasets import Example, load_benchmark
-from benchmarks.queries import GenerationQuery, LetterQuery, Query
+from benchmarks.queries import Query, query_fields
 from benchmarks.results import ResultsLog, write_json
 from benchmarks.search_report import summarize_search
 from benchmarks.tasks import TaskConfig, build_query, load_examples
@@ -49,14 +49,6 @@ def sample_rng(seed: int, example_id: str) -> np.random.Generator:
 
 def shard_of(examples: list[Example], run: SearchRun) -> list[Example]:
     return examples[run.shard_index :: run.shard_count]
-
-
-def query_fields(query: Query) -> dict:
-    if isinstance(query, LetterQuery):
-        return {"candidate_ids": list(query.candidate_ids), "gold": query.gold}
-    if isinstance(query, GenerationQuery):
-        return {"gold": query.gold}
-    return {"continuation_ids": [list(ids) for ids in query.continuation_ids], "gold": query.gold}
 
 
 def search_record(

@@ -111,9 +111,8 @@ def embedded_gguf_path(embedded: EmbeddedModel) -> Path:
 
 
 def _looks_like_path(spec: str) -> bool:
-    return (
-        spec.startswith((".", "/", "~")) or os.sep in spec.strip("/").split("/", 1)[-1] or spec.count("/") > 1
-    )
+    # A hub id is "name" or "org/name"; anything else that is not on disk is a missing path.
+    return spec.startswith((".", "/", "~")) or spec.count("/") > 1
 
 
 def _load_checkpoint(checkpoint: Path | str, *, dtype, device, attn_implementation):

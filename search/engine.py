@@ -34,7 +34,6 @@ class EngineStats:
     prefix_hits: int = 0
     prefix_misses: int = 0
     evictions: int = 0
-    chains: int = 0
     work_seen: set = field(default_factory=set, repr=False)
 
     def note_work(self, chain: Chain, contexts: list[tuple[int, ...]]) -> None:
@@ -110,7 +109,6 @@ class ChainEvaluator:
 
     def __call__(self, chain: Chain) -> float:
         chain = tuple(chain)
-        self.stats.chains += 1
         with torch.inference_mode():
             outcome = self._generate(chain) if self.generation else self._choose(chain)
         generated = outcome.get("tokens", [])
