@@ -22,6 +22,15 @@ from search import EditConfig, SearchConfig, StopRule, search_function
 from search.engine import ChainEvaluator, EngineConfig
 
 VARIANTS = {"naive": False, "engine": True}
+COUNTS = (
+    "layer_forwards",
+    "ideal_layer_forwards",
+    "token_layer_forwards",
+    "ideal_token_layer_forwards",
+    "prefix_hits",
+    "lane_steps",
+    "speculative_unused",
+)
 
 
 def _run_variant(args: dict) -> dict:
@@ -32,7 +41,7 @@ def _run_variant(args: dict) -> dict:
     engine = EngineConfig(**{**args["engine"], "reuse_prefixes": args["reuse"]})
     search = search_function(args["search"])
     config = search_config_from_dict(args["search_config"])
-    samples, totals = [], {"layer_forwards": 0, "ideal_layer_forwards": 0, "hits": 0, "lookups": 0}
+    samples, totals = [], dict.fromkeys(COUNTS, 0)
     start = time.perf_counter()
     for query in queries:
         evaluator = ChainEvaluator(chain_model, loaded.tokenizer, query, engine)
@@ -44,11 +53,9 @@ def _run_variant(args: dict) -> dict:
                 "predictions": [str(evaluator.details[chain]["prediction"]) for chain in result.rewards],
             }
         )
-        stats = evaluator.stats
-        totals["layer_forwards"] += stats.layer_forwards
-        totals["ideal_layer_forwards"] += stats.ideal_layer_forwards
-        totals["hits"] += stats.prefix_hits
-        totals["lookups"] += stats.prefix_hits + stats.prefix_misses
+        stats = evaluator.stats.as_dict()
+        for name in COUNTS:
+            totals[name] += stats[name]
     wall = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"samples": samples, "wall_seconds": wall, "peak_rss_mib": peak_mib, **totals}
@@ -97,13 +104,18 @@ def run_bench(
         "identical_results": identical,
         "chains_evaluated": chains,
         "variants": {name: {k: v for k, v in run.items() if k != "samples"} for name, run in runs.items()},
-        "ratios": {
-            "layer_forwards_naive_over_engine": naive["layer_forwards"] / fast["layer_forwards"],
-            "wall_naive_over_engine": naive["wall_seconds"] / fast["wall_seconds"],
-            "layer_forwards_engine_over_ideal": fast["layer_forwards"] / fast["ideal_layer_forwards"],
-            "layer_forwards_naive_over_ideal": naive["layer_forwards"] / fast["ideal_layer_forwards"],
-        },
+        "ratios": bench_ratios(naive, fast),
     }
+
+
+def bench_ratios(naive: dict, fast: dict) -> dict:
+    ratios = {"wall_naive_over_engine": naive["wall_seconds"] / fast["wall_seconds"]}
+    for unit in ("layer_forwards", "token_layer_forwards"):
+        ideal = fast[f"ideal_{unit}"]
+        ratios[f"{unit}_naive_over_engine"] = naive[unit] / fast[unit]
+        ratios[f"{unit}_engine_over_ideal"] = fast[unit] / ideal
+        ratios[f"{unit}_naive_over_ideal"] = naive[unit] / ideal
+    return ratios
 
 
 def search_config_from_dict(fields: dict) -> SearchConfig:
@@ -118,21 +130,25 @@ def bench_markdown(result: dict) -> str:
         f"{setup['search_config']['simulations']} simulations, {setup['limit']} samples, seed {setup['seed']}: "
         f"{result['chains_evaluated']} chains evaluated, identical results: {result['identical_results']}",
         "",
-        "| evaluator | layer-forwards | ideal | wall (s) | peak RSS (MiB) | prefix hit rate |",
-        "|---|---|---|---|---|---|",
+        "| evaluator | layer-forwards | ideal | token-layer forwards | ideal | wall (s) | peak RSS (MiB) "
+        "| prefix hit rate | chains computed ahead, unused |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, run in result["variants"].items():
-        hit_rate = run["hits"] / run["lookups"] if run["lookups"] else 0.0
+        hit_rate = run["prefix_hits"] / run["lane_steps"] if run["lane_steps"] else 0.0
         lines.append(
-            f"| {name} | {run['layer_forwards']} | {run['ideal_layer_forwards']} | {run['wall_seconds']:.1f} | "
-            f"{run['peak_rss_mib']:.0f} | {hit_rate:.2f} |"
+            f"| {name} | {run['layer_forwards']} | {run['ideal_layer_forwards']} | {run['token_layer_forwards']} | "
+            f"{run['ideal_token_layer_forwards']} | {run['wall_seconds']:.1f} | {run['peak_rss_mib']:.0f} | "
+            f"{hit_rate:.2f} | {run['speculative_unused']} |"
         )
     ratios = result["ratios"]
     lines += [
         "",
-        f"naive / engine: layer-forwards {ratios['layer_forwards_naive_over_engine']:.2f}x, "
-        f"wall {ratios['wall_naive_over_engine']:.2f}x; engine / ideal {ratios['layer_forwards_engine_over_ideal']:.2f}x; "
-        f"naive / ideal {ratios['layer_forwards_naive_over_ideal']:.2f}x",
+        f"naive / engine: wall {ratios['wall_naive_over_engine']:.2f}x, "
+        f"layer-forwards {ratios['layer_forwards_naive_over_engine']:.2f}x, "
+        f"token-layer forwards {ratios['token_layer_forwards_naive_over_engine']:.2f}x",
+        f"engine / ideal: layer-forwards {ratios['layer_forwards_engine_over_ideal']:.2f}x, "
+        f"token-layer forwards {ratios['token_layer_forwards_engine_over_ideal']:.2f}x",
     ]
     return "\n".join(lines)
 

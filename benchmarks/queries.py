@@ -60,12 +60,45 @@ class LetterQuery:
 
 
 @dataclass(frozen=True)
+class PackedChoices:
+    """The context once and every continuation after it, in one row (the engine's form).
+
+    Continuation tokens see the context and their own earlier tokens, never another choice's,
+    and take the positions they have in their own row, so each scores as in the row form; the
+    context is computed once instead of once per choice.
+    """
+
+    input_ids: torch.Tensor  # (1, N)
+    position_ids: torch.Tensor  # (1, N)
+    visible: torch.Tensor  # (1, N, N) bool
+    scored: torch.Tensor  # distinct packed indices whose logits are needed
+    scored_index: torch.Tensor  # for each continuation token, its predictor's row in ``scored``
+
+    @classmethod
+    def build(cls, context: list[int], continuations: tuple[tuple[int, ...], ...]) -> PackedChoices:
+        ids, positions, branch, predictors = list(context), list(range(len(context))), [0] * len(context), []
+        for number, continuation in enumerate(continuations, start=1):
+            start = len(ids)
+            ids += continuation
+            positions += range(len(context), len(context) + len(continuation))
+            branch += [number] * len(continuation)
+            # The context's last token predicts every first continuation token: one logit row.
+            predictors += [len(context) - 1] + list(range(start, start + len(continuation) - 1))
+        branch_ids = torch.tensor(branch)
+        index = torch.arange(len(ids))
+        same_branch = (branch_ids[None, :] == 0) | (branch_ids[None, :] == branch_ids[:, None])
+        visible = (index[None, :] <= index[:, None]) & same_branch
+        scored, scored_index = torch.unique(torch.tensor(predictors), return_inverse=True)
+        return cls(torch.tensor([ids]), torch.tensor([positions]), visible[None], scored, scored_index)
+
+
+@dataclass(frozen=True)
 class LoglikelihoodQuery:
     """ARC ``loglikelihood`` mode (lm-eval): one row per choice, sum of continuation log-probs."""
 
     example_id: str
     prompt: str
-    input_ids: torch.Tensor  # (n_choices, T), right-padded
+    input_ids: torch.Tensor  # (n_choices, T), right-padded: context tokens + continuation tokens
     attention_mask: torch.Tensor
     context_lengths: tuple[int, ...]  # tokens of the context in each row
     continuation_ids: tuple[tuple[int, ...], ...]
@@ -73,6 +106,7 @@ class LoglikelihoodQuery:
     gold: int
     metric: str = "acc"  # which of acc / acc_norm decides `correct` for search
     positions: torch.Tensor = field(init=False, repr=False)
+    packed: PackedChoices = field(init=False, repr=False)
 
     def __post_init__(self):
         rows, cols = [], []
@@ -82,9 +116,19 @@ class LoglikelihoodQuery:
             rows += [row] * len(continuation)
             cols += range(start - 1, start - 1 + len(continuation))  # position p predicts token p+1
         object.__setattr__(self, "positions", (torch.tensor(rows), torch.tensor(cols)))
+        context = self.input_ids[0, : self.context_lengths[0]].tolist()
+        object.__setattr__(self, "packed", PackedChoices.build(context, self.continuation_ids))
 
     def score(self, hidden: torch.Tensor, head: Head) -> ChoiceOutcome:
-        log_probs = torch.log_softmax(head(hidden[self.positions]).float(), dim=-1)
+        """Score from the row form's final hidden states (n_choices, T, H)."""
+        return self._outcome(torch.log_softmax(head(hidden[self.positions]).float(), dim=-1))
+
+    def score_packed(self, hidden: torch.Tensor, head: Head) -> ChoiceOutcome:
+        """Score from the packed form's final hidden states (1, N, H)."""
+        log_probs = torch.log_softmax(head(hidden[0, self.packed.scored]).float(), dim=-1)
+        return self._outcome(log_probs[self.packed.scored_index])
+
+    def _outcome(self, log_probs: torch.Tensor) -> ChoiceOutcome:
         targets = torch.tensor([token for continuation in self.continuation_ids for token in continuation])
         token_scores = log_probs.gather(-1, targets[:, None])[:, 0]
         scores = torch.zeros(len(self.continuation_ids)).index_add_(0, self.positions[0], token_scores)
@@ -179,12 +223,13 @@ def loglikelihood_query(
     context_ids = encode(tokenizer, context, chat=chat)
     rows, context_lengths, continuations = [], [], []
     for choice in example.choices:
-        # lm-eval encodes context + continuation whole and takes the tokens past the context's.
+        # lm-eval encodes context + continuation whole, takes the tokens past the context's,
+        # and feeds the context's own tokens followed by those.
         whole = encode(tokenizer, context + arc_continuation(choice.text, chat=chat), chat=chat)
         start = len(context_ids)
         if len(whole) <= start:
             raise ValueError(f"choice {choice.label!r} of {example.id} adds no tokens to the context")
-        rows.append(whole)
+        rows.append(context_ids + whole[start:])
         context_lengths.append(start)
         continuations.append(tuple(whole[start:]))
     width = max(len(row) for row in rows)

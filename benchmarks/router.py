@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -97,7 +97,7 @@ def find_static_chain(
     engine: EngineConfig,
 ) -> tuple[Chain, float, float]:
     """(chain, its mean training reward, the full chain's): best mean reward, then shortest."""
-    per_sample = EngineConfig(engine.reuse_prefixes, engine.prefix_cache_mb / max(len(queries), 1))
+    per_sample = replace(engine, prefix_cache_mb=engine.prefix_cache_mb / max(len(queries), 1))
     evaluator = MeanEvaluator([ChainEvaluator(chain_model, tokenizer, q, per_sample) for q in queries])
     config = SearchConfig(simulations=simulations, stop=StopRule(enabled=False))
     result = mcts_search(evaluator, chain_model.n_layers, config, np.random.default_rng(seed))

@@ -123,6 +123,28 @@ class ChainModel:
             rotary[kind] = self._rotary(hidden, position_ids, kind)
         return StepInputs(position_ids=position_ids, masks=masks, rotary=rotary)
 
+    def packed_inputs(self, hidden: torch.Tensor, position_ids: torch.Tensor, visible: torch.Tensor) -> StepInputs:
+        """Inputs for several sequences packed into one row, e.g. a shared context and its branches.
+
+        ``position_ids`` (B, T) are each token's position in its own sequence; ``visible`` (B, T, T)
+        says which tokens each token attends to. Sliding-window layers also drop keys a window or
+        more positions back, as :func:`additive_mask` does for plain sequences.
+        """
+        if visible.shape != (*position_ids.shape, position_ids.shape[-1]):
+            raise ValueError(
+                f"visible has shape {tuple(visible.shape)}; expected {(*position_ids.shape, position_ids.shape[-1])}"
+            )
+        masks, rotary = {}, {}
+        for kind in set(self.layer_types):
+            allowed = visible
+            if kind == SLIDING_ATTENTION and self.sliding_window is not None:
+                distance = position_ids[:, :, None] - position_ids[:, None, :]
+                allowed = allowed & (distance < self.sliding_window)
+            mask = torch.zeros(allowed[:, None].shape, dtype=hidden.dtype, device=hidden.device)
+            masks[kind] = mask.masked_fill_(~allowed[:, None], torch.finfo(hidden.dtype).min)
+            rotary[kind] = self._rotary(hidden, position_ids, kind)
+        return StepInputs(position_ids=position_ids, masks=masks, rotary=rotary)
+
     def _rotary(self, hidden: torch.Tensor, position_ids: torch.Tensor, kind: str):
         if self.family.rotary_per_layer_type:
             return self.decoder.rotary_emb(hidden, position_ids, kind)
@@ -131,13 +153,17 @@ class ChainModel:
     def run_layer(
         self, hidden: torch.Tensor, layer_idx: int, inputs: StepInputs, *, cache: ChainCache | None, step: int
     ) -> torch.Tensor:
+        return self.apply_layer(hidden, layer_idx, inputs, cache.slot(step) if cache is not None else None)
+
+    def apply_layer(self, hidden: torch.Tensor, layer_idx: int, inputs: StepInputs, past_key_values=None):
+        """One decoder layer; ``past_key_values`` is anything with a transformers-style ``update``."""
         kind = self.layer_types[layer_idx]
         return self.layers[layer_idx](
             hidden,
             attention_mask=inputs.masks[kind],
             position_embeddings=inputs.rotary[kind],
             position_ids=inputs.position_ids,
-            past_key_values=cache.slot(step) if cache is not None else None,
+            past_key_values=past_key_values,
         )
 
     def run_steps(

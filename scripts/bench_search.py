@@ -26,7 +26,7 @@ def main(cfg: DictConfig) -> None:
         OmegaConf.to_container(cfg.model),
         OmegaConf.to_container(cfg.benchmark),
         search_config_from(OmegaConf.to_container(cfg.search)),
-        EngineConfig(prefix_cache_mb=cfg.engine.prefix_cache_mb),
+        EngineConfig(**OmegaConf.to_container(cfg.engine)),
         algorithm=cfg.search.name,
         limit=cfg.limit,
         seed=cfg.seed,

@@ -69,6 +69,7 @@ def greedy_search(
     while True:
         candidates = list(children(current, n_layers, config.edits))
         rng.shuffle(candidates)  # ties are broken at random, reproducibly under the seed
+        memo.hint(candidates)
         for chain in candidates:
             if len(result.rewards) > config.simulations:
                 return result

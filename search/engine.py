@@ -1,18 +1,24 @@
 """The adapter from search to the model: ``chain -> reward`` for one benchmark query.
 
-This is the only module of ``search`` that imports torch, ``cola`` and ``benchmarks``. Its job is to
-not recompute what it has: chains are memoized by the search, and the hidden states after every
-chain prefix are kept in a byte-bounded LRU cache, so a chain that shares its first k steps with
-an evaluated one starts at step k. For generation an entry also holds that step's keys and values,
-and entries are keyed by (tokens generated so far, chain prefix): chains that share a prefix and
-have produced the same text so far share the work of each new token too, not only the prompt's.
-With ``reuse_prefixes=False`` it is the naive evaluator: every chain from scratch.
+This is the only module of ``search`` that imports ``benchmarks``; with :mod:`search.lanes` and
+:mod:`search.prefix_cache` it is all of ``search`` that imports torch. Its job is to not compute
+what it has, nor compute alone what it can compute together:
+
+* the hidden states (and, when generating, keys and values) after every chain prefix are kept in
+  a byte-bounded LRU cache keyed by (tokens generated so far, chain prefix), so a chain that
+  shares its first k steps and its text so far with an evaluated one starts at step k;
+* multiple-choice contexts are computed once for all choices (:class:`PackedChoices`);
+* chains the search announces (``hint``: MCTS's untried children, in the order it will try them)
+  are evaluated ``lookahead`` at a time, batching the layers they run at the same step.
+
+With ``reuse_prefixes=False`` it is the naive evaluator, the CoLa reference's way: every chain
+from scratch, one row per choice, a full prefill and greedy decode per chain.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -20,196 +26,157 @@ from benchmarks.queries import GenerationQuery, LetterQuery, LoglikelihoodQuery,
 from benchmarks.runner import stop_rule_for
 from cola import Chain, ChainModel
 from cola.generation import greedy_decode
+from search.lanes import Lane, RoundRunner
+from search.prefix_cache import EngineStats, PrefixCache
 
 
 @dataclass(frozen=True)
 class EngineConfig:
     reuse_prefixes: bool = True
     prefix_cache_mb: float = 2048.0
-
-
-@dataclass
-class EngineStats:
-    layer_forwards: int = 0
-    prefix_hits: int = 0
-    prefix_misses: int = 0
-    evictions: int = 0
-    work_seen: set = field(default_factory=set, repr=False)
-
-    def note_work(self, chain: Chain, contexts: list[tuple[int, ...]]) -> None:
-        """Record the (generated tokens so far, chain prefix) pairs an evaluation needed."""
-        self.work_seen.update((context, chain[:k]) for context in contexts for k in range(1, len(chain) + 1))
-
-    @property
-    def ideal_layer_forwards(self) -> int:
-        """Each distinct chain prefix computed once per token context: the size of the trie."""
-        return len(self.work_seen)
-
-    def as_dict(self) -> dict:
-        lookups = self.prefix_hits + self.prefix_misses
-        return {
-            "layer_forwards": self.layer_forwards,
-            "ideal_layer_forwards": self.ideal_layer_forwards,
-            "prefix_hits": self.prefix_hits,
-            "prefix_hit_rate": self.prefix_hits / lookups if lookups else 0.0,
-            "evictions": self.evictions,
-        }
-
-
-CacheKey = tuple[tuple[int, ...], Chain]  # (tokens generated so far, chain prefix)
-
-
-class PrefixCache:
-    """LRU map (token context, chain prefix) -> tensors, bounded by total bytes."""
-
-    def __init__(self, max_bytes: int, stats: EngineStats):
-        self.max_bytes = max_bytes
-        self.stats = stats
-        self.entries: OrderedDict[CacheKey, tuple[torch.Tensor, ...]] = OrderedDict()
-        self.bytes = 0
-
-    def get(self, key: CacheKey) -> tuple[torch.Tensor, ...] | None:
-        entry = self.entries.get(key)
-        if entry is not None:
-            self.entries.move_to_end(key)
-        return entry
-
-    def put(self, key: CacheKey, tensors: tuple[torch.Tensor, ...]) -> None:
-        size = sum(t.numel() * t.element_size() for t in tensors)
-        if key in self.entries or size > self.max_bytes:
-            return
-        while self.bytes + size > self.max_bytes:
-            _, evicted = self.entries.popitem(last=False)
-            self.bytes -= sum(t.numel() * t.element_size() for t in evicted)
-            self.stats.evictions += 1
-        self.entries[key] = tensors
-        self.bytes += size
+    lookahead: int = 8  # chains evaluated together when the search hints what comes next
 
 
 class ChainEvaluator:
-    """``chain -> 1.0 / 0.0`` (correct or not) for one query, reusing shared prefixes."""
+    """``chain -> 1.0 / 0.0`` (correct or not) for one query."""
 
     def __init__(
         self, chain_model: ChainModel, tokenizer, query: Query, config: EngineConfig = EngineConfig()
     ):
+        if config.lookahead < 1:
+            raise ValueError(f"lookahead must be at least 1, got {config.lookahead}")
         self.chain_model = chain_model
         self.tokenizer = tokenizer
         self.query = query
         self.config = config
         self.stats = EngineStats()
         self.cache = PrefixCache(int(config.prefix_cache_mb * 2**20), self.stats)
+        self.rounds = RoundRunner(chain_model, self.cache, self.stats)
         self.generation = isinstance(query, GenerationQuery)
-        # Generation extends the mask token by token, so it needs a concrete one.
-        self.attention_mask = torch.ones_like(query.input_ids) if self.generation else query.attention_mask
+        self.outcomes: dict[Chain, dict] = {}  # every chain computed, asked for or ahead of time
+        self.details: dict[Chain, dict] = {}  # the chains asked for
+        self._hinted: dict[Chain, list[Chain]] = {}
         with torch.inference_mode():
-            self.embedded = chain_model.embed(query.input_ids)
             # Masks and rotary tables depend on positions only, never on the chain: build them once.
-            self.inputs = chain_model.step_inputs(self.embedded, attention_mask=self.attention_mask)
-        self.details: dict[Chain, dict] = {}
+            if config.reuse_prefixes and isinstance(query, LoglikelihoodQuery):
+                packed = query.packed
+                self.prompt = chain_model.embed(packed.input_ids)
+                self.inputs = chain_model.packed_inputs(self.prompt, packed.position_ids, packed.visible)
+            else:
+                # Generation extends the mask token by token, so it needs a concrete one.
+                mask = torch.ones_like(query.input_ids) if self.generation else query.attention_mask
+                self.prompt = chain_model.embed(query.input_ids)
+                self.inputs = chain_model.step_inputs(self.prompt, attention_mask=mask)
+        self.prompt_tokens = self.prompt.shape[0] * self.prompt.shape[1]  # per layer, padding included
+        # The least any evaluator must compute on the prompt per layer: the packed form's tokens.
+        minimal = query.packed.input_ids if isinstance(query, LoglikelihoodQuery) else query.input_ids
+        self.ideal_prompt_tokens = minimal.shape[1]
+
+    def hint(self, chains: Sequence[Chain]) -> None:
+        """The search will likely ask for ``chains``, in this order: compute them together."""
+        group = [tuple(chain) for chain in chains]
+        for chain in group:
+            self._hinted.setdefault(chain, group)
 
     def __call__(self, chain: Chain) -> float:
-        chain = tuple(chain)
-        with torch.inference_mode():
-            outcome = self._generate(chain) if self.generation else self._choose(chain)
+        chain = self.chain_model.check_chain(chain)
+        if chain not in self.outcomes:
+            batch = self._batch_for(chain)
+            with torch.inference_mode():
+                self._evaluate(batch)
+            self.stats.speculative += len(batch)
+        if chain not in self.details:
+            self.stats.speculative -= 1
+        outcome = self.details[chain] = self.outcomes[chain]
         generated = outcome.get("tokens", [])
-        self.stats.note_work(chain, [()] + [tuple(generated[:i]) for i in range(1, len(generated))])
-        self.details[chain] = outcome
+        contexts = [()] + [tuple(generated[:i]) for i in range(1, len(generated))]
+        self.stats.note_work(chain, contexts, self.ideal_prompt_tokens)
         return 1.0 if outcome["correct"] else 0.0
 
-    def _start(self, chain: Chain, context: tuple[int, ...]) -> tuple[int, list[tuple[torch.Tensor, ...]]]:
-        """Longest run of cached steps for ``chain`` on ``context`` (the tokens generated so far)."""
-        entries: list[tuple[torch.Tensor, ...]] = []
-        if self.config.reuse_prefixes:
-            for k in range(1, len(chain) + 1):
-                entry = self.cache.get((context, chain[:k]))
-                if entry is None:
-                    break
-                entries.append(entry)
-        self.stats.prefix_hits += bool(entries)
-        self.stats.prefix_misses += not entries
-        return len(entries), entries
+    def _batch_for(self, chain: Chain) -> list[Chain]:
+        if not self.config.reuse_prefixes or self.config.lookahead == 1 or chain not in self._hinted:
+            return [chain]
+        siblings = self._hinted[chain]
+        after = siblings[siblings.index(chain) + 1 :]
+        ahead = [other for other in after if other not in self.outcomes]
+        return [chain, *ahead[: self.config.lookahead - 1]]
 
-    def _run(
-        self, chain: Chain, hidden, inputs, *, cache=None, context: tuple[int, ...] = ()
-    ) -> torch.Tensor:
-        """Run ``chain`` on ``hidden`` (the prompt, or one new token after ``context``).
+    def _evaluate(self, chains: list[Chain]) -> None:
+        if not self.config.reuse_prefixes:
+            (chain,) = chains
+            self.outcomes[chain] = self._generate_naive(chain) if self.generation else self._choose_naive(chain)
+        elif self.generation:
+            self.outcomes.update(zip(chains, self._generate(chains), strict=True))
+        else:
+            finals = self.rounds.run([Lane(chain, self.prompt) for chain in chains], self.inputs, self.prompt_tokens)
+            for chain, hidden in zip(chains, finals, strict=True):
+                self.outcomes[chain] = self._scored(hidden, packed=isinstance(self.query, LoglikelihoodQuery))
 
-        Cached steps are not recomputed: their output hidden state is taken as is and, with a KV
-        cache, the keys and values they would have appended are appended from the entry.
-        """
-        done, entries = self._start(chain, context)
-        for step, entry in enumerate(entries):
-            if cache is not None:
-                cache.update(step, entry[1], entry[2])
-        if entries:
-            hidden = entries[-1][0]
-        new_tokens = hidden.shape[1]
-        for step in range(done, len(chain)):
-            hidden = self.chain_model.run_layer(hidden, chain[step], inputs, cache=cache, step=step)
-            self.stats.layer_forwards += 1
-            if self.config.reuse_prefixes:
-                self.cache.put((context, chain[: step + 1]), (hidden, *self._new_kv(cache, step, new_tokens)))
-        return hidden
-
-    @staticmethod
-    def _new_kv(cache, step: int, new_tokens: int) -> tuple[torch.Tensor, ...]:
-        """The keys and values this step just appended, as tensors of their own: a view into
-        the growing history would keep the whole history alive and escape the byte bound."""
-        if cache is None:
-            return ()
-        keys, values = cache.keys[step], cache.values[step]
-        if keys.shape[-2] == new_tokens:
-            return keys, values
-        return keys[:, :, -new_tokens:].clone(), values[:, :, -new_tokens:].clone()
-
-    def _choose(self, chain: Chain) -> dict:
+    def _scored(self, hidden: torch.Tensor, *, packed: bool) -> dict:
         query: LetterQuery | LoglikelihoodQuery = self.query
-        outcome = query.score(self._run(chain, self.embedded, self.inputs), self.chain_model.head)
+        outcome = (query.score_packed if packed else query.score)(hidden, self.chain_model.head)
         return {"correct": outcome.correct, "prediction": outcome.prediction}
 
-    def _generate(self, chain: Chain) -> dict:
-        if not self.config.reuse_prefixes:
-            return self._generate_naive(chain)
+    def _generate(self, chains: list[Chain]) -> list[dict]:
+        """Greedy decoding of every chain in one set of rounds: prompt, then a token at a time."""
         query: GenerationQuery = self.query
-        cache = self.chain_model.new_cache(chain)
-        hidden = self._run(chain, self.embedded, self.inputs, cache=cache)
-        cache.seen_tokens = query.input_ids.shape[1]
-        mask = self.attention_mask
-        tokens: list[int] = []
+        prompt_length = query.input_ids.shape[1]
+        lanes = [Lane(chain, self.prompt, cache=self.chain_model.new_cache(chain)) for chain in chains]
+        finals = self.rounds.run(lanes, self.inputs, prompt_length)
+        tokens: list[list[int]] = [[] for _ in chains]
+        active = list(range(len(chains)))
         stop = stop_rule_for(self.tokenizer, query.stop_strings)
         for index in range(query.max_new_tokens):
             if index:
                 # The new token's states depend on the chain prefix and on every token so far:
-                # chains that share both share this step's work (a trie over chain x text).
-                mask = torch.cat([mask, mask.new_ones(1, 1)], dim=1)
-                embedded = self.chain_model.embed(torch.tensor([[tokens[-1]]]))
-                inputs = self.chain_model.step_inputs(
-                    embedded, attention_mask=mask, past_length=cache.seen_tokens
-                )
-                hidden = self._run(chain, embedded, inputs, cache=cache, context=tuple(tokens))
-                cache.seen_tokens += 1
-            tokens.append(int(self.chain_model.head(hidden, logits_to_keep=1)[0, -1].argmax()))
-            if tokens[-1] == self.tokenizer.eos_token_id or bool(stop(torch.tensor([tokens]))[0]):
+                # lanes that share both share this step's work (a trie over chain x text).
+                past = prompt_length + index - 1
+                embedded = self.chain_model.embed(torch.tensor([[tokens[i][-1]] for i in active]))
+                mask = torch.ones(1, past + 1, dtype=torch.long)
+                inputs = self.chain_model.step_inputs(embedded[:1], attention_mask=mask, past_length=past)
+                for row, i in enumerate(active):
+                    lanes[i].hidden, lanes[i].context = embedded[row : row + 1], tuple(tokens[i])
+                finals = self.rounds.run([lanes[i] for i in active], inputs, 1)
+            logits = self.chain_model.head(torch.cat([hidden[:, -1] for hidden in finals]))
+            for i, token in zip(active, logits.argmax(-1).tolist(), strict=True):
+                tokens[i].append(token)
+            active = [i for i in active if not self._finished(tokens[i], stop)]
+            if not active:
                 break
-        return self._graded(tokens)
+        return [self._graded(generated) for generated in tokens]
+
+    def _finished(self, tokens: list[int], stop) -> bool:
+        return tokens[-1] == self.tokenizer.eos_token_id or bool(stop(torch.tensor([tokens]))[0])
+
+    def _choose_naive(self, chain: Chain) -> dict:
+        hidden = self.chain_model.run_steps(self.prompt, chain, self.inputs)
+        self._count_naive(chain, self.prompt_tokens)
+        return self._scored(hidden, packed=False)
 
     def _generate_naive(self, chain: Chain) -> dict:
         """The reference way: a full prefill and greedy decode of the chain from scratch."""
         query: GenerationQuery = self.query
         cache = self.chain_model.new_cache(chain)
-        hidden = self._run(chain, self.embedded, self.inputs, cache=cache)
+        hidden = self.chain_model.run_steps(self.prompt, chain, self.inputs, cache=cache)
         cache.seen_tokens = query.input_ids.shape[1]
         tokens = greedy_decode(
             self.chain_model,
             cache,
             self.chain_model.head(hidden, logits_to_keep=1)[:, -1],
-            self.attention_mask,
+            torch.ones_like(query.input_ids),
             max_new_tokens=query.max_new_tokens,
             eos_token_id=self.tokenizer.eos_token_id,
             stop_rule=stop_rule_for(self.tokenizer, query.stop_strings),
         )
-        self.stats.layer_forwards += (tokens.shape[1] - 1) * len(chain)
+        self._count_naive(chain, self.prompt_tokens)
+        for _ in range(tokens.shape[1] - 1):
+            self._count_naive(chain, 1)
         return self._graded(tokens[0].tolist())
+
+    def _count_naive(self, chain: Chain, tokens: int) -> None:
+        self.stats.layer_forwards += len(chain)
+        self.stats.lane_steps += len(chain)
+        self.stats.token_layer_forwards += len(chain) * tokens
 
     def _graded(self, tokens: list[int]) -> dict:
         graded = self.query.grade(self.tokenizer.decode(tokens, skip_special_tokens=True))

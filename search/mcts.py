@@ -76,6 +76,7 @@ class MCTS:
             chains = list(children(node.chain, self.n_layers, self.config.edits))
             order = self.rng.permutation(len(chains))
             node.untried = [chains[i] for i in order]
+            self.evaluate.hint(node.untried[::-1])  # the order expand() will pop them in
         while node.untried:
             chain = node.untried.pop()
             if chain in on_path:

@@ -53,6 +53,12 @@ class MemoEvaluator:
         self.evaluator = evaluator
         self.result = result
 
+    def hint(self, chains: list[Chain]) -> None:
+        """Tell an evaluator that can compute ahead which chains will likely come next, in order."""
+        hint = getattr(self.evaluator, "hint", None)
+        if hint is not None:
+            hint([chain for chain in chains if chain not in self.result.rewards])
+
     def __call__(self, chain: Chain) -> float:
         if chain not in self.result.rewards:
             self.result.rewards[chain] = float(self.evaluator(chain))

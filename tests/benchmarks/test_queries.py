@@ -100,3 +100,36 @@ def test_letter_query_relabels_numeric_choices_when_labels_are_not_single_tokens
     assert query.prompt == "Question: Which is a gas?\nA. steam\nB. ice\nC. wood\nD. stone\nAnswer:"
     assert query.candidate_ids == tuple(200 + ord(letter) for letter in "ABCD")
     assert query.gold == 0
+
+
+@pytest.mark.parametrize("chain", [(0, 1, 2, 3), (0, 1, 1, 3, 2)])
+def test_packed_choices_score_as_separate_rows(tiny_model, tokenizer, chain):
+    """One row holding the context once and every choice after it scores as one row per choice,
+    on every family (sliding-window layers included: the context is longer than the window)."""
+    from cola import ChainModel
+    from tests.conftest import WINDOW
+
+    chain_model = ChainModel(tiny_model)
+    query = loglikelihood_query(ARC[2], tokenizer, chat=False)
+    assert query.context_lengths[0] > WINDOW
+    packed = query.packed
+    assert packed.input_ids.shape[1] == query.context_lengths[0] + sum(map(len, query.continuation_ids))
+    with torch.inference_mode():
+        rows = chain_model.embed(query.input_ids)
+        rows_inputs = chain_model.step_inputs(rows, attention_mask=query.attention_mask)
+        expected = query.score(chain_model.run_steps(rows, chain, rows_inputs), chain_model.head)
+        one_row = chain_model.embed(packed.input_ids)
+        packed_inputs = chain_model.packed_inputs(one_row, packed.position_ids, packed.visible)
+        outcome = query.score_packed(chain_model.run_steps(one_row, chain, packed_inputs), chain_model.head)
+    assert outcome.scores == pytest.approx(expected.scores, abs=1e-4)
+    assert (outcome.prediction, outcome.prediction_norm) == (expected.prediction, expected.prediction_norm)
+
+
+def test_packed_choices_see_the_context_and_their_own_tokens_only(tokenizer):
+    query = loglikelihood_query(ARC[2], tokenizer, chat=False)
+    packed, context = query.packed, query.context_lengths[0]
+    first, second = context, context + len(query.continuation_ids[0])
+    visible = packed.visible[0]
+    assert visible[first + 1, : first + 2].all()  # the context and its own first token
+    assert not visible[second, first]  # never another choice's token
+    assert packed.position_ids[0, second].item() == context  # each choice starts after the context

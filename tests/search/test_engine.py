@@ -38,16 +38,31 @@ def search_with(chain_model, tokenizer, query, engine_config, name="mcts"):
     return result, evaluator
 
 
+def work_of_unused(evaluator) -> int:
+    """Work items spent on chains computed ahead that the search never asked for."""
+    unused = [chain for chain in evaluator.outcomes if chain not in evaluator.details]
+    return sum(len(chain) * max(1, len(evaluator.outcomes[chain].get("tokens", []))) for chain in unused)
+
+
 @pytest.mark.parametrize("mode", ["loglikelihood", "letter", "direct"])
 @pytest.mark.parametrize("name", ["mcts", "greedy"])
-def test_prefix_reuse_gives_identical_search_results(chain_model, tokenizer, mode, name):
+@pytest.mark.parametrize("lookahead", [1, 8])
+def test_engine_gives_identical_search_results(chain_model, tokenizer, mode, name, lookahead):
     query = queries(tokenizer)[mode]
     naive, naive_eval = search_with(chain_model, tokenizer, query, EngineConfig(reuse_prefixes=False), name)
-    engine, engine_eval = search_with(chain_model, tokenizer, query, EngineConfig(), name)
+    engine, engine_eval = search_with(chain_model, tokenizer, query, EngineConfig(lookahead=lookahead), name)
     assert list(engine.rewards.items()) == list(naive.rewards.items())
     assert engine_eval.details == naive_eval.details  # same predictions, not just same rewards
-    assert engine_eval.stats.layer_forwards < naive_eval.stats.layer_forwards
-    assert engine_eval.stats.layer_forwards == engine_eval.stats.as_dict()["ideal_layer_forwards"]
+    stats = engine_eval.stats
+    assert stats.token_layer_forwards < naive_eval.stats.token_layer_forwards
+    if lookahead == 1:
+        assert stats.layer_forwards == stats.ideal_layer_forwards < naive_eval.stats.layer_forwards
+        assert stats.speculative == 0
+    else:
+        # Chains are computed ahead, and together: some of that work goes unused, nothing else is extra.
+        assert stats.speculative == len(engine_eval.outcomes) - len(engine_eval.details)
+        assert stats.ideal_layer_forwards <= stats.layer_forwards
+        assert stats.layer_forwards <= stats.ideal_layer_forwards + work_of_unused(engine_eval)
 
 
 def test_tiny_prefix_cache_evicts_but_changes_nothing(chain_model, tokenizer):
@@ -87,7 +102,7 @@ def test_layer_forwards_count_only_new_steps(tokenizer):
     evaluator((0, 1, 3))  # shares (0, 1): runs one new step
     evaluator((0, 1, 2, 3, 3))  # shares (0, 1, 2, 3): runs one new step
     assert evaluator.stats.layer_forwards == 4 + 1 + 1
-    assert evaluator.stats.prefix_hits == 2
+    assert evaluator.stats.prefix_hits == 2 + 4
 
 
 @torch.inference_mode()
@@ -97,8 +112,9 @@ def test_prefix_hidden_states_are_bitwise_those_of_a_full_recompute(tokenizer):
     evaluator = ChainEvaluator(chain_model, tokenizer, query)
     evaluator((0, 1, 2, 3))
     evaluator((0, 1, 3, 3))
-    hidden = chain_model.embed(query.input_ids)
-    inputs = chain_model.step_inputs(hidden, attention_mask=query.attention_mask)
+    packed = query.packed
+    hidden = chain_model.embed(packed.input_ids)
+    inputs = chain_model.packed_inputs(hidden, packed.position_ids, packed.visible)
     expected = chain_model.run_steps(hidden, (0, 1, 3, 3), inputs)
     assert torch.equal(evaluator.cache.get(((), (0, 1, 3, 3)))[0], expected)
 
@@ -116,3 +132,37 @@ def test_generation_reuses_decode_work_across_chains_that_share_prefix_and_text(
     assert naive.stats.layer_forwards == sum(n * len(c) for n, c in zip(generated, chains, strict=True))
     # The second chain extends the first: every token's first four steps are cache hits.
     assert engine.stats.layer_forwards == engine.stats.ideal_layer_forwards < naive.stats.layer_forwards
+
+
+@pytest.mark.parametrize("mode", ["loglikelihood", "direct"])
+def test_chains_computed_together_match_chains_computed_alone(chain_model, tokenizer, mode):
+    query = queries(tokenizer)[mode]
+    chains = [(0, 1, 2, 3), (0, 2, 3), (0, 1, 1, 2, 3), (1, 2, 3), (3, 2, 1, 0)]
+    together = ChainEvaluator(chain_model, tokenizer, query, EngineConfig(lookahead=8))
+    together.hint(chains)
+    together(chains[0])
+    assert set(together.outcomes) == set(chains)  # one request computed every hinted chain
+    assert together.stats.speculative == len(chains) - 1
+    alone = ChainEvaluator(chain_model, tokenizer, query, EngineConfig(lookahead=8))
+    for chain in chains:
+        assert together(chain) == alone(chain)
+    assert together.details == alone.details
+    assert together.stats.speculative == 0
+    # Lanes share work items: five chains that share prefixes cost fewer layers than their sum.
+    assert together.stats.layer_forwards == alone.stats.layer_forwards
+
+
+def test_mcts_hints_children_in_the_order_it_tries_them(chain_model, tokenizer):
+    query = queries(tokenizer)["letter"]
+    hints: list[list[tuple[int, ...]]] = []
+
+    class Recording(ChainEvaluator):
+        def hint(self, chains):
+            hints.append(list(chains))
+            super().hint(chains)
+
+    evaluator = Recording(chain_model, tokenizer, query, EngineConfig(lookahead=1))
+    result = search_function("mcts")(evaluator, chain_model.n_layers, EXHAUSTIVE, np.random.default_rng(3))
+    root_children = hints[0]
+    tried = list(result.rewards)[1 : 1 + len(root_children)]  # after the full chain itself
+    assert tried == root_children

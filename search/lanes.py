@@ -1,0 +1,116 @@
+"""Several chains advanced together through one round of new tokens, sharing and batching work.
+
+A round is the prompt, or one generated token per chain. At each chain step the chains' work
+items are deduplicated (chains with the same prefix and the same text so far need the same
+item), looked up in the prefix cache, and the rest are grouped by the layer they run: one
+batched call per distinct layer. Decoding one token is bound by reading a layer's weights, so a
+call for many chains costs about what a call for one does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from cola import ChainModel
+from cola.cache import ChainCache
+from cola.composer import StepInputs
+from search.prefix_cache import CacheKey, EngineStats, PrefixCache
+from search.types import Chain
+
+
+@dataclass
+class Lane:
+    """One chain in a round: its input hidden state (then each step's output) and its KV cache."""
+
+    chain: Chain
+    hidden: torch.Tensor  # (1, t, H)
+    cache: ChainCache | None = None
+    context: tuple[int, ...] = ()  # tokens generated before this round's
+
+
+class StackedPast:
+    """``past_key_values`` for one batched layer call: the lanes' histories at one step, stacked.
+
+    It returns history + new states to the attention and keeps the new states, which the
+    caller hands back to each lane's own cache.
+    """
+
+    __slots__ = ("keys", "new", "values")
+
+    def __init__(self, keys: torch.Tensor | None, values: torch.Tensor | None):
+        self.keys, self.values, self.new = keys, values, ()
+
+    def update(self, key_states, value_states, layer_idx=None, *args, **kwargs):
+        self.new = (key_states, value_states)
+        if self.keys is None:
+            return key_states, value_states
+        return torch.cat([self.keys, key_states], dim=-2), torch.cat([self.values, value_states], dim=-2)
+
+
+class RoundRunner:
+    def __init__(self, chain_model: ChainModel, cache: PrefixCache, stats: EngineStats):
+        self.chain_model = chain_model
+        self.cache = cache
+        self.stats = stats
+
+    def run(self, lanes: list[Lane], inputs: StepInputs, tokens: int) -> list[torch.Tensor]:
+        """Run every lane's chain on its ``tokens`` new tokens; each lane's final hidden state."""
+        finals: list[torch.Tensor | None] = [None] * len(lanes)
+        for step in range(max(len(lane.chain) for lane in lanes)):
+            needs: dict[CacheKey, list[Lane]] = {}
+            for lane in lanes:
+                if step < len(lane.chain):
+                    needs.setdefault((lane.context, lane.chain[: step + 1]), []).append(lane)
+            self.stats.lane_steps += sum(len(group) for group in needs.values())
+            done: dict[CacheKey, tuple[torch.Tensor, ...]] = {}
+            by_layer: dict[int, list[CacheKey]] = {}
+            for key in needs:
+                entry = self.cache.get(key)
+                if entry is None:
+                    by_layer.setdefault(key[1][-1], []).append(key)
+                else:
+                    done[key] = entry
+            for layer_idx, keys in by_layer.items():
+                done.update(self._compute(layer_idx, keys, [needs[key][0] for key in keys], inputs, step, tokens))
+            for key, group in needs.items():
+                hidden, *new_kv = done[key]
+                for lane in group:
+                    lane.hidden = hidden
+                    if lane.cache is not None:
+                        lane.cache.update(step, *new_kv)
+            for index, lane in enumerate(lanes):
+                if len(lane.chain) == step + 1:
+                    finals[index] = lane.hidden
+        return finals
+
+    def _compute(
+        self,
+        layer_idx: int,
+        keys: list[CacheKey],
+        representatives: list[Lane],
+        inputs: StepInputs,
+        step: int,
+        tokens: int,
+    ) -> dict[CacheKey, tuple[torch.Tensor, ...]]:
+        hidden = torch.cat([lane.hidden for lane in representatives])
+        past = None
+        if representatives[0].cache is not None:
+            history = [(lane.cache.keys[step], lane.cache.values[step]) for lane in representatives]
+            if history[0][0] is None:
+                past = StackedPast(None, None)
+            else:
+                past = StackedPast(torch.cat([k for k, _ in history]), torch.cat([v for _, v in history]))
+        output = self.chain_model.apply_layer(hidden, layer_idx, inputs, past)
+        self.stats.layer_forwards += len(keys)
+        self.stats.token_layer_forwards += len(keys) * tokens
+        results = {}
+        for row, key in enumerate(keys):
+            entry = (output[row : row + 1], *(t[row : row + 1] for t in (past.new if past else ())))
+            if len(keys) > 1:
+                # Rows of their own: a slice would keep the whole batch alive past the byte bound.
+                entry = tuple(t.clone() for t in entry)
+            results[key] = entry
+            self.cache.put(key, entry)
+        return results
