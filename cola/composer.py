@@ -123,7 +123,9 @@ class ChainModel:
             rotary[kind] = self._rotary(hidden, position_ids, kind)
         return StepInputs(position_ids=position_ids, masks=masks, rotary=rotary)
 
-    def packed_inputs(self, hidden: torch.Tensor, position_ids: torch.Tensor, visible: torch.Tensor) -> StepInputs:
+    def packed_inputs(
+        self, hidden: torch.Tensor, position_ids: torch.Tensor, visible: torch.Tensor
+    ) -> StepInputs:
         """Inputs for several sequences packed into one row, e.g. a shared context and its branches.
 
         ``position_ids`` (B, T) are each token's position in its own sequence; ``visible`` (B, T, T)

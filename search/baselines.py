@@ -69,7 +69,8 @@ def greedy_search(
     while True:
         candidates = list(children(current, n_layers, config.edits))
         rng.shuffle(candidates)  # ties are broken at random, reproducibly under the seed
-        memo.hint(candidates)
+        budget = config.simulations + 1 - len(result.rewards)
+        memo.hint(candidates, certain=budget, budget=budget)  # all of them, budget allowing
         for chain in candidates:
             if len(result.rewards) > config.simulations:
                 return result

@@ -31,10 +31,16 @@ from search.prefix_cache import EngineStats, PrefixCache
 
 
 @dataclass(frozen=True)
+class HintedList:
+    chains: list[Chain]
+    certain: int
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     reuse_prefixes: bool = True
     prefix_cache_mb: float = 2048.0
-    lookahead: int = 8  # chains evaluated together when the search hints what comes next
+    lookahead: int = 32  # most chains decoded together when the search hints what comes next
 
 
 class ChainEvaluator:
@@ -72,11 +78,12 @@ class ChainEvaluator:
         minimal = query.packed.input_ids if isinstance(query, LoglikelihoodQuery) else query.input_ids
         self.ideal_prompt_tokens = minimal.shape[1]
 
-    def hint(self, chains: Sequence[Chain]) -> None:
-        """The search will likely ask for ``chains``, in this order: compute them together."""
-        group = [tuple(chain) for chain in chains]
-        for chain in group:
-            self._hinted.setdefault(chain, group)
+    def hint(self, chains: Sequence[Chain], *, certain: int = 1) -> None:
+        """The search will likely ask for ``chains``, in this order, and surely for the first
+        ``certain`` of them unless it stops early: compute them together."""
+        hinted = HintedList([tuple(chain) for chain in chains], certain)
+        for chain in hinted.chains:
+            self._hinted.setdefault(chain, hinted)
 
     def __call__(self, chain: Chain) -> float:
         chain = self.chain_model.check_chain(chain)
@@ -94,21 +101,33 @@ class ChainEvaluator:
         return 1.0 if outcome["correct"] else 0.0
 
     def _batch_for(self, chain: Chain) -> list[Chain]:
-        if not self.config.reuse_prefixes or self.config.lookahead == 1 or chain not in self._hinted:
+        # Only decoding gains from company: one token for many chains costs about what one token
+        # for one chain does (reading the layer's weights dominates). A prompt's layers are bound
+        # by arithmetic, which batching does not shrink, so choice queries go one chain at a time.
+        if not (self.config.reuse_prefixes and self.generation and chain in self._hinted):
             return [chain]
-        siblings = self._hinted[chain]
-        after = siblings[siblings.index(chain) + 1 :]
-        ahead = [other for other in after if other not in self.outcomes]
-        return [chain, *ahead[: self.config.lookahead - 1]]
+        hinted = self._hinted[chain]
+        position = hinted.chains.index(chain)
+        # Compute ahead as far as the search said it surely goes, and beyond that only as far as
+        # it has shown it follows this list: as many chains as it already asked for (1, 2, 4, ...),
+        # so at most about half of the work on a list it abandons is wasted.
+        asked = sum(other in self.details for other in hinted.chains)
+        reach = max(hinted.certain - position - 1, asked)
+        ahead = [other for other in hinted.chains[position + 1 :] if other not in self.outcomes]
+        return [chain, *ahead[: min(self.config.lookahead - 1, reach)]]
 
     def _evaluate(self, chains: list[Chain]) -> None:
         if not self.config.reuse_prefixes:
             (chain,) = chains
-            self.outcomes[chain] = self._generate_naive(chain) if self.generation else self._choose_naive(chain)
+            self.outcomes[chain] = (
+                self._generate_naive(chain) if self.generation else self._choose_naive(chain)
+            )
         elif self.generation:
             self.outcomes.update(zip(chains, self._generate(chains), strict=True))
         else:
-            finals = self.rounds.run([Lane(chain, self.prompt) for chain in chains], self.inputs, self.prompt_tokens)
+            finals = self.rounds.run(
+                [Lane(chain, self.prompt) for chain in chains], self.inputs, self.prompt_tokens
+            )
             for chain, hidden in zip(chains, finals, strict=True):
                 self.outcomes[chain] = self._scored(hidden, packed=isinstance(self.query, LoglikelihoodQuery))
 

@@ -73,7 +73,9 @@ class RoundRunner:
                 else:
                     done[key] = entry
             for layer_idx, keys in by_layer.items():
-                done.update(self._compute(layer_idx, keys, [needs[key][0] for key in keys], inputs, step, tokens))
+                done.update(
+                    self._compute(layer_idx, keys, [needs[key][0] for key in keys], inputs, step, tokens)
+                )
             for key, group in needs.items():
                 hidden, *new_kv = done[key]
                 for lane in group:

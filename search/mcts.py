@@ -76,7 +76,11 @@ class MCTS:
             chains = list(children(node.chain, self.n_layers, self.config.edits))
             order = self.rng.permutation(len(chains))
             node.untried = [chains[i] for i in order]
-            self.evaluate.hint(node.untried[::-1])  # the order expand() will pop them in
+            # The root is expanded child after child until it is full (selection descends only
+            # through full nodes), so all of its children are certain to come, budget allowing.
+            certain = min(len(chains), self.simulations_left) if node is self.root else 1
+            pop_order = node.untried[::-1]
+            self.evaluate.hint(pop_order, certain=certain, budget=self.simulations_left)
         while node.untried:
             chain = node.untried.pop()
             if chain in on_path:
@@ -89,6 +93,7 @@ class MCTS:
     def run(self) -> SearchResult:
         self.result.original_reward = self.evaluate(self.root.chain)
         for simulation in range(1, self.config.simulations + 1):
+            self.simulations_left = self.config.simulations - simulation + 1
             path = self.select(simulation)
             leaf = path[-1]
             if leaf.visits > 0 and not leaf.fully_expanded():

@@ -134,22 +134,42 @@ def test_generation_reuses_decode_work_across_chains_that_share_prefix_and_text(
     assert engine.stats.layer_forwards == engine.stats.ideal_layer_forwards < naive.stats.layer_forwards
 
 
-@pytest.mark.parametrize("mode", ["loglikelihood", "direct"])
-def test_chains_computed_together_match_chains_computed_alone(chain_model, tokenizer, mode):
-    query = queries(tokenizer)[mode]
+def test_chains_decoded_together_match_chains_decoded_alone(chain_model, tokenizer):
+    query = queries(tokenizer)["direct"]
     chains = [(0, 1, 2, 3), (0, 2, 3), (0, 1, 1, 2, 3), (1, 2, 3), (3, 2, 1, 0)]
     together = ChainEvaluator(chain_model, tokenizer, query, EngineConfig(lookahead=8))
-    together.hint(chains)
+    together.hint(chains, certain=len(chains))
     together(chains[0])
-    assert set(together.outcomes) == set(chains)  # one request computed every hinted chain
+    assert set(together.outcomes) == set(chains)  # one request decoded every hinted chain
     assert together.stats.speculative == len(chains) - 1
     alone = ChainEvaluator(chain_model, tokenizer, query, EngineConfig(lookahead=8))
     for chain in chains:
         assert together(chain) == alone(chain)
     assert together.details == alone.details
     assert together.stats.speculative == 0
-    # Lanes share work items: five chains that share prefixes cost fewer layers than their sum.
-    assert together.stats.layer_forwards == alone.stats.layer_forwards
+    assert together.stats.layer_forwards == alone.stats.layer_forwards  # the same work items, batched
+
+
+def test_lookahead_grows_with_what_the_search_has_asked_for(tokenizer):
+    chain_model = ChainModel(build_tiny_model("llama"))
+    query = queries(tokenizer)["direct"]
+    chains = [(0, 1, 2, 3), (0, 2, 3), (0, 1, 1, 2, 3), (1, 2, 3), (3, 2, 1, 0), (0, 1, 3), (0, 3)]
+    evaluator = ChainEvaluator(chain_model, tokenizer, query, EngineConfig(lookahead=8))
+    evaluator.hint(chains)  # only the first is certain
+    computed = []
+    for chain in chains[:4]:
+        evaluator(chain)
+        computed.append(len(evaluator.outcomes))
+    assert computed == [1, 3, 3, 7]  # 1 alone, then 1 + 1 asked before, then 1 + 3 asked before
+
+
+def test_choice_queries_are_not_computed_ahead(chain_model, tokenizer):
+    """A prompt's layers are bound by arithmetic: batching chains would only add unused work."""
+    evaluator = ChainEvaluator(chain_model, tokenizer, queries(tokenizer)["loglikelihood"])
+    chains = [(0, 1, 2, 3), (0, 2, 3), (1, 2, 3)]
+    evaluator.hint(chains, certain=3)
+    evaluator(chains[0])
+    assert set(evaluator.outcomes) == {chains[0]}
 
 
 def test_mcts_hints_children_in_the_order_it_tries_them(chain_model, tokenizer):
@@ -157,12 +177,15 @@ def test_mcts_hints_children_in_the_order_it_tries_them(chain_model, tokenizer):
     hints: list[list[tuple[int, ...]]] = []
 
     class Recording(ChainEvaluator):
-        def hint(self, chains):
-            hints.append(list(chains))
-            super().hint(chains)
+        def hint(self, chains, **options):
+            hints.append((list(chains), options))
+            super().hint(chains, **options)
 
     evaluator = Recording(chain_model, tokenizer, query, EngineConfig(lookahead=1))
     result = search_function("mcts")(evaluator, chain_model.n_layers, EXHAUSTIVE, np.random.default_rng(3))
-    root_children = hints[0]
+    root_children, options = hints[0]
     tried = list(result.rewards)[1 : 1 + len(root_children)]  # after the full chain itself
     assert tried == root_children
+    # Every child of the root comes before anything deeper, so all are certain (budget allowing).
+    assert options["certain"] == min(len(root_children), EXHAUSTIVE.simulations)
+    assert all(later["certain"] == 1 for _, later in hints[1:])
