@@ -48,6 +48,16 @@ def extract_first(text: str) -> str | None:
     return numbers[0] if numbers else None
 
 
+def first_number_settled(text: str) -> bool:
+    """Whether no continuation of ``text`` can change :func:`extract_first`'s answer: the first
+    number is followed by a character that cannot extend it. Text is only ever appended to, so
+    a match that ends before the end of the text is final, and no earlier match can appear."""
+    for match in NUMBER.finditer(text):
+        if normalize_number(match.group(0)) is not None:
+            return match.end() < len(text)
+    return False
+
+
 def extract_answer(text: str, *, mode: str) -> str | None:
     """The predicted number for ``mode`` ``cot`` (strict, else flexible) or ``direct`` (first)."""
     if mode == "cot":

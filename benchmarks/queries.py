@@ -14,7 +14,13 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from benchmarks.datasets import ChoiceExample, MathExample
-from benchmarks.grading import cut_at_stop, exact_match, extract_answer, math_verify_match
+from benchmarks.grading import (
+    cut_at_stop,
+    exact_match,
+    extract_answer,
+    first_number_settled,
+    math_verify_match,
+)
 from benchmarks.prompts import (
     arc_context,
     arc_continuation,
@@ -155,6 +161,11 @@ class GenerationQuery:
     mode: str
     max_new_tokens: int
     stop_strings: tuple[str, ...] = GSM8K_STOP
+
+    def answer_settled(self, generated: str) -> bool:
+        """Whether more tokens could still change the graded answer (``direct`` mode's first
+        number); decoding past that point costs time and changes nothing."""
+        return self.mode == "direct" and first_number_settled(cut_at_stop(generated, self.stop_strings))
 
     def grade(self, generated: str) -> dict:
         text = cut_at_stop(generated, self.stop_strings)

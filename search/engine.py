@@ -165,7 +165,10 @@ class ChainEvaluator:
         return [self._graded(generated) for generated in tokens]
 
     def _finished(self, tokens: list[int], stop) -> bool:
-        return tokens[-1] == self.tokenizer.eos_token_id or bool(stop(torch.tensor([tokens]))[0])
+        if tokens[-1] == self.tokenizer.eos_token_id or bool(stop(torch.tensor([tokens]))[0]):
+            return True
+        # Unlike the naive (reference) decoding, stop once the graded answer cannot change.
+        return self.query.answer_settled(self.tokenizer.decode(tokens, skip_special_tokens=True))
 
     def _choose_naive(self, chain: Chain) -> dict:
         hidden = self.chain_model.run_steps(self.prompt, chain, self.inputs)

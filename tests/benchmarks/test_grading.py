@@ -7,6 +7,7 @@ from benchmarks.grading import (
     extract_first,
     extract_flexible,
     extract_strict,
+    first_number_settled,
     math_verify_match,
     normalize_number,
 )
@@ -72,3 +73,25 @@ def test_graders_agree_on_numbers(prediction, gold, expected):
 def test_cut_at_stop_takes_the_earliest_stop():
     assert cut_at_stop("18\n\nQuestion: next", ("Question:", "\n\n")) == "18"
     assert cut_at_stop("no stop", ("Question:",)) == "no stop"
+
+
+@pytest.mark.parametrize(
+    ("text", "settled"),
+    [
+        ("The answer is 42", False),  # "42" may go on: 420, 42.5, 42,000
+        ("The answer is 42.", False),  # 42.5
+        ("The answer is 42. The", True),
+        ("$1,200 dollars", True),
+        ("no number yet ", False),
+        (".. , 7 apples", True),  # runs of '.' and ',' without a digit are not numbers
+        ("-", False),
+    ],
+)
+def test_first_number_settled(text, settled):
+    assert first_number_settled(text) is settled
+
+
+@pytest.mark.parametrize("text", ["The answer is 42. The", "$1,200 dollars", ".. , 7 apples"])
+@pytest.mark.parametrize("more", ["5", ".5", ",000", " 17", "-3", "\n\n9"])
+def test_a_settled_first_number_survives_any_continuation(text, more):
+    assert extract_first(text + more) == extract_first(text)

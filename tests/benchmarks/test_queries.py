@@ -133,3 +133,13 @@ def test_packed_choices_see_the_context_and_their_own_tokens_only(tokenizer):
     assert visible[first + 1, : first + 2].all()  # the context and its own first token
     assert not visible[second, first]  # never another choice's token
     assert packed.position_ids[0, second].item() == context  # each choice starts after the context
+
+
+def test_only_a_direct_answer_settles_before_the_end(tokenizer):
+    from benchmarks.queries import generation_query
+
+    direct = generation_query(GSM[0], tokenizer, mode="direct", chat=False, shots=[], max_new_tokens=16)
+    cot = generation_query(GSM[0], tokenizer, mode="cot", chat=False, shots=[], max_new_tokens=16)
+    assert direct.answer_settled("18 dollars") and not direct.answer_settled("18")
+    assert not direct.answer_settled("Question: 5 ")  # cut at the stop string: no number yet
+    assert not cot.answer_settled("18 dollars")  # the last number, or the one after ####, decides
