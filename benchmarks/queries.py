@@ -131,8 +131,15 @@ class LoglikelihoodQuery:
 
     def score_packed(self, hidden: torch.Tensor, head: Head) -> ChoiceOutcome:
         """Score from the packed form's final hidden states (1, N, H)."""
-        log_probs = torch.log_softmax(head(hidden[0, self.packed.scored]).float(), dim=-1)
-        return self._outcome(log_probs[self.packed.scored_index])
+        return self.score_packed_many([hidden], head)[0]
+
+    def score_packed_many(self, hiddens: list[torch.Tensor], head: Head) -> list[ChoiceOutcome]:
+        """Score several chains' packed final hidden states with one LM-head call: the head's
+        matrix product costs half as much per row on a few hundred rows as on a few dozen."""
+        scored = self.packed.scored
+        logits = head(torch.cat([hidden[0, scored] for hidden in hiddens])).float()
+        log_probs = logits - logits.logsumexp(dim=-1, keepdim=True)
+        return [self._outcome(rows[self.packed.scored_index]) for rows in log_probs.split(len(scored))]
 
     def _outcome(self, log_probs: torch.Tensor) -> ChoiceOutcome:
         targets = torch.tensor([token for continuation in self.continuation_ids for token in continuation])

@@ -1,6 +1,6 @@
 """Measure the search engine against the naive evaluator on identical searches; print a table.
 
-python scripts/bench_search.py benchmark=arc_easy limit=10
+python scripts/bench_search.py benchmark=arc_easy limit=10 search.early_stop=false
 python scripts/bench_search.py benchmark=gsm8k limit=5 search.simulations=50
 """
 

@@ -9,7 +9,8 @@ what it has, nor compute alone what it can compute together:
   shares its first k steps and its text so far with an evaluated one starts at step k;
 * multiple-choice contexts are computed once for all choices (:class:`PackedChoices`);
 * chains the search announces (``hint``: MCTS's untried children, in the order it will try them)
-  are evaluated ``lookahead`` at a time, batching the layers they run at the same step.
+  are decoded up to ``lookahead`` at a time, batching the layers they run at the same step;
+* decoding stops once the graded answer cannot change.
 
 With ``reuse_prefixes=False`` it is the naive evaluator, the CoLa reference's way: every chain
 from scratch, one row per choice, a full prefill and greedy decode per chain.
@@ -40,7 +41,7 @@ class HintedList:
 class EngineConfig:
     reuse_prefixes: bool = True
     prefix_cache_mb: float = 2048.0
-    lookahead: int = 32  # most chains decoded together when the search hints what comes next
+    lookahead: int = 64  # most chains decoded together when the search hints what comes next
 
 
 class ChainEvaluator:
@@ -101,18 +102,19 @@ class ChainEvaluator:
         return 1.0 if outcome["correct"] else 0.0
 
     def _batch_for(self, chain: Chain) -> list[Chain]:
-        # Only decoding gains from company: one token for many chains costs about what one token
-        # for one chain does (reading the layer's weights dominates). A prompt's layers are bound
-        # by arithmetic, which batching does not shrink, so choice queries go one chain at a time.
-        if not (self.config.reuse_prefixes and self.generation and chain in self._hinted):
+        if not (self.config.reuse_prefixes and chain in self._hinted):
             return [chain]
         hinted = self._hinted[chain]
         position = hinted.chains.index(chain)
-        # Compute ahead as far as the search said it surely goes, and beyond that only as far as
-        # it has shown it follows this list: as many chains as it already asked for (1, 2, 4, ...),
-        # so at most about half of the work on a list it abandons is wasted.
-        asked = sum(other in self.details for other in hinted.chains)
-        reach = max(hinted.certain - position - 1, asked)
+        # Compute ahead as far as the search said it surely goes. Decoding goes further: one token
+        # for many chains costs about what one token for one chain does (reading the layer's
+        # weights dominates), so it also computes as many chains as the search already asked for
+        # from this list (1, 2, 4, ...), wasting at most about half the work on an abandoned list.
+        # A prompt's layers are bound by arithmetic; only the LM head gains there (see
+        # ``score_packed_many``), not enough to pay for chains that may never be asked for.
+        reach = max(hinted.certain - position - 1, 0)
+        if self.generation:
+            reach = max(reach, sum(other in self.details for other in hinted.chains))
         ahead = [other for other in hinted.chains[position + 1 :] if other not in self.outcomes]
         return [chain, *ahead[: min(self.config.lookahead - 1, reach)]]
 
@@ -125,15 +127,18 @@ class ChainEvaluator:
         elif self.generation:
             self.outcomes.update(zip(chains, self._generate(chains), strict=True))
         else:
-            finals = self.rounds.run(
-                [Lane(chain, self.prompt) for chain in chains], self.inputs, self.prompt_tokens
-            )
-            for chain, hidden in zip(chains, finals, strict=True):
-                self.outcomes[chain] = self._scored(hidden, packed=isinstance(self.query, LoglikelihoodQuery))
+            lanes = [Lane(chain, self.prompt) for chain in chains]
+            finals = self.rounds.run(lanes, self.inputs, self.prompt_tokens)
+            if isinstance(self.query, LoglikelihoodQuery):
+                outcomes = self.query.score_packed_many(finals, self.chain_model.head)
+            else:
+                outcomes = [self.query.score(hidden, self.chain_model.head) for hidden in finals]
+            for chain, outcome in zip(chains, outcomes, strict=True):
+                self.outcomes[chain] = {"correct": outcome.correct, "prediction": outcome.prediction}
 
-    def _scored(self, hidden: torch.Tensor, *, packed: bool) -> dict:
+    def _scored(self, hidden: torch.Tensor) -> dict:
         query: LetterQuery | LoglikelihoodQuery = self.query
-        outcome = (query.score_packed if packed else query.score)(hidden, self.chain_model.head)
+        outcome = query.score(hidden, self.chain_model.head)
         return {"correct": outcome.correct, "prediction": outcome.prediction}
 
     def _generate(self, chains: list[Chain]) -> list[dict]:
@@ -173,7 +178,7 @@ class ChainEvaluator:
     def _choose_naive(self, chain: Chain) -> dict:
         hidden = self.chain_model.run_steps(self.prompt, chain, self.inputs)
         self._count_naive(chain, self.prompt_tokens)
-        return self._scored(hidden, packed=False)
+        return self._scored(hidden)
 
     def _generate_naive(self, chain: Chain) -> dict:
         """The reference way: a full prefill and greedy decode of the chain from scratch."""

@@ -170,13 +170,19 @@ def test_lookahead_grows_with_what_the_search_has_asked_for(tokenizer):
     assert computed == [1, 3, 3, 7]  # 1 alone, then 1 + 1 asked before, then 1 + 3 asked before
 
 
-def test_choice_queries_are_not_computed_ahead(chain_model, tokenizer):
-    """A prompt's layers are bound by arithmetic: batching chains would only add unused work."""
+def test_choice_queries_compute_ahead_only_what_is_certain(chain_model, tokenizer):
+    """A prompt's layers are bound by arithmetic: only chains sure to be asked for go together."""
     evaluator = ChainEvaluator(chain_model, tokenizer, queries(tokenizer)["loglikelihood"])
-    chains = [(0, 1, 2, 3), (0, 2, 3), (1, 2, 3)]
+    chains = [(0, 1, 2, 3), (0, 2, 3), (1, 2, 3), (0, 1, 3), (0, 3)]
     evaluator.hint(chains, certain=3)
     evaluator(chains[0])
-    assert set(evaluator.outcomes) == {chains[0]}
+    assert set(evaluator.outcomes) == set(chains[:3])
+    for chain in chains[1:4]:
+        evaluator(chain)
+    assert set(evaluator.outcomes) == set(chains[:4])  # past the certain ones: one at a time
+    alone = ChainEvaluator(chain_model, tokenizer, queries(tokenizer)["loglikelihood"])
+    assert [alone(chain) for chain in chains[:4]] == [evaluator(chain) for chain in chains[:4]]
+    assert answers(alone) == answers(evaluator)
 
 
 def test_mcts_hints_children_in_the_order_it_tries_them(chain_model, tokenizer):
@@ -196,3 +202,15 @@ def test_mcts_hints_children_in_the_order_it_tries_them(chain_model, tokenizer):
     # Every child of the root comes before anything deeper, so all are certain (budget allowing).
     assert options["certain"] == min(len(root_children), EXHAUSTIVE.simulations)
     assert all(later["certain"] == 1 for _, later in hints[1:])
+
+
+def test_lookahead_one_never_computes_ahead(tokenizer):
+    chain_model = ChainModel(build_tiny_model("llama"))
+    evaluator = ChainEvaluator(
+        chain_model, tokenizer, queries(tokenizer)["direct"], EngineConfig(lookahead=1)
+    )
+    chains = [(0, 1, 2, 3), (0, 2, 3), (1, 2, 3), (0, 1, 3)]
+    evaluator.hint(chains, certain=2)
+    for chain in reversed(chains):  # asked out of order, past the certain ones first
+        evaluator(chain)
+        assert set(evaluator.outcomes) == set(evaluator.details)
