@@ -70,7 +70,9 @@ def greedy_search(
         candidates = list(children(current, n_layers, config.edits))
         rng.shuffle(candidates)  # ties are broken at random, reproducibly under the seed
         budget = config.simulations + 1 - len(result.rewards)
-        memo.hint(candidates, certain=budget, budget=budget)  # all of them, budget allowing
+        memo.hint(
+            candidates, certain=budget, budget=budget, may_stop=config.stop.enabled
+        )  # all, budget allowing
         for chain in candidates:
             if len(result.rewards) > config.simulations:
                 return result

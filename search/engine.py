@@ -35,6 +35,7 @@ from search.prefix_cache import EngineStats, PrefixCache
 class HintedList:
     chains: list[Chain]
     certain: int
+    may_stop: bool
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,10 @@ class ChainEvaluator:
         minimal = query.packed.input_ids if isinstance(query, LoglikelihoodQuery) else query.input_ids
         self.ideal_prompt_tokens = minimal.shape[1]
 
-    def hint(self, chains: Sequence[Chain], *, certain: int = 1) -> None:
+    def hint(self, chains: Sequence[Chain], *, certain: int = 1, may_stop: bool = True) -> None:
         """The search will likely ask for ``chains``, in this order, and surely for the first
-        ``certain`` of them unless it stops early: compute them together."""
-        hinted = HintedList([tuple(chain) for chain in chains], certain)
+        ``certain`` of them unless it stops early (``may_stop``): compute them together."""
+        hinted = HintedList([tuple(chain) for chain in chains], certain, may_stop)
         for chain in hinted.chains:
             self._hinted.setdefault(chain, hinted)
 
@@ -111,10 +112,12 @@ class ChainEvaluator:
         # weights dominates), so it also computes as many chains as the search already asked for
         # from this list (1, 2, 4, ...), wasting at most about half the work on an abandoned list.
         # A prompt's layers are bound by arithmetic; only the LM head gains there (see
-        # ``score_packed_many``), not enough to pay for chains that may never be asked for.
+        # ``score_packed_many``), not enough to pay for chains an early stop may leave unasked.
         reach = max(hinted.certain - position - 1, 0)
         if self.generation:
             reach = max(reach, sum(other in self.details for other in hinted.chains))
+        elif hinted.may_stop:
+            reach = 0
         ahead = [other for other in hinted.chains[position + 1 :] if other not in self.outcomes]
         return [chain, *ahead[: min(self.config.lookahead - 1, reach)]]
 

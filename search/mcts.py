@@ -80,7 +80,9 @@ class MCTS:
             # through full nodes), so all of its children are certain to come, budget allowing.
             certain = min(len(chains), self.simulations_left) if node is self.root else 1
             pop_order = node.untried[::-1]
-            self.evaluate.hint(pop_order, certain=certain, budget=self.simulations_left)
+            self.evaluate.hint(
+                pop_order, certain=certain, budget=self.simulations_left, may_stop=self.config.stop.enabled
+            )
         while node.untried:
             chain = node.untried.pop()
             if chain in on_path:

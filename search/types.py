@@ -53,14 +53,16 @@ class MemoEvaluator:
         self.evaluator = evaluator
         self.result = result
 
-    def hint(self, chains: list[Chain], *, certain: int = 1, budget: int | None = None) -> None:
-        """Tell an evaluator that can compute ahead which chains will likely come next, in order;
-        the first ``certain`` of them will be asked for unless the search stops early, and no
-        more than ``budget`` more chains will be asked for at all."""
+    def hint(
+        self, chains: list[Chain], *, certain: int = 1, budget: int | None = None, may_stop: bool = True
+    ) -> None:
+        """Tell an evaluator that can compute ahead which chains will likely come next, in order:
+        the first ``certain`` of them will be asked for unless the search stops early (``may_stop``:
+        its early stop is on), and no more than ``budget`` more chains will be asked for at all."""
         hint = getattr(self.evaluator, "hint", None)
         if hint is not None:
             fresh = [chain for chain in chains if chain not in self.result.rewards]
-            hint(fresh[:budget] if budget is not None else fresh, certain=certain)
+            hint(fresh[:budget] if budget is not None else fresh, certain=certain, may_stop=may_stop)
 
     def __call__(self, chain: Chain) -> float:
         if chain not in self.result.rewards:

@@ -174,7 +174,11 @@ def test_choice_queries_compute_ahead_only_what_is_certain(chain_model, tokenize
     """A prompt's layers are bound by arithmetic: only chains sure to be asked for go together."""
     evaluator = ChainEvaluator(chain_model, tokenizer, queries(tokenizer)["loglikelihood"])
     chains = [(0, 1, 2, 3), (0, 2, 3), (1, 2, 3), (0, 1, 3), (0, 3)]
-    evaluator.hint(chains, certain=3)
+    evaluator.hint(chains, certain=3)  # an early stop may come: nothing ahead
+    evaluator(chains[0])
+    assert set(evaluator.outcomes) == {chains[0]}
+    evaluator = ChainEvaluator(chain_model, tokenizer, queries(tokenizer)["loglikelihood"])
+    evaluator.hint(chains, certain=3, may_stop=False)
     evaluator(chains[0])
     assert set(evaluator.outcomes) == set(chains[:3])
     for chain in chains[1:4]:
@@ -201,6 +205,7 @@ def test_mcts_hints_children_in_the_order_it_tries_them(chain_model, tokenizer):
     assert tried == root_children
     # Every child of the root comes before anything deeper, so all are certain (budget allowing).
     assert options["certain"] == min(len(root_children), EXHAUSTIVE.simulations)
+    assert options["may_stop"] is False  # EXHAUSTIVE has no early stop
     assert all(later["certain"] == 1 for _, later in hints[1:])
 
 
