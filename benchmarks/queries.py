@@ -129,12 +129,8 @@ class LoglikelihoodQuery:
         """Score from the row form's final hidden states (n_choices, T, H)."""
         return self._outcome(torch.log_softmax(head(hidden[self.positions]).float(), dim=-1))
 
-    def score_packed(self, hidden: torch.Tensor, head: Head) -> ChoiceOutcome:
-        """Score from the packed form's final hidden states (1, N, H)."""
-        return self.score_packed_many([hidden], head)[0]
-
     def score_packed_many(self, hiddens: list[torch.Tensor], head: Head) -> list[ChoiceOutcome]:
-        """Score several chains' packed final hidden states with one LM-head call: the head's
+        """Score several chains' packed final hidden states (each 1, N, H) with one LM-head call: the head's
         matrix product costs half as much per row on a few hundred rows as on a few dozen."""
         scored = self.packed.scored
         logits = head(torch.cat([hidden[0, scored] for hidden in hiddens])).float()

@@ -51,8 +51,12 @@ def additive_mask(
     allowed = kv_idx[None, :] <= q_idx
     if window is not None:
         allowed = allowed & (kv_idx[None, :] > q_idx - window)
-    allowed = allowed[None, None] & attention_mask.bool()[:, None, None, :]
-    mask = torch.zeros(allowed.shape, dtype=dtype, device=attention_mask.device)
+    return additive(allowed[None, None] & attention_mask.bool()[:, None, None, :], dtype)
+
+
+def additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A boolean "may attend" mask as the additive one attention takes: 0 = attend, dtype min = block."""
+    mask = torch.zeros(allowed.shape, dtype=dtype, device=allowed.device)
     return mask.masked_fill_(~allowed, torch.finfo(dtype).min)
 
 
@@ -142,8 +146,7 @@ class ChainModel:
             if kind == SLIDING_ATTENTION and self.sliding_window is not None:
                 distance = position_ids[:, :, None] - position_ids[:, None, :]
                 allowed = allowed & (distance < self.sliding_window)
-            mask = torch.zeros(allowed[:, None].shape, dtype=hidden.dtype, device=hidden.device)
-            masks[kind] = mask.masked_fill_(~allowed[:, None], torch.finfo(hidden.dtype).min)
+            masks[kind] = additive(allowed[:, None], hidden.dtype)
             rotary[kind] = self._rotary(hidden, position_ids, kind)
         return StepInputs(position_ids=position_ids, masks=masks, rotary=rotary)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from benchmarks.queries import GenerationQuery, LetterQuery, LoglikelihoodQuery, Query
+from benchmarks.queries import ChoiceOutcome, GenerationQuery, LoglikelihoodQuery, Query
 from benchmarks.runner import stop_rule_for
 from cola import Chain, ChainModel
 from cola.generation import greedy_decode
@@ -63,7 +63,7 @@ class ChainEvaluator:
         self.generation = isinstance(query, GenerationQuery)
         self.outcomes: dict[Chain, dict] = {}  # every chain computed, asked for or ahead of time
         self.details: dict[Chain, dict] = {}  # the chains asked for
-        self._hinted: dict[Chain, list[Chain]] = {}
+        self._hinted: dict[Chain, HintedList] = {}
         with torch.inference_mode():
             # Masks and rotary tables depend on positions only, never on the chain: build them once.
             if config.reuse_prefixes and isinstance(query, LoglikelihoodQuery):
@@ -90,13 +90,10 @@ class ChainEvaluator:
     def __call__(self, chain: Chain) -> float:
         chain = self.chain_model.check_chain(chain)
         if chain not in self.outcomes:
-            batch = self._batch_for(chain)
             with torch.inference_mode():
-                self._evaluate(batch)
-            self.stats.speculative += len(batch)
-        if chain not in self.details:
-            self.stats.speculative -= 1
+                self._evaluate(self._batch_for(chain))
         outcome = self.details[chain] = self.outcomes[chain]
+        self.stats.speculative = len(self.outcomes) - len(self.details)
         generated = outcome.get("tokens", [])
         contexts = [()] + [tuple(generated[:i]) for i in range(1, len(generated))]
         self.stats.note_work(chain, contexts, self.ideal_prompt_tokens)
@@ -137,12 +134,7 @@ class ChainEvaluator:
             else:
                 outcomes = [self.query.score(hidden, self.chain_model.head) for hidden in finals]
             for chain, outcome in zip(chains, outcomes, strict=True):
-                self.outcomes[chain] = {"correct": outcome.correct, "prediction": outcome.prediction}
-
-    def _scored(self, hidden: torch.Tensor) -> dict:
-        query: LetterQuery | LoglikelihoodQuery = self.query
-        outcome = query.score(hidden, self.chain_model.head)
-        return {"correct": outcome.correct, "prediction": outcome.prediction}
+                self.outcomes[chain] = _choice_details(outcome)
 
     def _generate(self, chains: list[Chain]) -> list[dict]:
         """Greedy decoding of every chain in one set of rounds: prompt, then a token at a time."""
@@ -181,7 +173,7 @@ class ChainEvaluator:
     def _choose_naive(self, chain: Chain) -> dict:
         hidden = self.chain_model.run_steps(self.prompt, chain, self.inputs)
         self._count_naive(chain, self.prompt_tokens)
-        return self._scored(hidden)
+        return _choice_details(self.query.score(hidden, self.chain_model.head))
 
     def _generate_naive(self, chain: Chain) -> dict:
         """The reference way: a full prefill and greedy decode of the chain from scratch."""
@@ -211,3 +203,7 @@ class ChainEvaluator:
     def _graded(self, tokens: list[int]) -> dict:
         graded = self.query.grade(self.tokenizer.decode(tokens, skip_special_tokens=True))
         return {"correct": graded["correct"], "prediction": graded["prediction"], "tokens": tokens}
+
+
+def _choice_details(outcome: ChoiceOutcome) -> dict:
+    return {"correct": outcome.correct, "prediction": outcome.prediction}

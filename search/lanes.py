@@ -96,14 +96,14 @@ class RoundRunner:
         step: int,
         tokens: int,
     ) -> dict[CacheKey, tuple[torch.Tensor, ...]]:
-        hidden = torch.cat([lane.hidden for lane in representatives])
+        hidden = _stacked([lane.hidden for lane in representatives])
         past = None
         if representatives[0].cache is not None:
             history = [(lane.cache.keys[step], lane.cache.values[step]) for lane in representatives]
             if history[0][0] is None:
                 past = StackedPast(None, None)
             else:
-                past = StackedPast(torch.cat([k for k, _ in history]), torch.cat([v for _, v in history]))
+                past = StackedPast(_stacked([k for k, _ in history]), _stacked([v for _, v in history]))
         output = self.chain_model.apply_layer(hidden, layer_idx, inputs, past)
         self.stats.layer_forwards += len(keys)
         self.stats.token_layer_forwards += len(keys) * tokens
@@ -116,3 +116,9 @@ class RoundRunner:
             results[key] = entry
             self.cache.put(key, entry)
         return results
+
+
+def _stacked(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Rows stacked along the batch; one row as it is (a copy of a whole KV history per call is
+    what a lone lane would otherwise pay on every step)."""
+    return tensors[0] if len(tensors) == 1 else torch.cat(tensors)

@@ -48,6 +48,7 @@ class MCTS:
         self.nodes: dict[Chain, Node] = {self.root.chain: self.root}
         self.result = SearchResult(n_layers=n_layers, original_reward=float("nan"))
         self.evaluate = MemoEvaluator(evaluator, self.result)
+        self.simulations_left = config.simulations  # what expand() may still ask for
 
     def ucb(self, node: Node, total: int) -> float:
         if node.visits == 0:

@@ -120,7 +120,8 @@ def test_packed_choices_score_as_separate_rows(tiny_model, tokenizer, chain):
         expected = query.score(chain_model.run_steps(rows, chain, rows_inputs), chain_model.head)
         one_row = chain_model.embed(packed.input_ids)
         packed_inputs = chain_model.packed_inputs(one_row, packed.position_ids, packed.visible)
-        outcome = query.score_packed(chain_model.run_steps(one_row, chain, packed_inputs), chain_model.head)
+        hidden = chain_model.run_steps(one_row, chain, packed_inputs)
+        (outcome,) = query.score_packed_many([hidden], chain_model.head)
     assert outcome.scores == pytest.approx(expected.scores, abs=1e-4)
     assert (outcome.prediction, outcome.prediction_norm) == (expected.prediction, expected.prediction_norm)
 
