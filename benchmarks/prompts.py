@@ -13,17 +13,10 @@ assistant turn is opened for the answer.
 from __future__ import annotations
 
 from benchmarks.datasets import ChoiceExample, MathExample
+from cola.inference import render_chat
 
 LETTER_INSTRUCTION = "Answer with the label of the correct choice only."
 DIRECT_INSTRUCTION = "Give only the final answer as a number, with no explanation."
-
-
-def render_chat(tokenizer, turns: list[tuple[str, str]]) -> str:
-    """``turns`` of (role, text), ending with a user turn; the assistant turn is left open."""
-    if getattr(tokenizer, "chat_template", None) is None:
-        raise ValueError("chat=True but the tokenizer has no chat template; set chat=false for base models")
-    messages = [{"role": role, "content": text} for role, text in turns]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
 def arc_context(example: ChoiceExample, *, tokenizer=None, chat: bool = False) -> str:

@@ -28,6 +28,7 @@ from benchmarks.prompts import (
     gsm8k_prompt,
     letter_candidate,
 )
+from cola.inference import encode
 
 Head = Callable[[torch.Tensor], torch.Tensor]
 """Final norm + LM head: hidden (N, H) -> logits (N, V)."""
@@ -138,8 +139,9 @@ class LoglikelihoodQuery:
         return [self._outcome(rows[self.packed.scored_index]) for rows in log_probs.split(len(scored))]
 
     def _outcome(self, log_probs: torch.Tensor) -> ChoiceOutcome:
-        targets = torch.tensor([token for continuation in self.continuation_ids for token in continuation])
-        token_scores = log_probs.gather(-1, targets[:, None])[:, 0]
+        targets = [token for continuation in self.continuation_ids for token in continuation]
+        targets = torch.tensor(targets, device=log_probs.device)
+        token_scores = log_probs.gather(-1, targets[:, None])[:, 0].cpu()
         scores = torch.zeros(len(self.continuation_ids)).index_add_(0, self.positions[0], token_scores)
         normalized = scores / torch.tensor(self.choice_chars, dtype=scores.dtype)
         prediction, prediction_norm = int(scores.argmax()), int(normalized.argmax())
@@ -164,6 +166,10 @@ class GenerationQuery:
     mode: str
     max_new_tokens: int
     stop_strings: tuple[str, ...] = GSM8K_STOP
+
+    @property
+    def attention_mask(self) -> None:
+        return None
 
     def answer_settled(self, generated: str) -> bool:
         """Whether more tokens could still change the graded answer (``direct`` mode's first
@@ -193,11 +199,6 @@ def query_fields(query: Query) -> dict:
     if isinstance(query, GenerationQuery):
         return {"gold": query.gold}
     return {"continuation_ids": [list(ids) for ids in query.continuation_ids], "gold": query.gold}
-
-
-def encode(tokenizer, text: str, *, chat: bool) -> list[int]:
-    # A rendered chat template already holds its special tokens as text.
-    return tokenizer(text, add_special_tokens=not chat).input_ids
 
 
 def _single_token_ids(tokenizer, labels: list[str], *, chat: bool) -> list[int] | None:

@@ -12,9 +12,10 @@ from cola import Chain, ChainModel
 def answer_choice(
     chain_model: ChainModel, query: LetterQuery | LoglikelihoodQuery, chain: Chain
 ) -> ChoiceOutcome:
-    hidden = chain_model.embed(query.input_ids)
+    hidden = chain_model.embed(query.input_ids.to(chain_model.device))
+    mask = query.attention_mask.to(chain_model.device) if query.attention_mask is not None else None
     inputs = chain_model.step_inputs(
-        hidden, attention_mask=query.attention_mask, kinds={chain_model.layer_types[i] for i in chain}
+        hidden, attention_mask=mask, kinds={chain_model.layer_types[i] for i in chain}
     )
     hidden = chain_model.run_steps(hidden, chain, inputs)
     return query.score(hidden, chain_model.head)
@@ -34,7 +35,9 @@ def stop_rule_for(tokenizer, stop_strings: tuple[str, ...]):
     def should_stop(new_tokens: torch.Tensor) -> torch.Tensor:
         # Stop strings may span tokens: look at the decoded tail of each row.
         tails = tokenizer.batch_decode(new_tokens[:, -8:], skip_special_tokens=False)
-        return torch.tensor([any(stop in tail for stop in stop_strings) for tail in tails])
+        return torch.tensor(
+            [any(stop in tail for stop in stop_strings) for tail in tails], device=new_tokens.device
+        )
 
     return should_stop
 
@@ -47,10 +50,10 @@ def answer_generation(
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     ids, mask = left_pad([query.input_ids for query in queries], pad_id)
     output = chain_model.generate(
-        ids,
+        ids.to(chain_model.device),
         chain,
         max_new_tokens=max(query.max_new_tokens for query in queries),
-        attention_mask=mask,
+        attention_mask=mask.to(chain_model.device),
         pad_token_id=pad_id,
         stop_rule=stop_rule_for(tokenizer, queries[0].stop_strings),
     )

@@ -1,12 +1,17 @@
 """KV cache for a chain: one slot per chain *step*, never per original layer index.
 
 transformers' attention modules call ``past_key_values.update(k, v, self.layer_idx)``. A chain
-may run one layer at several steps, so the composer hands each call a :class:`StepSlot` that
-ignores ``layer_idx`` and writes to the slot of the step being run. Sliding-window steps keep
-their whole history; the attention mask, not the cache, enforces the window.
+may run one layer at several steps, so the composer hands each call a *step view*
+(:class:`StepView`): something with that ``update`` that ignores ``layer_idx`` and serves the
+step being run. There are two: :class:`StepSlot`, one chain's slot, and :class:`BatchedStepView`,
+the same step of several chains batched into one layer call (see :mod:`cola.lanes`).
+Sliding-window steps keep their whole history; the attention mask, not the cache, enforces the
+window.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import torch
 
@@ -40,10 +45,12 @@ class ChainCache:
             self.values[step] = torch.cat([self.values[step], value], dim=-2)
         return self.keys[step], self.values[step]
 
-    def reorder(self, batch_index: torch.Tensor) -> None:
-        """Keep only (or reorder) the batch rows in ``batch_index``."""
-        self.keys = [k.index_select(0, batch_index) if k is not None else None for k in self.keys]
-        self.values = [v.index_select(0, batch_index) if v is not None else None for v in self.values]
+
+class StepView(Protocol):
+    """What one attention call sees as ``past_key_values``: one chain step's keys and values."""
+
+    def update(self, key_states, value_states, layer_idx=None, *args, **kwargs):
+        """Store the new states; return (history + new) keys and values."""
 
 
 class StepSlot:
@@ -58,3 +65,31 @@ class StepSlot:
     def update(self, key_states, value_states, layer_idx=None, *args, **kwargs):
         # layer_idx is the *original* layer's index: deliberately ignored, the step decides.
         return self.cache.update(self.step, key_states, value_states)
+
+
+class BatchedStepView:
+    """One step of several chains in one batched layer call: their histories stacked by row.
+
+    It returns history + new states to the attention and keeps the new states in ``new``, which
+    the caller hands back to each chain's own :class:`ChainCache`. The histories are the chains'
+    own tensors (one chain) or a stacked copy (several): see :func:`stack_rows`.
+    """
+
+    __slots__ = ("keys", "new", "values")
+
+    def __init__(self, history: list[tuple[torch.Tensor, torch.Tensor]] | None):
+        self.keys = stack_rows([k for k, _ in history]) if history else None
+        self.values = stack_rows([v for _, v in history]) if history else None
+        self.new: tuple[torch.Tensor, ...] = ()
+
+    def update(self, key_states, value_states, layer_idx=None, *args, **kwargs):
+        self.new = (key_states, value_states)
+        if self.keys is None:
+            return key_states, value_states
+        return torch.cat([self.keys, key_states], dim=-2), torch.cat([self.values, value_states], dim=-2)
+
+
+def stack_rows(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Rows stacked along the batch; one row as it is (copying a whole KV history on every step
+    is what a lone chain would otherwise pay)."""
+    return tensors[0] if len(tensors) == 1 else torch.cat(tensors)

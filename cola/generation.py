@@ -81,6 +81,32 @@ def greedy_generate(
     return torch.cat([input_ids, new_tokens], dim=1)
 
 
+Advance = Callable[[list[int], list[list[int]]], torch.Tensor]
+"""Given the rows still decoding and every row's tokens so far, the next logits of those rows."""
+
+
+def greedy_loop(
+    first_logits: torch.Tensor,
+    advance: Advance,
+    *,
+    max_new_tokens: int,
+    finished: Callable[[int, list[int]], bool],
+) -> list[list[int]]:
+    """The one greedy decode loop: each row's new tokens until ``finished(row, tokens)`` or
+    ``max_new_tokens``. Rows that finish leave the loop; ``advance`` computes only the others."""
+    tokens: list[list[int]] = [[] for _ in range(first_logits.shape[0])]
+    active, logits = list(range(len(tokens))), first_logits
+    for index in range(max_new_tokens):
+        if index:
+            logits = advance(active, tokens)
+        for row, token in zip(active, logits.argmax(dim=-1).tolist(), strict=True):
+            tokens[row].append(token)
+        active = [row for row in active if not finished(row, tokens[row])]
+        if not active:
+            break
+    return tokens
+
+
 @torch.inference_mode()
 def greedy_decode(
     chain_model: ChainModel,
@@ -94,30 +120,49 @@ def greedy_decode(
     stop_rule: StopRule | None = None,
     on_token: TokenCallback | None = None,
 ) -> torch.Tensor:
-    """New tokens (B, n) decoded greedily from a prefilled ``cache`` whose last logits are ``next_logits``."""
+    """New tokens (B, n) decoded greedily from a prefilled ``cache`` whose last logits are
+    ``next_logits``; rows that stopped are padded with the pad token, as transformers does."""
     eos_ids = _as_id_list(eos_token_id) if eos_token_id is not None else default_eos_ids(chain_model.model)
     pad_id = _resolve_pad(chain_model.model, pad_token_id, eos_ids)
-    batch = next_logits.shape[0]
-    eos = torch.tensor(eos_ids, dtype=torch.long, device=next_logits.device)
-    finished = torch.zeros(batch, dtype=torch.bool, device=next_logits.device)
-    tokens: list[torch.Tensor] = []
-    for step in range(max_new_tokens):
-        if step:
-            attention_mask = torch.cat([attention_mask, attention_mask.new_ones(batch, 1)], dim=1)
-            next_logits = chain_model.forward(
-                tokens[-1][:, None], cache.chain, attention_mask=attention_mask, cache=cache, logits_to_keep=1
-            )[:, -1]
-        next_ids = next_logits.argmax(dim=-1)
-        next_ids = torch.where(finished, torch.full_like(next_ids, pad_id), next_ids)
-        tokens.append(next_ids)
-        if on_token is not None:
-            on_token(next_ids)
-        finished |= torch.isin(next_ids, eos)
-        if stop_rule is not None:
-            finished |= stop_rule(torch.stack(tokens, dim=1))
-        if bool(finished.all()):
-            break
-    return torch.stack(tokens, dim=1)
+    device = next_logits.device
+    mask = [attention_mask]
+
+    def last_tokens(tokens: list[list[int]]) -> torch.Tensor:
+        step = max(len(row) for row in tokens)
+        return torch.tensor([row[-1] if len(row) == step else pad_id for row in tokens], device=device)
+
+    def advance(active: list[int], tokens: list[list[int]]) -> torch.Tensor:
+        # Every row runs (the cache is batched); finished rows are fed the pad token, as in generate.
+        mask[0] = torch.cat([mask[0], mask[0].new_ones(len(tokens), 1)], dim=1)
+        logits = chain_model.forward(
+            last_tokens(tokens)[:, None], cache.chain, attention_mask=mask[0], cache=cache, logits_to_keep=1
+        )
+        return logits[active, -1]
+
+    def finished(row: int, tokens: list[int]) -> bool:
+        if stop_rule is None:
+            return tokens[-1] in eos_ids
+        return tokens[-1] in eos_ids or bool(stop_rule(torch.tensor([tokens], device=device))[0])
+
+    if on_token is not None:
+        advance = _streamed(advance, on_token, pad_id)
+        on_token(next_logits.argmax(dim=-1))
+    tokens = greedy_loop(next_logits, advance, max_new_tokens=max_new_tokens, finished=finished)
+    width = max(len(row) for row in tokens)
+    return torch.tensor([row + [pad_id] * (width - len(row)) for row in tokens], device=device)
+
+
+def _streamed(advance: Advance, on_token: TokenCallback, pad_id: int) -> Advance:
+    """Call ``on_token`` with each step's new tokens (B,), pad for finished rows."""
+
+    def streamed(active: list[int], tokens: list[list[int]]) -> torch.Tensor:
+        logits = advance(active, tokens)
+        chosen = torch.full((len(tokens),), pad_id, dtype=torch.long, device=logits.device)
+        chosen[active] = logits.argmax(dim=-1)
+        on_token(chosen)
+        return logits
+
+    return streamed
 
 
 def _resolve_pad(model: torch.nn.Module, pad_token_id: int | None, eos_ids: list[int]) -> int:

@@ -1,4 +1,8 @@
-"""Text in, text out under a chain: prompt formatting and (streamed) greedy generation."""
+"""Text in, text out under a chain: chat rendering, encoding and (streamed) greedy generation.
+
+The one place where a prompt meets a tokenizer's chat template: the benchmarks' prompts render
+their turns with :func:`render_chat` and encode with :func:`encode`, as generation does.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +23,21 @@ def uses_chat(tokenizer, chat: bool | None) -> bool:
     return has_template if chat is None else chat
 
 
+def render_chat(tokenizer, turns: list[tuple[str, str]]) -> str:
+    """``turns`` of (role, text), ending with a user turn; the assistant turn is left open."""
+    if getattr(tokenizer, "chat_template", None) is None:
+        raise ValueError("chat=True but the tokenizer has no chat template; set chat=false for base models")
+    messages = [{"role": role, "content": text} for role, text in turns]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
 def format_prompt(tokenizer, prompt: str, *, chat: bool) -> str:
-    if not chat:
-        return prompt
-    return tokenizer.apply_chat_template(
-        [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
-    )
+    return render_chat(tokenizer, [("user", prompt)]) if chat else prompt
+
+
+def encode(tokenizer, text: str, *, chat: bool) -> list[int]:
+    """Token ids of ``text``; a rendered chat template already holds its special tokens as text."""
+    return tokenizer(text, add_special_tokens=not chat).input_ids
 
 
 class TextStreamer:
@@ -57,15 +70,12 @@ def generate_text(
 ) -> str:
     """Greedy completion of ``prompt`` under ``chain``; streamed to ``stream`` when given."""
     chat = uses_chat(tokenizer, chat)
-    # A rendered chat template already holds its special tokens as text.
-    ids = tokenizer(
-        format_prompt(tokenizer, prompt, chat=chat), add_special_tokens=not chat, return_tensors="pt"
-    )
+    ids = torch.tensor([encode(tokenizer, format_prompt(tokenizer, prompt, chat=chat), chat=chat)])
     output = chain_model.generate(
-        ids.input_ids.to(chain_model.device),
+        ids.to(chain_model.device),
         chain,
         max_new_tokens=max_new_tokens,
         eos_token_id=tokenizer.eos_token_id,
         on_token=TextStreamer(tokenizer, stream) if stream is not None else None,
     )
-    return tokenizer.decode(output[0, ids.input_ids.shape[1] :], skip_special_tokens=True)
+    return tokenizer.decode(output[0, ids.shape[1] :], skip_special_tokens=True)

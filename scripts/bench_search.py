@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import _unshadow  # noqa: F401  (first: see scripts/_unshadow.py)
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from benchmarks.bench import bench_markdown, run_bench
+from benchmarks.experiments.bench import bench_markdown, run_bench
+from benchmarks.experiments.session import search_config_from
 from benchmarks.results import write_json
-from benchmarks.session import search_config_from
-from search.engine import EngineConfig
+from cola.engine import EngineConfig
 
 
 @hydra.main(config_path="../conf", config_name="bench_search", version_base="1.3")

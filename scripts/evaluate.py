@@ -12,8 +12,8 @@ import sys
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from benchmarks.evaluate import RunInfo, evaluate
-from benchmarks.session import (
+from benchmarks.experiments.evaluate import RunInfo, evaluate
+from benchmarks.experiments.session import (
     chain_from_text,
     open_model,
     quote_chain_arguments,

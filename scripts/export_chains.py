@@ -1,4 +1,4 @@
-"""Write a chain file (JSON) from a scripts/search.py run, optionally with a static chain.
+"""Write a chain file (JSON) from a scripts/run_search.py run, optionally with a static chain.
 
 python scripts/export_chains.py outputs/search/<run> --out chains.json [--model smollm2]
     [--static outputs/route/<study>/static_chain.json]
@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.export import chain_file_from_run
+from benchmarks.experiments.export import chain_file_from_run
 from cola import load_model, parse_chain
 from cola.chainfile import save_chain_file
 

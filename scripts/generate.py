@@ -11,7 +11,7 @@ import sys
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from benchmarks.session import chain_from_text, open_model, quote_chain_arguments, set_threads
+from benchmarks.experiments.session import chain_from_text, open_model, quote_chain_arguments, set_threads
 from cola import format_chain
 from cola.chainfile import load_chain_file
 from cola.inference import generate_text

@@ -1,4 +1,4 @@
-"""Merge shard runs of scripts/search.py into one results.jsonl, summary.json and report.md.
+"""Merge shard runs of scripts/run_search.py into one results.jsonl, summary.json and report.md.
 
     python scripts/merge_shards.py multirun/search/arc_easy-loglikelihood/mcts-seed0-n20 [--out DIR]
 
@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.search_report import merge_shards, write_report
+from benchmarks.experiments.search_report import merge_shards, write_report
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ PY="${COLA_VENV:-.venv}/bin/python"
 LIMIT="${LIMIT:-20}"
 OUT="outputs/quickstart"
 for search in mcts random; do
-  "$PY" scripts/search.py model=smollm2 benchmark=arc_easy search="$search" limit="$LIMIT" seed=0 \
+  "$PY" scripts/run_search.py model=smollm2 benchmark=arc_easy search="$search" limit="$LIMIT" seed=0 \
     hydra.run.dir="$OUT/$search"
 done
 "$PY" scripts/report.py --out "$OUT/report" mcts="$OUT/mcts" random="$OUT/random"

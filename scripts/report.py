@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.search_report import write_report
+from benchmarks.experiments.search_report import write_report
 
 
 def main() -> None:

@@ -1,21 +1,20 @@
 """Router vs full vs static chain vs oracle on held-out data (Hydra entry point).
 
-python scripts/route.py train_run=<scripts/search.py run on benchmark.split=train> n_test=200
+python scripts/route.py train_run=<scripts/run_search.py run on benchmark.split=train> n_test=200
 """
 
 from __future__ import annotations
 
 import json
 
-import _unshadow  # noqa: F401  (first: see scripts/_unshadow.py)
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from benchmarks.router import table_markdown
-from benchmarks.router_study import RouterStudy, run_router_study
-from benchmarks.session import open_model, set_threads, task_from_config
-from search.engine import EngineConfig
+from benchmarks.experiments.router import table_markdown
+from benchmarks.experiments.router_study import RouterStudy, run_router_study
+from benchmarks.experiments.session import open_model, set_threads, task_from_config
+from cola.engine import EngineConfig
 
 STUDY_KEYS = RouterStudy.__dataclass_fields__
 

@@ -1,14 +1,15 @@
-"""Chain search: MCTS and baselines over skip/repeat edits. Plain Python + numpy: no torch, no cola.
+"""Chain search: MCTS and baselines over skip/repeat edits, the pure search core.
 
-The model is seen only through an evaluator ``chain -> reward``; :mod:`search.engine` builds one
-from cola and a benchmark query.
+May import: the standard library and numpy. Never torch, transformers, ``cola`` or ``benchmarks``.
+The model is seen only through the :class:`~search.types.Evaluator` protocol (``chain -> reward``,
+optionally ``hint``); ``benchmarks.evaluator.ChainEvaluator`` is the one that runs a model.
 """
 
 from search.actions import Edit, EditConfig, children, legal_edits
 from search.baselines import greedy_search, random_search
 from search.config import SearchConfig
 from search.mcts import mcts_search
-from search.types import CORRECT, Chain, Evaluator, SearchResult, StopRule
+from search.types import CORRECT, Chain, Evaluator, HintedEvaluator, SearchResult, StopRule
 
 SEARCHES = {"mcts": mcts_search, "random": random_search, "greedy": greedy_search}
 
@@ -26,6 +27,7 @@ __all__ = [
     "Edit",
     "EditConfig",
     "Evaluator",
+    "HintedEvaluator",
     "SearchConfig",
     "SearchResult",
     "StopRule",

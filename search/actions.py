@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-Chain = tuple[int, ...]
+from search.types import Chain
 
 
 @dataclass(frozen=True)

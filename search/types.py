@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 Chain = tuple[int, ...]
-Evaluator = Callable[[Chain], float]
-"""chain -> reward in [0, 1]; 1 means the chain answers the sample correctly."""
+"""Original layer indices in execution order: the same alias as ``cola.Chain`` (this package
+may not import ``cola``; a test checks the two agree)."""
+
+
+class Evaluator(Protocol):
+    def __call__(self, chain: Chain) -> float:
+        """Reward in [0, 1] of ``chain``; above :data:`CORRECT` means it answers correctly."""
+
+
+@runtime_checkable
+class HintedEvaluator(Evaluator, Protocol):
+    def hint(self, chains: Sequence[Chain], *, certain: int = 1, may_stop: bool = True) -> None:
+        """The search will likely ask for ``chains`` next, in this order, and surely for the first
+        ``certain`` unless it stops early (``may_stop``); an evaluator may compute them together."""
+
 
 CORRECT = 0.5  # a reward above this counts as a correct answer
 
@@ -59,10 +73,11 @@ class MemoEvaluator:
         """Tell an evaluator that can compute ahead which chains will likely come next, in order:
         the first ``certain`` of them will be asked for unless the search stops early (``may_stop``:
         its early stop is on), and no more than ``budget`` more chains will be asked for at all."""
-        hint = getattr(self.evaluator, "hint", None)
-        if hint is not None:
+        if isinstance(self.evaluator, HintedEvaluator):
             fresh = [chain for chain in chains if chain not in self.result.rewards]
-            hint(fresh[:budget] if budget is not None else fresh, certain=certain, may_stop=may_stop)
+            self.evaluator.hint(
+                fresh[:budget] if budget is not None else fresh, certain=certain, may_stop=may_stop
+            )
 
     def __call__(self, chain: Chain) -> float:
         if chain not in self.result.rewards:

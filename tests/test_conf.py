@@ -9,7 +9,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from benchmarks.session import task_from_config
+from benchmarks.experiments.session import task_from_config
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TOP_LEVEL = sorted(path.stem for path in CONF.glob("*.yaml"))
@@ -54,7 +54,7 @@ def test_config_composes(config_name, choices):
 
 
 def test_chain_overrides_with_commas_are_quoted_for_hydra():
-    from benchmarks.session import quote_chain_arguments
+    from benchmarks.experiments.session import quote_chain_arguments
 
     assert quote_chain_arguments(["x.py", "chain=0-9,9,10-29", "limit=3"]) == [
         "x.py",

@@ -78,9 +78,10 @@ def test_materialized_chain_matches_the_composer(smollm2, prompt_ids, tmp_path):
 def test_engine_and_naive_search_agree_on_the_real_model(smollm2, benchmark, mode):
     import numpy as np
 
+    from benchmarks.evaluator import ChainEvaluator
     from benchmarks.tasks import TaskConfig, build_query, load_examples
+    from cola.engine import EngineConfig
     from search import SearchConfig, StopRule, mcts_search
-    from search.engine import ChainEvaluator, EngineConfig
 
     task = TaskConfig(
         benchmark, mode=mode, chat=mode == "direct", max_new_tokens=8 if mode == "direct" else None

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from benchmarks.evaluate import RunInfo, evaluate
+from benchmarks.experiments.evaluate import RunInfo, evaluate
 from benchmarks.tasks import TaskConfig
 from cola import ChainModel
 from tests.conftest import build_tiny_model

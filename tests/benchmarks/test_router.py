@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.router import ChainRouter, chain_library, wilson_interval
-from benchmarks.router_study import RouterStudy, run_router_study
-from benchmarks.search_run import SearchRun, run_search
+from benchmarks.experiments.router import ChainRouter, chain_library, wilson_interval
+from benchmarks.experiments.router_study import RouterStudy, run_router_study
+from benchmarks.experiments.search_run import SearchRun, run_search
 from benchmarks.tasks import TaskConfig
 from cola import ChainModel
+from cola.engine import EngineConfig
 from search import SearchConfig, StopRule
-from search.engine import EngineConfig
 from tests.benchmarks.test_search_run import ARC_PATH
 from tests.conftest import build_tiny_model
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.search_report import merge_shards, summarize_search, write_report
-from benchmarks.search_run import SearchRun, run_search
+from benchmarks.experiments.search_report import merge_shards, summarize_search, write_report
+from benchmarks.experiments.search_run import SearchRun, run_search
 from benchmarks.tasks import TaskConfig
 from cola import ChainModel
+from cola.engine import EngineConfig
 from search import SearchConfig, StopRule
-from search.engine import EngineConfig
 from tests.conftest import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,7 +126,7 @@ def test_invalid_run_settings_are_refused():
 def search_command(checkpoint: Path, output_dir: Path) -> list[str]:
     return [
         sys.executable,
-        str(ROOT / "scripts/search.py"),
+        str(ROOT / "scripts/run_search.py"),
         f"model.spec={checkpoint}",
         "benchmark=gsm8k",
         f"benchmark.path={GSM_PATH}",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from benchmarks.bench import _run_variant, bench_markdown, bench_ratios
+from benchmarks.experiments.bench import _run_variant, bench_markdown, bench_ratios
+from cola.engine import EngineConfig
 from search import SearchConfig, StopRule
-from search.engine import EngineConfig
 from tests.benchmarks.test_search_run import ARC_PATH
 
 

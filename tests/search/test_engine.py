@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from benchmarks.datasets import load_benchmark
+from benchmarks.evaluator import ChainEvaluator
 from benchmarks.runner import answer_choice, answer_generation
 from benchmarks.tasks import TaskConfig, build_query
 from cola import ChainModel
+from cola.engine import EngineConfig
 from search import SearchConfig, StopRule, search_function
-from search.engine import ChainEvaluator, EngineConfig
 from tests.conftest import build_tiny_model
 
 ARC = load_benchmark("arc_easy", split="test", path="tests/fixtures/arc_mixed.jsonl")

@@ -1,6 +1,6 @@
 """Search layer chains per sample and write results, summary and report (Hydra entry point).
 
-python scripts/search.py model=smollm2 benchmark=arc_easy search=mcts limit=20 seed=0
+python scripts/run_search.py model=smollm2 benchmark=arc_easy search=mcts limit=20 seed=0
 """
 
 from __future__ import annotations
@@ -8,15 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import _unshadow  # noqa: F401  (first: see scripts/_unshadow.py)
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from benchmarks.search_report import write_report
-from benchmarks.search_run import SearchRun, run_search
-from benchmarks.session import open_model, search_config_from, set_threads, task_from_config
-from search.engine import EngineConfig
+from benchmarks.experiments.search_report import write_report
+from benchmarks.experiments.search_run import SearchRun, run_search
+from benchmarks.experiments.session import open_model, search_config_from, set_threads, task_from_config
+from cola.engine import EngineConfig
 
 
 @hydra.main(config_path="../conf", config_name="search", version_base="1.3")

@@ -17,13 +17,14 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.datasets import Example, load_benchmark
+from benchmarks.evaluator import ChainEvaluator
+from benchmarks.experiments.search_report import summarize_search
 from benchmarks.queries import Query, query_fields
 from benchmarks.results import ResultsLog, write_json
-from benchmarks.search_report import summarize_search
 from benchmarks.tasks import TaskConfig, build_query, load_examples
 from cola import ChainModel, format_chain
+from cola.engine import EngineConfig
 from search import CORRECT, SearchConfig, SearchResult, search_function
-from search.engine import ChainEvaluator, EngineConfig
 
 
 @dataclass(frozen=True)

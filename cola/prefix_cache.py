@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from search.types import Chain
+from cola.chain import Chain
 
 CacheKey = tuple[tuple[int, ...], Chain]  # (tokens generated so far, chain prefix)
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.results import ResultsLog, write_json
-from benchmarks.router import (
+from benchmarks.experiments.router import (
     ChainRouter,
     chain_library,
     comparison_row,
@@ -24,17 +23,18 @@ from benchmarks.router import (
     prompt_feature,
     table_markdown,
 )
+from benchmarks.results import ResultsLog, write_json
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import ChainModel, format_chain, parse_chain
+from cola.engine import EngineConfig
 from search import CORRECT
-from search.engine import EngineConfig
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class RouterStudy:
-    train_run: str  # a scripts/search.py run directory on the training split
+    train_run: str  # a scripts/run_search.py run directory on the training split
     test_split: str = "test"
     n_test: int = 200
     library_size: int = 8

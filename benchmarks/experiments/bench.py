@@ -1,6 +1,6 @@
 """Naive vs engine evaluation of the same searches: work, time, memory, and identical results.
 
-Each variant runs in a fresh interpreter (``python -m benchmarks.bench``, arguments as JSON on
+Each variant runs in a fresh interpreter (``python -m benchmarks.experiments.bench``, arguments as JSON on
 stdin), so that its peak resident memory and its warm-up are its own. The
 naive evaluator is the CoLa reference's way: every chain computed from scratch (a full forward,
 or a full prefill and decode), with only whole-chain memoization.
@@ -15,11 +15,12 @@ import sys
 import time
 from dataclasses import asdict
 
-from benchmarks.search_run import sample_rng
-from benchmarks.session import open_model, set_threads, task_from_config
+from benchmarks.evaluator import ChainEvaluator
+from benchmarks.experiments.search_run import sample_rng
+from benchmarks.experiments.session import open_model, set_threads, task_from_config
 from benchmarks.tasks import build_queries, load_examples
+from cola.engine import EngineConfig
 from search import EditConfig, SearchConfig, StopRule, search_function
-from search.engine import ChainEvaluator, EngineConfig
 
 VARIANTS = {"naive": False, "engine": True}
 COUNTS = (
@@ -85,7 +86,7 @@ def run_bench(
     runs = {}
     for name, reuse in VARIANTS.items():
         child = subprocess.run(
-            [sys.executable, "-m", "benchmarks.bench"],
+            [sys.executable, "-m", "benchmarks.experiments.bench"],
             input=json.dumps({**base, "reuse": reuse}),
             capture_output=True,
             text=True,

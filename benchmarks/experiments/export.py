@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks.experiments.search_report import summarize_search
 from benchmarks.results import ResultsLog
-from benchmarks.search_report import summarize_search
 from cola import Chain, LoadedModel, parse_chain
 from cola.chainfile import ChainEntry, ChainFile, weights_fingerprint
 

@@ -20,10 +20,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from benchmarks.evaluator import ChainEvaluator
 from benchmarks.queries import Query
 from cola import Chain, ChainModel, full_chain, parse_chain
+from cola.engine import EngineConfig
 from search import SearchConfig, StopRule, mcts_search
-from search.engine import ChainEvaluator, EngineConfig
 
 
 def chain_library(records: list[dict], *, size: int) -> list[Chain]:

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 import torch
 
-from cola import ChainModel
-from cola.cache import ChainCache
-from cola.composer import StepInputs
-from search.prefix_cache import CacheKey, EngineStats, PrefixCache
-from search.types import Chain
+from cola.cache import BatchedStepView, ChainCache, stack_rows
+from cola.chain import Chain
+from cola.composer import ChainModel, StepInputs
+from cola.prefix_cache import CacheKey, EngineStats, PrefixCache
 
 
 @dataclass
@@ -28,25 +27,6 @@ class Lane:
     hidden: torch.Tensor  # (1, t, H)
     cache: ChainCache | None = None
     context: tuple[int, ...] = ()  # tokens generated before this round's
-
-
-class StackedPast:
-    """``past_key_values`` for one batched layer call: the lanes' histories at one step, stacked.
-
-    It returns history + new states to the attention and keeps the new states, which the
-    caller hands back to each lane's own cache.
-    """
-
-    __slots__ = ("keys", "new", "values")
-
-    def __init__(self, keys: torch.Tensor | None, values: torch.Tensor | None):
-        self.keys, self.values, self.new = keys, values, ()
-
-    def update(self, key_states, value_states, layer_idx=None, *args, **kwargs):
-        self.new = (key_states, value_states)
-        if self.keys is None:
-            return key_states, value_states
-        return torch.cat([self.keys, key_states], dim=-2), torch.cat([self.values, value_states], dim=-2)
 
 
 class RoundRunner:
@@ -96,14 +76,11 @@ class RoundRunner:
         step: int,
         tokens: int,
     ) -> dict[CacheKey, tuple[torch.Tensor, ...]]:
-        hidden = _stacked([lane.hidden for lane in representatives])
+        hidden = stack_rows([lane.hidden for lane in representatives])
         past = None
         if representatives[0].cache is not None:
             history = [(lane.cache.keys[step], lane.cache.values[step]) for lane in representatives]
-            if history[0][0] is None:
-                past = StackedPast(None, None)
-            else:
-                past = StackedPast(_stacked([k for k, _ in history]), _stacked([v for _, v in history]))
+            past = BatchedStepView(None if history[0][0] is None else history)
         output = self.chain_model.apply_layer(hidden, layer_idx, inputs, past)
         self.stats.layer_forwards += len(keys)
         self.stats.token_layer_forwards += len(keys) * tokens
@@ -116,9 +93,3 @@ class RoundRunner:
             results[key] = entry
             self.cache.put(key, entry)
         return results
-
-
-def _stacked(tensors: list[torch.Tensor]) -> torch.Tensor:
-    """Rows stacked along the batch; one row as it is (a copy of a whole KV history per call is
-    what a lone lane would otherwise pay on every step)."""
-    return tensors[0] if len(tensors) == 1 else torch.cat(tensors)

@@ -1,0 +1,144 @@
+"""The adapter from a benchmark query and a chain to a graded outcome: the search's evaluator.
+
+``ChainEvaluator(chain_model, tokenizer, query)`` is ``chain -> 1.0 / 0.0`` (correct or not) on
+``cola``'s chain engine (:mod:`cola.engine`), plus the search's ``hint`` of what it will ask for
+next, so that chains certain to come are computed together. It chooses the prompt's form (a
+multiple-choice context packed once for all choices), scores or decodes, and grades; every
+outcome keeps its prediction, so one evaluator can serve any target answer.
+
+With ``EngineConfig(reuse_prefixes=False)`` it is the naive evaluator, the CoLa reference's way:
+every chain from scratch, one padded row per choice, a full prefill and greedy decode per chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from benchmarks.queries import GenerationQuery, LoglikelihoodQuery, Query
+from benchmarks.runner import stop_rule_for
+from cola import Chain, ChainModel
+from cola.engine import ChainEngine, EngineConfig, Prompt, packed_prompt, plain_prompt
+from cola.prefix_cache import EngineStats, PrefixCache
+
+
+@dataclass(frozen=True)
+class HintedList:
+    chains: list[Chain]
+    certain: int
+    may_stop: bool
+
+
+def query_prompt(chain_model: ChainModel, query: Query, *, packed: bool) -> Prompt:
+    """The prompt of ``query`` for the engine: a loglikelihood query's context once for all
+    choices when ``packed``, else its rows as the reference feeds them."""
+    if isinstance(query, LoglikelihoodQuery):
+        form = query.packed
+        if packed:
+            return packed_prompt(chain_model, form.input_ids, form.position_ids, form.visible)
+        return plain_prompt(
+            chain_model, query.input_ids, query.attention_mask, ideal_tokens=form.input_ids.shape[1]
+        )
+    return plain_prompt(chain_model, query.input_ids, query.attention_mask)
+
+
+class ChainEvaluator:
+    """``chain -> 1.0 / 0.0`` (correct or not) for one query."""
+
+    def __init__(
+        self, chain_model: ChainModel, tokenizer, query: Query, config: EngineConfig | None = None
+    ):
+        self.chain_model = chain_model
+        self.tokenizer = tokenizer
+        self.query = query
+        self.config = config = config or EngineConfig()
+        self.generation = isinstance(query, GenerationQuery)
+        with torch.inference_mode():
+            prompt = query_prompt(chain_model, query, packed=config.reuse_prefixes)
+        self.engine = ChainEngine(chain_model, prompt, config)
+        self.outcomes: dict[Chain, dict] = {}  # every chain computed, asked for or ahead of time
+        self.details: dict[Chain, dict] = {}  # the chains asked for
+        self._hinted: dict[Chain, HintedList] = {}
+        if self.generation:
+            self._stop = stop_rule_for(tokenizer, query.stop_strings)
+
+    @property
+    def stats(self) -> EngineStats:
+        return self.engine.stats
+
+    @property
+    def cache(self) -> PrefixCache:
+        return self.engine.cache
+
+    def hint(self, chains: Sequence[Chain], *, certain: int = 1, may_stop: bool = True) -> None:
+        """The search will likely ask for ``chains``, in this order, and surely for the first
+        ``certain`` of them unless it stops early (``may_stop``): compute them together."""
+        hinted = HintedList([tuple(chain) for chain in chains], certain, may_stop)
+        for chain in hinted.chains:
+            self._hinted.setdefault(chain, hinted)
+
+    def __call__(self, chain: Chain) -> float:
+        return 1.0 if self.outcome(chain)["correct"] else 0.0
+
+    def outcome(self, chain: Chain) -> dict:
+        """``chain``'s graded outcome: ``correct``, ``prediction`` (and ``tokens`` when generating)."""
+        chain = self.chain_model.check_chain(chain)
+        if chain not in self.outcomes:
+            self._evaluate(self._batch_for(chain))
+        if chain not in self.details:
+            self.details[chain] = self.outcomes[chain]
+            self.engine.note_requested(chain, self.details[chain].get("tokens", ()))
+        self.stats.speculative = len(self.outcomes) - len(self.details)
+        return self.details[chain]
+
+    def _batch_for(self, chain: Chain) -> list[Chain]:
+        if not (self.config.reuse_prefixes and chain in self._hinted):
+            return [chain]
+        hinted = self._hinted[chain]
+        position = hinted.chains.index(chain)
+        # Compute ahead as far as the search said it surely goes. Decoding goes further: one token
+        # for many chains costs about what one token for one chain does (reading the layer's
+        # weights dominates), so it also computes as many chains as the search already asked for
+        # from this list (1, 2, 4, ...), wasting at most about half the work on an abandoned list.
+        # A prompt's layers are bound by arithmetic; only the LM head gains there (see
+        # ``score_packed_many``), not enough to pay for chains an early stop may leave unasked.
+        reach = max(hinted.certain - position - 1, 0)
+        if self.generation:
+            reach = max(reach, sum(other in self.details for other in hinted.chains))
+        elif hinted.may_stop:
+            reach = 0
+        ahead = [other for other in hinted.chains[position + 1 :] if other not in self.outcomes]
+        return [chain, *ahead[: min(self.config.lookahead - 1, reach)]]
+
+    def _evaluate(self, chains: list[Chain]) -> None:
+        if self.generation:
+            finished = self._finished if self.config.reuse_prefixes else self._stopped
+            decoded = self.engine.decode(chains, max_new_tokens=self.query.max_new_tokens, finished=finished)
+            outcomes = [self._graded(tokens) for tokens in decoded]
+        else:
+            with torch.inference_mode():
+                outcomes = self._scored(self.engine.final_states(chains))
+        self.outcomes.update(zip(chains, outcomes, strict=True))
+
+    def _scored(self, finals: list[torch.Tensor]) -> list[dict]:
+        head = self.chain_model.head
+        if self.config.reuse_prefixes and isinstance(self.query, LoglikelihoodQuery):
+            scored = self.query.score_packed_many(finals, head)
+        else:
+            scored = [self.query.score(hidden, head) for hidden in finals]
+        return [{"correct": outcome.correct, "prediction": outcome.prediction} for outcome in scored]
+
+    def _stopped(self, tokens: list[int]) -> bool:
+        """End of text or a stop string: where the reference's decoding stops."""
+        return tokens[-1] == self.tokenizer.eos_token_id or bool(self._stop(torch.tensor([tokens]))[0])
+
+    def _finished(self, tokens: list[int]) -> bool:
+        # Unlike the reference, also stop once the graded answer cannot change.
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        return self._stopped(tokens) or self.query.answer_settled(text)
+
+    def _graded(self, tokens: list[int]) -> dict:
+        graded = self.query.grade(self.tokenizer.decode(tokens, skip_special_tokens=True))
+        return {"correct": graded["correct"], "prediction": graded["prediction"], "tokens": tokens}
