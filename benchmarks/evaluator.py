@@ -47,9 +47,7 @@ def query_prompt(chain_model: ChainModel, query: Query, *, packed: bool) -> Prom
 class ChainEvaluator:
     """``chain -> 1.0 / 0.0`` (correct or not) for one query."""
 
-    def __init__(
-        self, chain_model: ChainModel, tokenizer, query: Query, config: EngineConfig | None = None
-    ):
+    def __init__(self, chain_model: ChainModel, tokenizer, query: Query, config: EngineConfig | None = None):
         self.chain_model = chain_model
         self.tokenizer = tokenizer
         self.query = query

@@ -1,6 +1,6 @@
 """Measure the search engine against the naive evaluator on identical searches; print a table.
 
-python scripts/bench_search.py benchmark=arc_easy limit=10 search.early_stop=false
+python scripts/bench_search.py benchmark=arc_easy limit=10 search.stop.enabled=false
 python scripts/bench_search.py benchmark=gsm8k limit=5 search.simulations=50
 """
 
@@ -10,12 +10,11 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from benchmarks.experiments.bench import bench_markdown, run_bench
-from benchmarks.experiments.session import search_config_from
 from benchmarks.results import write_json
-from cola.engine import EngineConfig
 
 
 @hydra.main(config_path="../conf", config_name="bench_search", version_base="1.3")
@@ -23,10 +22,9 @@ def main(cfg: DictConfig) -> None:
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     result = run_bench(
         OmegaConf.to_container(cfg.model),
-        OmegaConf.to_container(cfg.benchmark),
-        search_config_from(OmegaConf.to_container(cfg.search)),
-        EngineConfig(**OmegaConf.to_container(cfg.engine)),
-        algorithm=cfg.search.name,
+        instantiate(cfg.benchmark),
+        instantiate(cfg.search),
+        instantiate(cfg.engine),
         limit=cfg.limit,
         seed=cfg.seed,
         threads=cfg.threads,

@@ -10,7 +10,8 @@ import logging
 import sys
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 
 from benchmarks.experiments.evaluate import RunInfo, evaluate
 from benchmarks.experiments.session import (
@@ -18,7 +19,6 @@ from benchmarks.experiments.session import (
     open_model,
     quote_chain_arguments,
     set_threads,
-    task_from_config,
 )
 
 
@@ -26,8 +26,8 @@ from benchmarks.experiments.session import (
 def main(cfg: DictConfig) -> None:
     set_threads(cfg.threads)
     output_dir = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
-    loaded, chain_model = open_model(OmegaConf.to_container(cfg.model))
-    task = task_from_config(OmegaConf.to_container(cfg.benchmark))
+    loaded, chain_model = open_model(**cfg.model)
+    task = instantiate(cfg.benchmark)
     info = RunInfo(model=loaded.name, chain=chain_from_text(cfg.chain, loaded.n_layers), seed=cfg.seed)
     summary = evaluate(
         chain_model,

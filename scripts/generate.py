@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from benchmarks.experiments.session import chain_from_text, open_model, quote_chain_arguments, set_threads
 from cola import format_chain
@@ -20,7 +20,7 @@ from cola.inference import generate_text
 @hydra.main(config_path="../conf", config_name="generate", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     set_threads(cfg.threads)
-    loaded, chain_model = open_model(OmegaConf.to_container(cfg.model))
+    loaded, chain_model = open_model(**cfg.model)
     chain = chain_from_text(cfg.chain, loaded.n_layers)
     if cfg.chain_file and not cfg.chain:
         chains = load_chain_file(cfg.chain_file, model=loaded.model)

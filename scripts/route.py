@@ -1,6 +1,6 @@
 """Router vs full vs static chain vs oracle on held-out data (Hydra entry point).
 
-python scripts/route.py train_run=<scripts/run_search.py run on benchmark.split=train> n_test=200
+python scripts/route.py train_run=<scripts/run_search.py run on benchmark.split=train> study.n_test=200
 """
 
 from __future__ import annotations
@@ -9,27 +9,24 @@ import json
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 
 from benchmarks.experiments.router import table_markdown
-from benchmarks.experiments.router_study import RouterStudy, run_router_study
-from benchmarks.experiments.session import open_model, set_threads, task_from_config
-from cola.engine import EngineConfig
-
-STUDY_KEYS = RouterStudy.__dataclass_fields__
+from benchmarks.experiments.router_study import run_router_study
+from benchmarks.experiments.session import open_model, set_threads
 
 
 @hydra.main(config_path="../conf", config_name="route", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     set_threads(cfg.threads)
-    loaded, chain_model = open_model(OmegaConf.to_container(cfg.model))
-    study = RouterStudy(**{key: cfg[key] for key in STUDY_KEYS})
+    loaded, chain_model = open_model(**cfg.model)
     result = run_router_study(
         chain_model,
         loaded.tokenizer,
-        task_from_config(OmegaConf.to_container(cfg.benchmark)),
-        study,
-        EngineConfig(**OmegaConf.to_container(cfg.engine)),
+        instantiate(cfg.benchmark),
+        instantiate(cfg.study),
+        instantiate(cfg.engine),
         HydraConfig.get().runtime.output_dir,
         progress=cfg.progress,
     )

@@ -10,23 +10,23 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 
 from benchmarks.experiments.search_report import write_report
 from benchmarks.experiments.search_run import SearchRun, run_search
-from benchmarks.experiments.session import open_model, search_config_from, set_threads, task_from_config
-from cola.engine import EngineConfig
+from benchmarks.experiments.session import open_model, set_threads
 
 
 @hydra.main(config_path="../conf", config_name="search", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     set_threads(cfg.threads, workers=cfg.shard.count)
     output_dir = Path(HydraConfig.get().runtime.output_dir)
-    loaded, chain_model = open_model(OmegaConf.to_container(cfg.model))
-    task = task_from_config(OmegaConf.to_container(cfg.benchmark))
+    loaded, chain_model = open_model(**cfg.model)
+    search_config = instantiate(cfg.search)
     run = SearchRun(
         model=loaded.name,
-        algorithm=cfg.search.name,
+        algorithm=search_config.name,
         seed=cfg.seed,
         limit=cfg.limit,
         shard_index=cfg.shard.index,
@@ -35,10 +35,10 @@ def main(cfg: DictConfig) -> None:
     summary = run_search(
         chain_model,
         loaded.tokenizer,
-        task,
+        instantiate(cfg.benchmark),
         run,
-        search_config_from(OmegaConf.to_container(cfg.search)),
-        EngineConfig(**OmegaConf.to_container(cfg.engine)),
+        search_config,
+        instantiate(cfg.engine),
         output_dir,
         progress=cfg.progress,
     )

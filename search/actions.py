@@ -19,6 +19,9 @@ class EditConfig:
     repeat: bool = True
     max_length_factor: float = 2.0
 
+    def __post_init__(self):
+        object.__setattr__(self, "skip_sizes", tuple(self.skip_sizes))  # hashable, whatever was given
+
 
 @dataclass(frozen=True)
 class Edit:

@@ -10,6 +10,7 @@ from search.types import StopRule
 
 @dataclass(frozen=True)
 class SearchConfig:
+    name: str = "mcts"  # which search: a key of search.SEARCHES
     simulations: int = 200  # MCTS simulations; for baselines, the budget of chain evaluations
     exploration: float = 1.8  # UCB exploration constant
     length_penalty: float = 3.0  # UCB subtracts length_penalty * len(chain) / L

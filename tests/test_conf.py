@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from benchmarks.experiments.session import task_from_config
+from benchmarks.tasks import TaskConfig
+from cola.engine import EngineConfig
+from search import SearchConfig, search_function
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TOP_LEVEL = sorted(path.stem for path in CONF.glob("*.yaml"))
@@ -47,10 +51,30 @@ def test_config_composes(config_name, choices):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name=config_name, overrides=overrides)
     if "benchmark" in cfg:
-        task = task_from_config(OmegaConf.to_container(cfg.benchmark))
-        assert task.benchmark == cfg.benchmark.name
+        task = instantiate(cfg.benchmark)
+        assert isinstance(task, TaskConfig) and task.benchmark == cfg.benchmark.benchmark
+    if "search" in cfg:
+        search = instantiate(cfg.search)
+        assert isinstance(search, SearchConfig) and search.name == dict(choices)["search"]
+        search_function(search.name)
+        hash(search)  # frozen and hashable all the way down: lists became tuples
+    if "engine" in cfg:
+        assert isinstance(instantiate(cfg.engine), EngineConfig)
+    if "study" in cfg:
+        assert instantiate(cfg.study, train_run="some/run").train_run == "some/run"
     if "model" in cfg:
         assert cfg.model.spec
+
+
+def test_search_presets_differ_from_the_base_only_in_name():
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        configs = {
+            name: instantiate(compose("search", overrides=[f"search={name}"]).search)
+            for name in options("search")
+            if name != "base"
+        }
+    assert {config.name for config in configs.values()} == set(configs)
+    assert len({replace(config, name="") for config in configs.values()}) == 1
 
 
 def test_chain_overrides_with_commas_are_quoted_for_hydra():

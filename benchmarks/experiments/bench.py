@@ -1,7 +1,7 @@
 """Naive vs engine evaluation of the same searches: work, time, memory, and identical results.
 
-Each variant runs in a fresh interpreter (``python -m benchmarks.experiments.bench``, arguments as JSON on
-stdin), so that its peak resident memory and its warm-up are its own. The
+Each variant runs in a fresh interpreter (``python -m benchmarks.experiments.bench``, its
+:class:`BenchVariant` pickled on stdin), so that its peak resident memory and its warm-up are its own. The
 naive evaluator is the CoLa reference's way: every chain computed from scratch (a full forward,
 or a full prefill and decode), with only whole-chain memoization.
 """
@@ -9,18 +9,19 @@ or a full prefill and decode), with only whole-chain memoization.
 from __future__ import annotations
 
 import json
+import pickle
 import resource
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 
 from benchmarks.evaluator import ChainEvaluator
 from benchmarks.experiments.search_run import sample_rng
-from benchmarks.experiments.session import open_model, set_threads, task_from_config
-from benchmarks.tasks import build_queries, load_examples
+from benchmarks.experiments.session import open_model, set_threads
+from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola.engine import EngineConfig
-from search import EditConfig, SearchConfig, StopRule, search_function
+from search import SearchConfig, search_function
 
 VARIANTS = {"naive": False, "engine": True}
 COUNTS = (
@@ -34,19 +35,30 @@ COUNTS = (
 )
 
 
-def _run_variant(args: dict) -> dict:
-    set_threads(args["threads"])
-    loaded, chain_model = open_model(args["model"])
-    task = task_from_config(args["benchmark"])
-    queries = build_queries(load_examples(task, limit=args["limit"]), loaded.tokenizer, task)
-    engine = EngineConfig(**{**args["engine"], "reuse_prefixes": args["reuse"]})
-    search = search_function(args["search"])
-    config = search_config_from_dict(args["search_config"])
+@dataclass(frozen=True)
+class BenchVariant:
+    """One side of the bench: the same searches, with the naive or the prefix-reusing engine."""
+
+    model: dict  # open_model's keyword arguments
+    task: TaskConfig
+    search: SearchConfig
+    engine: EngineConfig
+    limit: int
+    seed: int
+    threads: int | None
+
+
+def run_variant(variant: BenchVariant) -> dict:
+    set_threads(variant.threads)
+    loaded, chain_model = open_model(**variant.model)
+    queries = build_queries(load_examples(variant.task, limit=variant.limit), loaded.tokenizer, variant.task)
+    search = search_function(variant.search.name)
     samples, totals = [], dict.fromkeys(COUNTS, 0)
     start = time.perf_counter()
     for query in queries:
-        evaluator = ChainEvaluator(chain_model, loaded.tokenizer, query, engine)
-        result = search(evaluator, chain_model.n_layers, config, sample_rng(args["seed"], query.example_id))
+        evaluator = ChainEvaluator(chain_model, loaded.tokenizer, query, variant.engine)
+        rng = sample_rng(variant.seed, query.example_id)
+        result = search(evaluator, chain_model.n_layers, variant.search, rng)
         samples.append(
             {
                 "id": query.example_id,
@@ -62,48 +74,43 @@ def _run_variant(args: dict) -> dict:
     return {"samples": samples, "wall_seconds": wall, "peak_rss_mib": peak_mib, **totals}
 
 
+def _run_in_child(name: str, variant: BenchVariant) -> dict:
+    child = subprocess.run(
+        [sys.executable, "-m", "benchmarks.experiments.bench"],
+        input=pickle.dumps(variant),
+        capture_output=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        raise RuntimeError(f"{name} variant failed:\n{child.stderr.decode()[-4000:]}")
+    return json.loads(child.stdout.decode().strip().splitlines()[-1])
+
+
 def run_bench(
-    model_cfg: dict,
-    benchmark_cfg: dict,
+    model: dict,
+    task: TaskConfig,
     search_config: SearchConfig,
     engine: EngineConfig,
     *,
-    algorithm: str,
     limit: int,
     seed: int,
     threads: int | None,
 ) -> dict:
-    base = {
-        "model": model_cfg,
-        "benchmark": benchmark_cfg,
-        "search": algorithm,
-        "search_config": asdict(search_config),
-        "engine": asdict(engine),
-        "limit": limit,
-        "seed": seed,
-        "threads": threads,
+    """The same searches with the naive and the prefix-reusing engine, each in a fresh process."""
+    base = BenchVariant(model, task, search_config, engine, limit, seed, threads)
+    runs = {
+        name: _run_in_child(name, replace(base, engine=replace(engine, reuse_prefixes=reuse)))
+        for name, reuse in VARIANTS.items()
     }
-    runs = {}
-    for name, reuse in VARIANTS.items():
-        child = subprocess.run(
-            [sys.executable, "-m", "benchmarks.experiments.bench"],
-            input=json.dumps({**base, "reuse": reuse}),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if child.returncode != 0:
-            raise RuntimeError(f"{name} variant failed:\n{child.stderr[-4000:]}")
-        runs[name] = json.loads(child.stdout.strip().splitlines()[-1])
     naive, fast = runs["naive"], runs["engine"]
-    identical = [s["rewards"] for s in naive["samples"]] == [s["rewards"] for s in fast["samples"]] and [
-        s["predictions"] for s in naive["samples"]
-    ] == [s["predictions"] for s in fast["samples"]]
-    chains = sum(len(s["rewards"]) for s in fast["samples"])
+    identical = all(
+        [s[key] for s in naive["samples"]] == [s[key] for s in fast["samples"]]
+        for key in ("rewards", "predictions")
+    )
     return {
-        "setup": base,
+        "setup": {**asdict(base), "model": model},
         "identical_results": identical,
-        "chains_evaluated": chains,
+        "chains_evaluated": sum(len(s["rewards"]) for s in fast["samples"]),
         "variants": {name: {k: v for k, v in run.items() if k != "samples"} for name, run in runs.items()},
         "ratios": bench_ratios(naive, fast),
     }
@@ -119,16 +126,11 @@ def bench_ratios(naive: dict, fast: dict) -> dict:
     return ratios
 
 
-def search_config_from_dict(fields: dict) -> SearchConfig:
-    edits = {**fields["edits"], "skip_sizes": tuple(fields["edits"]["skip_sizes"])}
-    return SearchConfig(**{**fields, "edits": EditConfig(**edits), "stop": StopRule(**fields["stop"])})
-
-
 def bench_markdown(result: dict) -> str:
     setup = result["setup"]
     lines = [
-        f"{setup['benchmark']['name']} ({setup['benchmark']['mode']}), {setup['search']} "
-        f"{setup['search_config']['simulations']} simulations, {setup['limit']} samples, seed {setup['seed']}: "
+        f"{setup['task']['benchmark']} ({setup['task']['mode']}), {setup['search']['name']} "
+        f"{setup['search']['simulations']} simulations, {setup['limit']} samples, seed {setup['seed']}: "
         f"{result['chains_evaluated']} chains evaluated, identical results: {result['identical_results']}",
         "",
         "| evaluator | layer-forwards | ideal | token-layer forwards | ideal | wall (s) | peak RSS (MiB) "
@@ -155,4 +157,4 @@ def bench_markdown(result: dict) -> str:
 
 
 if __name__ == "__main__":
-    print(json.dumps(_run_variant(json.loads(sys.stdin.read()))))
+    print(json.dumps(run_variant(pickle.loads(sys.stdin.buffer.read()))))

@@ -1,4 +1,8 @@
-"""Turning plain config values (what a script's Hydra config holds) into library objects."""
+"""What every script does before its library call: threads, the model, the chain typed by the user.
+
+Settings objects (task, search, engine, study) are built by Hydra from ``_target_`` entries in
+``conf/``; this module never imports Hydra.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import os
 
 import torch
 
-from benchmarks.tasks import TaskConfig
 from cola import ChainModel, LoadedModel, full_chain, load_model, parse_chain
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -19,40 +22,15 @@ def set_threads(threads: int | None, *, workers: int = 1) -> int:
     return count
 
 
-def open_model(model_cfg: dict) -> tuple[LoadedModel, ChainModel]:
-    dtype = model_cfg.get("dtype", "float32")
+def open_model(*, spec: str, dtype: str = "float32", device: str = "cpu") -> tuple[LoadedModel, ChainModel]:
     if dtype not in DTYPES:
         raise ValueError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPES)}")
-    loaded = load_model(model_cfg["spec"], dtype=DTYPES[dtype], device=model_cfg.get("device", "cpu"))
+    loaded = load_model(spec, dtype=DTYPES[dtype], device=device)
     return loaded, ChainModel(loaded.model)
-
-
-def task_from_config(benchmark_cfg: dict) -> TaskConfig:
-    fields = dict(benchmark_cfg)
-    fields["benchmark"] = fields.pop("name")
-    return TaskConfig(**fields)
 
 
 def chain_from_text(text: str | None, n_layers: int) -> tuple[int, ...]:
     return full_chain(n_layers) if text in (None, "", "full") else parse_chain(str(text), n_layers)
-
-
-def search_config_from(search_cfg: dict):
-    from search import EditConfig, SearchConfig, StopRule
-
-    return SearchConfig(
-        simulations=search_cfg["simulations"],
-        exploration=search_cfg["exploration"],
-        length_penalty=search_cfg["length_penalty"],
-        random_prob=search_cfg["random_prob"],
-        max_random_edits=search_cfg["max_random_edits"],
-        edits=EditConfig(
-            skip_sizes=tuple(search_cfg["skip_sizes"]),
-            repeat=search_cfg["repeat"],
-            max_length_factor=search_cfg["max_length_factor"],
-        ),
-        stop=StopRule(enabled=search_cfg["early_stop"], min_saving=search_cfg["min_saving"]),
-    )
 
 
 def quote_chain_arguments(argv: list[str], keys: tuple[str, ...] = ("chain",)) -> list[str]:

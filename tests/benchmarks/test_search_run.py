@@ -132,7 +132,7 @@ def search_command(checkpoint: Path, output_dir: Path) -> list[str]:
         f"benchmark.path={GSM_PATH}",
         "benchmark.max_new_tokens=8",
         "search.simulations=60",
-        "search.early_stop=false",
+        "search.stop.enabled=false",
         "limit=null",
         "threads=1",
         "progress=false",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
-from benchmarks.experiments.bench import _run_variant, bench_markdown, bench_ratios
+from benchmarks.experiments.bench import BenchVariant, bench_markdown, bench_ratios, run_variant
+from benchmarks.tasks import TaskConfig
 from cola.engine import EngineConfig
 from search import SearchConfig, StopRule
 from tests.benchmarks.test_search_run import ARC_PATH
@@ -12,18 +13,13 @@ from tests.benchmarks.test_search_run import ARC_PATH
 
 def test_bench_worker_and_table(tiny_checkpoint):
     config = SearchConfig(simulations=15, stop=StopRule(enabled=False))
-    args = {
-        "model": {"spec": str(tiny_checkpoint)},
-        "benchmark": {"name": "arc_easy", "mode": "loglikelihood", "path": ARC_PATH},
-        "search": "mcts",
-        "search_config": asdict(config),
-        "engine": asdict(EngineConfig(lookahead=1)),  # nothing computed ahead: exactly the ideal work
-        "limit": 3,
-        "seed": 0,
-        "threads": 1,
-    }
+    engine = EngineConfig(lookahead=1)  # nothing computed ahead: exactly the ideal work
+    variant = BenchVariant(
+        {"spec": str(tiny_checkpoint)}, TaskConfig("arc_easy", path=ARC_PATH), config, engine, 3, 0, 1
+    )
     runs = {
-        name: _run_variant({**args, "reuse": reuse}) for name, reuse in (("naive", False), ("engine", True))
+        name: run_variant(replace(variant, engine=replace(engine, reuse_prefixes=reuse)))
+        for name, reuse in (("naive", False), ("engine", True))
     }
     assert [s["rewards"] for s in runs["naive"]["samples"]] == [
         s["rewards"] for s in runs["engine"]["samples"]
@@ -31,7 +27,7 @@ def test_bench_worker_and_table(tiny_checkpoint):
     assert runs["engine"]["layer_forwards"] == runs["engine"]["ideal_layer_forwards"]
     assert runs["naive"]["layer_forwards"] > runs["engine"]["layer_forwards"]
     result = {
-        "setup": args,
+        "setup": {**asdict(variant), "model": variant.model},
         "identical_results": True,
         "chains_evaluated": sum(len(s["rewards"]) for s in runs["engine"]["samples"]),
         "variants": {name: {k: v for k, v in run.items() if k != "samples"} for name, run in runs.items()},
