@@ -126,7 +126,10 @@ class ChainEvaluator:
             scored = self.query.score_packed_many(finals, head)
         else:
             scored = [self.query.score(hidden, head) for hidden in finals]
-        return [{"correct": outcome.correct, "prediction": outcome.prediction} for outcome in scored]
+        return [
+            {"correct": outcome.correct, "prediction": outcome.prediction, "scores": outcome.scores}
+            for outcome in scored
+        ]
 
     def _stopped(self, tokens: list[int]) -> bool:
         """End of text or a stop string: where the reference's decoding stops."""

@@ -46,9 +46,10 @@ class RoundRunner:
             self.stats.lane_steps += sum(len(group) for group in needs.values())
             done: dict[CacheKey, tuple[torch.Tensor, ...]] = {}
             by_layer: dict[int, list[CacheKey]] = {}
-            for key in needs:
+            for key, group in needs.items():
                 entry = self.cache.get(key)
-                if entry is None:
+                # A prompt scored without a KV cache left no keys and values: decoding recomputes.
+                if entry is None or (group[0].cache is not None and len(entry) == 1):
                     by_layer.setdefault(key[1][-1], []).append(key)
                 else:
                     done[key] = entry

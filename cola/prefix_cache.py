@@ -77,7 +77,9 @@ class PrefixCache:
 
     def put(self, key: CacheKey, tensors: tuple[torch.Tensor, ...]) -> None:
         size = sum(t.numel() * t.element_size() for t in tensors)
-        if key in self.entries or size > self.max_bytes:
+        if key in self.entries:
+            self.bytes -= sum(t.numel() * t.element_size() for t in self.entries.pop(key))
+        if size > self.max_bytes:
             return
         while self.bytes + size > self.max_bytes:
             _, evicted = self.entries.popitem(last=False)

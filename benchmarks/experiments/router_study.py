@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,90 +45,51 @@ class RouterStudy:
     seed: int = 0
 
 
-def _rows(
-    log_path: Path, chain_model, tokenizer, queries, chains, study, engine, progress, desc
-) -> dict[str, dict]:
-    log = ResultsLog(log_path)
+@dataclass(frozen=True)
+class StudySetup:
+    """What every stage of a study needs: the model, the settings and where rows are logged."""
+
+    chain_model: ChainModel
+    tokenizer: object
+    study: RouterStudy
+    engine: EngineConfig
+    output_dir: Path
+    progress: bool
+
+
+def _rows(setup: StudySetup, name: str, queries: list, chains: list) -> dict[str, dict]:
+    """Per-sample library labels and prompt features, logged to ``{name}_rows.jsonl`` as computed."""
+    log = ResultsLog(setup.output_dir / f"{name}_rows.jsonl")
     todo = [query for query in queries if query.example_id not in log]
-    for query in tqdm(todo, disable=not progress, desc=desc):
-        labels = evaluate_chains(chain_model, tokenizer, [query], chains, engine)[0]
-        feature = prompt_feature(chain_model, query, layers=study.feature_layers)
+    for query in tqdm(todo, disable=not setup.progress, desc=name):
+        labels = evaluate_chains(setup.chain_model, setup.tokenizer, [query], chains, setup.engine)[0]
+        feature = prompt_feature(setup.chain_model, query, layers=setup.study.feature_layers)
         log.append({"id": query.example_id, "labels": labels.tolist(), "feature": feature.tolist()})
     return {record["id"]: record for record in log.records}
 
 
-def run_router_study(
-    chain_model: ChainModel,
-    tokenizer,
-    task: TaskConfig,
-    study: RouterStudy,
-    engine: EngineConfig,
-    output_dir: str | Path,
-    *,
-    progress: bool = False,
-) -> dict:
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    train_records = ResultsLog(Path(study.train_run) / "results.jsonl").records
-    if not train_records:
-        raise FileNotFoundError(f"no search results in {study.train_run}/results.jsonl")
-    library = chain_library(train_records, size=study.library_size)
-    train_task = TaskConfig(**{**asdict(task), "split": train_records[0]["split"]})
-    wanted = {record["id"] for record in train_records}
-    train_queries = build_queries(
-        [e for e in load_examples(train_task) if e.id in wanted], tokenizer, train_task
-    )
-
-    static_path = output_dir / "static_chain.json"
-    if not static_path.is_file():
+def _static_chain(setup: StudySetup, train_queries: list) -> dict:
+    """The static chain searched on the first training samples; found once, then read back."""
+    path = setup.output_dir / "static_chain.json"
+    if not path.is_file():
         chain, reward, full_reward = find_static_chain(
-            chain_model,
-            tokenizer,
-            train_queries[: study.static_samples],
-            simulations=study.static_simulations,
-            seed=study.seed,
-            engine=engine,
+            setup.chain_model,
+            setup.tokenizer,
+            train_queries[: setup.study.static_samples],
+            simulations=setup.study.static_simulations,
+            seed=setup.study.seed,
+            engine=setup.engine,
         )
-        write_json(
-            static_path,
-            {"chain": format_chain(chain), "train_reward": reward, "full_train_reward": full_reward},
-        )
-    static_info = json.loads(static_path.read_text())
-    static = parse_chain(static_info["chain"], chain_model.n_layers)
-    chains = [*library, static]
+        info = {"chain": format_chain(chain), "train_reward": reward, "full_train_reward": full_reward}
+        write_json(path, info)
+    return json.loads(path.read_text())
 
-    train_rows = _rows(
-        output_dir / "train_rows.jsonl",
-        chain_model,
-        tokenizer,
-        train_queries,
-        chains,
-        study,
-        engine,
-        progress,
-        "train",
-    )
-    test_task = TaskConfig(**{**asdict(task), "split": study.test_split})
-    test_queries = build_queries(load_examples(test_task, limit=study.n_test), tokenizer, test_task)
-    test_rows = _rows(
-        output_dir / "test_rows.jsonl",
-        chain_model,
-        tokenizer,
-        test_queries,
-        chains,
-        study,
-        engine,
-        progress,
-        "test",
-    )
 
-    train_ids = [q.example_id for q in train_queries]
-    router = ChainRouter(
-        library=library,
-        features=np.array([train_rows[i]["feature"] for i in train_ids]),
-        labels=np.array([train_rows[i]["labels"][: len(library)] for i in train_ids]),
-        neighbors=study.neighbors,
-    )
+def _policy_table(
+    router: ChainRouter, static: tuple, test_queries: list, test_rows: dict
+) -> tuple[list, list]:
+    """Each policy's (correct, chain length) per test sample, as comparison rows; the routed chains."""
+    library = router.library
     policies = {"full chain": [], "static chain": [], "router": [], "oracle (library)": []}
     routed = []
     for query in test_queries:
@@ -145,6 +106,47 @@ def run_router_study(
     table = [
         comparison_row(name, [c for c, _ in rows], [n for _, n in rows]) for name, rows in policies.items()
     ]
+    return table, routed
+
+
+def _train_queries(task: TaskConfig, train_records: list[dict], tokenizer) -> list:
+    train_task = replace(task, split=train_records[0]["split"])
+    wanted = {record["id"] for record in train_records}
+    return build_queries([e for e in load_examples(train_task) if e.id in wanted], tokenizer, train_task)
+
+
+def run_router_study(
+    chain_model: ChainModel,
+    tokenizer,
+    task: TaskConfig,
+    study: RouterStudy,
+    engine: EngineConfig,
+    output_dir: str | Path,
+    *,
+    progress: bool = False,
+) -> dict:
+    setup = StudySetup(chain_model, tokenizer, study, engine, Path(output_dir), progress)
+    setup.output_dir.mkdir(parents=True, exist_ok=True)
+    train_records = ResultsLog(Path(study.train_run) / "results.jsonl").records
+    if not train_records:
+        raise FileNotFoundError(f"no search results in {study.train_run}/results.jsonl")
+    library = chain_library(train_records, size=study.library_size)
+    train_queries = _train_queries(task, train_records, tokenizer)
+    static_info = _static_chain(setup, train_queries)
+    static = parse_chain(static_info["chain"], chain_model.n_layers)
+    chains = [*library, static]
+    train_rows = _rows(setup, "train", train_queries, chains)
+    test_task = replace(task, split=study.test_split)
+    test_queries = build_queries(load_examples(test_task, limit=study.n_test), tokenizer, test_task)
+    test_rows = _rows(setup, "test", test_queries, chains)
+    train_ids = [q.example_id for q in train_queries]
+    router = ChainRouter(
+        library=library,
+        features=np.array([train_rows[i]["feature"] for i in train_ids]),
+        labels=np.array([train_rows[i]["labels"][: len(library)] for i in train_ids]),
+        neighbors=study.neighbors,
+    )
+    table, routed = _policy_table(router, static, test_queries, test_rows)
     result = {
         "study": asdict(study),
         "library": [format_chain(chain) for chain in library],
@@ -152,6 +154,6 @@ def run_router_study(
         "table": table,
         "routed_counts": {chain: routed.count(chain) for chain in sorted(set(routed))},
     }
-    write_json(output_dir / "router.json", result)
-    (output_dir / "router_table.md").write_text(table_markdown(table) + "\n")
+    write_json(setup.output_dir / "router.json", result)
+    (setup.output_dir / "router_table.md").write_text(table_markdown(table) + "\n")
     return result

@@ -14,7 +14,7 @@ from benchmarks.tasks import TaskConfig
 from cola import ChainModel
 from cola.engine import EngineConfig
 from search import SearchConfig, StopRule
-from tests.benchmarks.test_search_run import ARC_PATH
+from tests.benchmarks.experiments.test_search_run import ARC_PATH
 from tests.conftest import build_tiny_model
 
 

@@ -8,7 +8,7 @@ from benchmarks.experiments.bench import BenchVariant, bench_markdown, bench_rat
 from benchmarks.tasks import TaskConfig
 from cola.engine import EngineConfig
 from search import SearchConfig, StopRule
-from tests.benchmarks.test_search_run import ARC_PATH
+from tests.benchmarks.experiments.test_search_run import ARC_PATH
 
 
 def test_bench_worker_and_table(tiny_checkpoint):

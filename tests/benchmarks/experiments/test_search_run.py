@@ -20,7 +20,7 @@ from cola.engine import EngineConfig
 from search import SearchConfig, StopRule
 from tests.conftest import build_tiny_model
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ARC_PATH = str(ROOT / "tests/fixtures/arc_mixed.jsonl")
 GSM_PATH = str(ROOT / "tests/fixtures/gsm8k_small.jsonl")
 CONFIG = SearchConfig(simulations=30, stop=StopRule(enabled=False))
