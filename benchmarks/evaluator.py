@@ -143,3 +143,21 @@ class ChainEvaluator:
     def _graded(self, tokens: list[int]) -> dict:
         graded = self.query.grade(self.tokenizer.decode(tokens, skip_special_tokens=True))
         return {"correct": graded["correct"], "prediction": graded["prediction"], "tokens": tokens}
+
+
+class TargetEvaluator:
+    """The same evaluator aimed at another answer: 1.0 when a chain predicts choice ``target``.
+
+    The placebo twin of a search uses it with a wrong choice as ``target``; it shares the gold
+    evaluator's outcomes, so it computes only the chains the gold search did not.
+    """
+
+    def __init__(self, evaluator: ChainEvaluator, target: int):
+        self.evaluator = evaluator
+        self.target = target
+
+    def hint(self, chains: Sequence[Chain], *, certain: int = 1, may_stop: bool = True) -> None:
+        self.evaluator.hint(chains, certain=certain, may_stop=may_stop)
+
+    def __call__(self, chain: Chain) -> float:
+        return 1.0 if self.evaluator.outcome(chain)["prediction"] == self.target else 0.0

@@ -2,6 +2,10 @@
 
 Each record is written as one line and fsynced before the next example starts, so a crash loses at
 most the example in flight. A torn last line (the crash hit mid-write) is cut off on reopen.
+
+A run directory also keeps the settings that decide its records (``run_settings.json``): a
+restart with other settings is refused before anything is written (:func:`claim_run_dir`), so
+records of one setting never go out under another's label.
 """
 
 from __future__ import annotations
@@ -67,3 +71,44 @@ def write_json(path: str | Path, payload: dict) -> None:
     temporary = path.with_suffix(path.suffix + ".tmp")
     temporary.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     temporary.replace(path)
+
+
+SETTINGS_FILE = "run_settings.json"
+
+
+class SettingsMismatch(ValueError):
+    """A run directory holds records made with other settings."""
+
+
+def _flat(settings: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat |= _flat(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def claim_run_dir(output_dir: str | Path, settings: dict) -> None:
+    """Record ``settings`` in a new run directory, or check them against the recorded ones.
+
+    Raises :class:`SettingsMismatch` naming every differing key, and changes nothing, when the
+    directory holds another run's settings, or results with no settings recorded.
+    """
+    output_dir = Path(output_dir)
+    path = output_dir / SETTINGS_FILE
+    settings = json.loads(json.dumps(settings))  # tuples as lists, as they are stored
+    if not path.is_file():
+        if any(output_dir.glob("*.jsonl")):
+            raise SettingsMismatch(f"{output_dir} holds results but no {SETTINGS_FILE}; use a new directory")
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_json(path, settings)
+        return
+    stored, now = _flat(json.loads(path.read_text())), _flat(settings)
+    differing = [key for key in sorted(stored.keys() | now.keys()) if stored.get(key) != now.get(key)]
+    if differing:
+        changes = "; ".join(f"{key}: {stored.get(key)!r} -> {now.get(key)!r}" for key in differing)
+        raise SettingsMismatch(
+            f"{output_dir} holds a run with other settings ({changes}); use another directory or those settings"
+        )

@@ -14,10 +14,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from benchmarks.experiments.bench import bench_markdown, run_bench
+from benchmarks.experiments.session import exit_on_user_error
 from benchmarks.results import write_json
 
 
 @hydra.main(config_path="../conf", config_name="bench_search", version_base="1.3")
+@exit_on_user_error
 def main(cfg: DictConfig) -> None:
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     result = run_bench(

@@ -16,19 +16,29 @@ from omegaconf import DictConfig
 from benchmarks.experiments.evaluate import RunInfo, evaluate
 from benchmarks.experiments.session import (
     chain_from_text,
+    check_chain_argument,
+    exit_on_user_error,
     open_model,
     quote_chain_arguments,
     set_threads,
 )
+from cola.chainfile import weights_fingerprint
 
 
 @hydra.main(config_path="../conf", config_name="evaluate", version_base="1.3")
+@exit_on_user_error
 def main(cfg: DictConfig) -> None:
     set_threads(cfg.threads)
     output_dir = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
-    loaded, chain_model = open_model(**cfg.model)
+    check_chain_argument(cfg.chain)
     task = instantiate(cfg.benchmark)
-    info = RunInfo(model=loaded.name, chain=chain_from_text(cfg.chain, loaded.n_layers), seed=cfg.seed)
+    loaded, chain_model = open_model(**cfg.model)
+    info = RunInfo(
+        model=loaded.name,
+        chain=chain_from_text(cfg.chain, loaded.n_layers),
+        seed=cfg.seed,
+        model_fingerprint=weights_fingerprint(loaded.model),
+    )
     summary = evaluate(
         chain_model,
         loaded.tokenizer,

@@ -11,15 +11,24 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from benchmarks.experiments.session import chain_from_text, open_model, quote_chain_arguments, set_threads
+from benchmarks.experiments.session import (
+    chain_from_text,
+    check_chain_argument,
+    exit_on_user_error,
+    open_model,
+    quote_chain_arguments,
+    set_threads,
+)
 from cola import format_chain
 from cola.chainfile import load_chain_file
 from cola.inference import generate_text
 
 
 @hydra.main(config_path="../conf", config_name="generate", version_base="1.3")
+@exit_on_user_error
 def main(cfg: DictConfig) -> None:
     set_threads(cfg.threads)
+    check_chain_argument(cfg.chain)
     loaded, chain_model = open_model(**cfg.model)
     chain = chain_from_text(cfg.chain, loaded.n_layers)
     if cfg.chain_file and not cfg.chain:
@@ -28,7 +37,7 @@ def main(cfg: DictConfig) -> None:
             chains.static_chain if cfg.chain_sample == "static" else chains.chain_for(str(cfg.chain_sample))
         )
         if chain is None:
-            raise SystemExit(f"{cfg.chain_file} has no static chain; pass chain_sample=<sample id>")
+            raise ValueError(f"{cfg.chain_file} has no static chain; pass chain_sample=<sample id>")
     print(
         f"[{loaded.name}, chain {format_chain(chain)} ({len(chain)} of {loaded.n_layers} layers)]",
         file=sys.stderr,

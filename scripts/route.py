@@ -14,10 +14,12 @@ from omegaconf import DictConfig
 
 from benchmarks.experiments.router import table_markdown
 from benchmarks.experiments.router_study import run_router_study
-from benchmarks.experiments.session import open_model, set_threads
+from benchmarks.experiments.session import exit_on_user_error, open_model, set_threads
+from cola.chainfile import weights_fingerprint
 
 
 @hydra.main(config_path="../conf", config_name="route", version_base="1.3")
+@exit_on_user_error
 def main(cfg: DictConfig) -> None:
     set_threads(cfg.threads)
     loaded, chain_model = open_model(**cfg.model)
@@ -28,6 +30,7 @@ def main(cfg: DictConfig) -> None:
         instantiate(cfg.study),
         instantiate(cfg.engine),
         HydraConfig.get().runtime.output_dir,
+        model_fingerprint=weights_fingerprint(loaded.model),
         progress=cfg.progress,
     )
     print(table_markdown(result["table"]))

@@ -15,18 +15,20 @@ from omegaconf import DictConfig
 
 from benchmarks.experiments.search_report import write_report
 from benchmarks.experiments.search_run import SearchRun, run_search
-from benchmarks.experiments.session import open_model, set_threads
+from benchmarks.experiments.session import exit_on_user_error, open_model, set_threads
+from cola.chainfile import weights_fingerprint
 
 
 @hydra.main(config_path="../conf", config_name="search", version_base="1.3")
+@exit_on_user_error
 def main(cfg: DictConfig) -> None:
     set_threads(cfg.threads, workers=cfg.shard.count)
     output_dir = Path(HydraConfig.get().runtime.output_dir)
+    search_config, task, engine = instantiate(cfg.search), instantiate(cfg.benchmark), instantiate(cfg.engine)
     loaded, chain_model = open_model(**cfg.model)
-    search_config = instantiate(cfg.search)
     run = SearchRun(
         model=loaded.name,
-        algorithm=search_config.name,
+        model_fingerprint=weights_fingerprint(loaded.model),
         seed=cfg.seed,
         limit=cfg.limit,
         shard_index=cfg.shard.index,
@@ -35,10 +37,10 @@ def main(cfg: DictConfig) -> None:
     summary = run_search(
         chain_model,
         loaded.tokenizer,
-        instantiate(cfg.benchmark),
+        task,
         run,
         search_config,
-        instantiate(cfg.engine),
+        engine,
         output_dir,
         progress=cfg.progress,
     )

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from search.actions import EditConfig
 from search.types import StopRule
 
+CONTROLS = (None, "placebo")
+
 
 @dataclass(frozen=True)
 class SearchConfig:
@@ -18,11 +20,20 @@ class SearchConfig:
     max_random_edits: int = 4  # random baseline: each chain is 1..this many random edits of the full chain
     edits: EditConfig = field(default_factory=EditConfig)
     stop: StopRule = field(default_factory=StopRule)
+    # Read by the harness, not the search: "placebo" also runs the same search aimed at a wrong
+    # answer on every originally-wrong sample, the fair null for its correction rate.
+    control: str | None = None
 
     def __post_init__(self):
         if self.simulations < 1:
             raise ValueError(f"simulations must be >= 1, got {self.simulations}")
         if not 0.0 <= self.random_prob <= 1.0:
             raise ValueError(f"random_prob must be in [0, 1], got {self.random_prob}")
+        from search import SEARCHES  # the registry imports this module: look it up when used
+
+        if self.name not in SEARCHES:
+            raise ValueError(f"unknown search {self.name!r}; choose from {', '.join(SEARCHES)}")
+        if self.control not in CONTROLS:
+            raise ValueError(f"unknown control {self.control!r}; choose from {CONTROLS}")
         if self.max_random_edits < 1:
             raise ValueError(f"max_random_edits must be >= 1, got {self.max_random_edits}")

@@ -59,6 +59,17 @@ class SearchResult:
         correct = self.correct_chains
         return min(correct, key=lambda chain: (len(chain), len(set(chain)))) if correct else None
 
+    @property
+    def first_correct_evaluation(self) -> int | None:
+        """How many chains after the full one were evaluated up to the first correct one (the
+        full chain itself, when correct, counts 0); None if none is correct. A search with a
+        budget of k evaluations finds a correct chain iff this is at most k: selection never
+        depends on the budget."""
+        for index, reward in enumerate(self.rewards.values()):
+            if reward > CORRECT:
+                return index
+        return None
+
 
 class MemoEvaluator:
     """Memoizes an evaluator and records each distinct chain's reward in a :class:`SearchResult`."""

@@ -74,7 +74,7 @@ def test_search_presets_differ_from_the_base_only_in_name():
             if name != "base"
         }
     assert {config.name for config in configs.values()} == set(configs)
-    assert len({replace(config, name="") for config in configs.values()}) == 1
+    assert len({replace(config, name="mcts") for config in configs.values()}) == 1
 
 
 def test_chain_overrides_with_commas_are_quoted_for_hydra():

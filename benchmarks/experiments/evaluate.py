@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from benchmarks.queries import GenerationQuery, Query, query_fields
-from benchmarks.results import ResultsLog, write_json
+from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.runner import answer_choice, answer_generation
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import Chain, ChainModel, format_chain
@@ -30,6 +30,17 @@ class RunInfo:
     model: str
     chain: Chain
     seed: int = 0
+    model_fingerprint: str | None = None  # of the weights (cola.chainfile.weights_fingerprint)
+
+    def settings(self, task: TaskConfig) -> dict:
+        """What decides an evaluation's records: its directory holds records of these only."""
+        return {
+            "model": self.model,
+            "model_fingerprint": self.model_fingerprint,
+            "task": asdict(task),
+            "chain": self.chain_text,
+            "seed": self.seed,
+        }
 
     @property
     def chain_text(self) -> str:
@@ -117,6 +128,7 @@ def evaluate(
     """Evaluate ``task`` under ``info.chain`` into ``output_dir``; resumes a partial run there."""
     start = time.perf_counter()
     output_dir = Path(output_dir)
+    claim_run_dir(output_dir, info.settings(task))
     log = ResultsLog(output_dir / "results.jsonl")
     examples = load_examples(task, limit=limit)
     todo = [example for example in examples if example.id not in log]

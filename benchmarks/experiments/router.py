@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from benchmarks.evaluator import ChainEvaluator
+from benchmarks.experiments.stats import mean_interval, wilson_interval
 from benchmarks.queries import Query
 from cola import Chain, ChainModel, full_chain, parse_chain
 from cola.engine import EngineConfig
@@ -104,21 +105,6 @@ def find_static_chain(
     result = mcts_search(evaluator, chain_model.n_layers, config, np.random.default_rng(seed))
     best = min(result.rewards, key=lambda chain: (-result.rewards[chain], len(chain), len(set(chain))))
     return best, result.rewards[best], result.original_reward
-
-
-def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return (math.nan, math.nan)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (centre - half, centre + half)
-
-
-def mean_interval(values: list[float], z: float = 1.96) -> tuple[float, float, float]:
-    array = np.asarray(values, dtype=float)
-    half = z * array.std(ddof=1) / math.sqrt(len(array)) if len(array) > 1 else math.nan
-    return float(array.mean()), float(array.mean() - half), float(array.mean() + half)
 
 
 def comparison_row(name: str, correct: list[bool], lengths: list[int]) -> dict:

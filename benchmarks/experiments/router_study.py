@@ -23,7 +23,7 @@ from benchmarks.experiments.router import (
     prompt_feature,
     table_markdown,
 )
-from benchmarks.results import ResultsLog, write_json
+from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import ChainModel, format_chain, parse_chain
 from cola.engine import EngineConfig
@@ -123,10 +123,12 @@ def run_router_study(
     engine: EngineConfig,
     output_dir: str | Path,
     *,
+    model_fingerprint: str | None = None,
     progress: bool = False,
 ) -> dict:
     setup = StudySetup(chain_model, tokenizer, study, engine, Path(output_dir), progress)
-    setup.output_dir.mkdir(parents=True, exist_ok=True)
+    settings = {"model_fingerprint": model_fingerprint, "task": asdict(task), "study": asdict(study)}
+    claim_run_dir(setup.output_dir, settings)
     train_records = ResultsLog(Path(study.train_run) / "results.jsonl").records
     if not train_records:
         raise FileNotFoundError(f"no search results in {study.train_run}/results.jsonl")

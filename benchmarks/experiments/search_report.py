@@ -13,24 +13,95 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.experiments.search_plots import plot_report
+from benchmarks.experiments.stats import mcnemar_exact, paired_bootstrap_interval, rate
 from benchmarks.results import ResultsLog, write_json
-from cola import parse_chain
 
 PAPER = {"shortening_rate": 0.75, "correction_rate": 0.60}  # "over 75%" / "over 60%" (abstract)
+
+
+BUDGETS = (10, 25, 50, 100, 200)  # chain evaluations after the full chain
 
 
 def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
+def _with_interval(name: str, flags: list[bool]) -> dict:
+    value, interval = rate(flags)
+    return {name: value, f"{name}_ci": interval}
+
+
+def _found_within(record: dict, budget: int | None, prefix: str = "") -> bool:
+    first = record.get(f"{prefix}first_correct_evaluation")
+    if first is None:  # records from before evaluation counts were kept: any correct chain
+        return record[f"{prefix}best_chain"] is not None and budget is None
+    return budget is None or first <= budget
+
+
+def genuine_correction(paired: list[dict], budget: int | None = None, suffix: str = "") -> dict:
+    """Correction toward gold minus toward the placebo on the same samples (within ``budget``
+    evaluations, or the whole search), with its paired-bootstrap interval and McNemar p-value."""
+    gold = [_found_within(r, budget) for r in paired]
+    placebo = [_found_within(r, budget, "placebo_") for r in paired]
+    gold_rate, placebo_rate = rate(gold), rate(placebo)
+    difference = gold_rate[0] - placebo_rate[0] if paired else None
+    return {
+        f"paired_correction_rate{suffix}": gold_rate[0],
+        f"paired_correction_rate{suffix}_ci": gold_rate[1],
+        f"placebo_correction_rate{suffix}": placebo_rate[0],
+        f"placebo_correction_rate{suffix}_ci": placebo_rate[1],
+        f"genuine_correction{suffix}": difference,
+        f"genuine_correction{suffix}_ci": paired_bootstrap_interval(gold, placebo),
+        f"genuine_correction{suffix}_p": mcnemar_exact(gold, placebo),
+    }
+
+
+def placebo_summary(wrong: list[dict]) -> dict:
+    """The placebo-paired figures over originally-wrong samples that have a placebo."""
+    paired = [r for r in wrong if r.get("placebo") is not None and "placebo_best_chain" in r]
+    evaluated = sum(r["n_evaluated"] - 1 for r in paired)
+    summary = {
+        "n_placebo_pairs": len(paired),
+        "n_wrong_without_placebo": sum(r.get("placebo") is None for r in wrong),
+        **genuine_correction(paired),
+        "by_budget": {budget: genuine_correction(paired, budget) for budget in BUDGETS},
+        "gold_pick_share": sum(r["gold_picks"] for r in paired) / evaluated if evaluated else None,
+        "placebo_pick_share": sum(r["placebo_picks"] for r in paired) / evaluated if evaluated else None,
+        "mean_first_correct_evaluation": _mean(
+            [r["first_correct_evaluation"] for r in paired if r["first_correct_evaluation"] is not None]
+        ),
+        "placebo_mean_first_correct_evaluation": _mean(
+            [
+                r["placebo_first_correct_evaluation"]
+                for r in paired
+                if r["placebo_first_correct_evaluation"] is not None
+            ]
+        ),
+        "placebo_mean_extra_chains": _mean([r["placebo_extra_chains"] for r in paired]),
+        "placebo_mean_seconds": _mean([r["placebo_seconds"] for r in paired]),
+    }
+    summary["by_budget"] = {str(k): v for k, v in summary["by_budget"].items()}
+    return summary
+
+
+def seconds_quantiles(records: list[dict]) -> dict:
+    seconds = [r["seconds"] for r in records]
+    if not seconds:
+        return {"median_seconds_per_sample": None, "p90_seconds_per_sample": None}
+    return {
+        "median_seconds_per_sample": float(np.median(seconds)),
+        "p90_seconds_per_sample": float(np.percentile(seconds, 90)),
+    }
+
+
 def summarize_search(records: list[dict]) -> dict:
     correct = [r for r in records if r["original_correct"]]
     wrong = [r for r in records if not r["original_correct"]]
-    shortened = [r for r in correct if r["best_length"] is not None and r["best_length"] < r["n_layers"]]
-    corrected = [r for r in wrong if r["best_chain"] is not None]
     best_lengths = [r["best_length"] for r in records if r["best_length"] is not None]
+    correct_lengths = [r["best_length"] for r in correct if r["best_length"] is not None]
     first = records[0] if records else {}
-    return {
+    summary = {
         "model": first.get("model"),
         "benchmark": first.get("benchmark"),
         "split": first.get("split"),
@@ -39,18 +110,23 @@ def summarize_search(records: list[dict]) -> dict:
         "seed": first.get("seed"),
         "n": len(records),
         "n_layers": first.get("n_layers"),
-        "accuracy": len(correct) / len(records) if records else None,
-        "oracle_accuracy": _mean([r["best_chain"] is not None for r in records]),
+        **_with_interval("accuracy", [r["original_correct"] for r in records]),
+        **_with_interval("oracle_accuracy", [r["best_chain"] is not None for r in records]),
         "n_originally_correct": len(correct),
         "n_originally_wrong": len(wrong),
-        "shortening_rate": len(shortened) / len(correct) if correct else None,
-        "correction_rate": len(corrected) / len(wrong) if wrong else None,
+        **_with_interval("shortening_rate", [r["best_length"] < r["n_layers"] for r in correct]),
+        **_with_interval("correction_rate", [r["best_chain"] is not None for r in wrong]),
         "mean_best_length": _mean(best_lengths),
+        "mean_best_length_correct": _mean(correct_lengths),
         "mean_evaluations": _mean([r["n_evaluated"] for r in records]),
         "mean_layer_forwards": _mean([r["layer_forwards"] for r in records]),
         "mean_seconds_per_sample": _mean([r["seconds"] for r in records]),
+        **seconds_quantiles(records),
         "total_seconds": float(sum(r["seconds"] for r in records)),
     }
+    if any("placebo" in r for r in records):
+        summary["placebo"] = placebo_summary(wrong)
+    return summary
 
 
 def merge_shards(shard_dirs: list[Path], output_dir: Path) -> dict:
@@ -68,70 +144,11 @@ def merge_shards(shard_dirs: list[Path], output_dir: Path) -> dict:
     return summary
 
 
-def layer_usage(records: list[dict]) -> np.ndarray:
-    """(3, L) fractions of best chains in which each layer is skipped / run once / repeated."""
-    best = [r for r in records if r["best_chain"]]
-    n_layers = records[0]["n_layers"]
-    usage = np.zeros((3, n_layers))
-    for record in best:
-        counts = np.bincount(parse_chain(record["best_chain"], n_layers), minlength=n_layers)
-        usage[0] += counts == 0
-        usage[1] += counts == 1
-        usage[2] += counts >= 2
-    return usage / max(len(best), 1)
-
-
-def step_occupancy(records: list[dict]) -> np.ndarray:
-    """(max steps, L) counts: which original layer runs at each chain step, over best chains."""
-    n_layers = records[0]["n_layers"]
-    chains = [parse_chain(r["best_chain"], n_layers) for r in records if r["best_chain"]]
-    grid = np.zeros((max((len(c) for c in chains), default=1), n_layers))
-    for chain in chains:
-        for step, layer in enumerate(chain):
-            grid[step, layer] += 1
-    return grid
-
-
-def plot_report(records: list[dict], output_dir: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n_layers = records[0]["n_layers"]
-    lengths = [r["best_length"] for r in records if r["best_length"] is not None]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist(lengths, bins=np.arange(0.5, 2 * n_layers + 1.5), color="#4c72b0")
-    ax.axvline(n_layers, color="black", linestyle="--", label=f"L = {n_layers}")
-    ax.set(
-        xlabel="best-chain length (layers run)", ylabel="samples", title="Shortest correct chain per sample"
-    )
-    ax.legend()
-    histogram = output_dir / "best_length_hist.png"
-    fig.tight_layout()
-    fig.savefig(histogram, dpi=120)
-    plt.close(fig)
-
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), gridspec_kw={"height_ratios": [1, 2.5]})
-    image = top.imshow(layer_usage(records), aspect="auto", cmap="viridis", vmin=0, vmax=1)
-    top.set(
-        yticks=[0, 1, 2], yticklabels=["skipped", "run once", "repeated"], title="Layer usage in best chains"
-    )
-    fig.colorbar(image, ax=top, label="fraction of samples")
-    image = bottom.imshow(step_occupancy(records), aspect="auto", cmap="magma", interpolation="nearest")
-    bottom.set(xlabel="original layer", ylabel="chain step", title="Which layer runs at each step")
-    fig.colorbar(image, ax=bottom, label="samples")
-    heatmap = output_dir / "layer_usage.png"
-    fig.tight_layout()
-    fig.savefig(heatmap, dpi=120)
-    plt.close(fig)
-    return [histogram, heatmap]
-
-
-def _fmt(value) -> str:
+def _fmt(value, interval=None) -> str:
     if value is None:
         return "–"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    text = f"{value:.3f}" if isinstance(value, float) else str(value)
+    return f"{text} ({interval[0]:.3f}–{interval[1]:.3f})" if interval else text
 
 
 ROWS = [
@@ -141,41 +158,132 @@ ROWS = [
     ("shortening rate (of originally correct)", "shortening_rate"),
     ("correction rate (of originally wrong)", "correction_rate"),
     ("mean best-chain length", "mean_best_length"),
+    ("mean best length, originally correct", "mean_best_length_correct"),
     ("mean chains evaluated", "mean_evaluations"),
     ("mean layer-forwards", "mean_layer_forwards"),
-    ("seconds per sample", "mean_seconds_per_sample"),
+    ("seconds per sample, median", "median_seconds_per_sample"),
+    ("seconds per sample, 90th percentile", "p90_seconds_per_sample"),
+]
+PLACEBO_ROWS = [
+    ("originally-wrong samples with a placebo", "n_placebo_pairs"),
+    ("correction toward gold (same samples)", "paired_correction_rate"),
+    ("correction toward the placebo", "placebo_correction_rate"),
+    ("**genuine correction** (gold − placebo)", "genuine_correction"),
+    ("McNemar exact p (gold vs placebo)", "genuine_correction_p"),
+    ("share of evaluated chains picking gold", "gold_pick_share"),
+    ("share of evaluated chains picking the placebo", "placebo_pick_share"),
+    ("mean evaluations to the first gold chain", "mean_first_correct_evaluation"),
+    ("mean evaluations to the first placebo chain", "placebo_mean_first_correct_evaluation"),
+    ("placebo twin: extra chains computed per sample", "placebo_mean_extra_chains"),
 ]
 
 
-def comparison_table(summaries: dict[str, dict]) -> str:
-    """Markdown table, one column per search, with the paper's headline figures beside the rates."""
+def _table(summaries: dict[str, dict], rows: list, *, paper: bool) -> list[str]:
     names = list(summaries)
-    lines = ["| metric | " + " | ".join(names) + " | paper (CoLa) |", "|---" * (len(names) + 2) + "|"]
-    for label, key in ROWS:
-        paper = f"> {PAPER[key]:.2f}" if key in PAPER else ""
-        lines.append(
-            f"| {label} | " + " | ".join(_fmt(summaries[n].get(key)) for n in names) + f" | {paper} |"
+    header = "| metric | " + " | ".join(names) + (" | paper (CoLa) |" if paper else " |")
+    lines = [header, "|---" * (len(names) + 1 + paper) + "|"]
+    for label, key in rows:
+        cells = [_fmt(summaries[n].get(key), summaries[n].get(f"{key}_ci")) for n in names]
+        tail = (f" > {PAPER[key]:.2f} |" if key in PAPER else " |") if paper else ""
+        lines.append(f"| {label} | " + " | ".join(cells) + " |" + tail)
+    return lines
+
+
+def budget_table(summaries: dict[str, dict]) -> list[str]:
+    """Genuine correction (gold − placebo, 95% CI, McNemar p) after k chain evaluations."""
+    names = [n for n in summaries if "placebo" in summaries[n]]
+    lines = ["| evaluations | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for budget in BUDGETS:
+        cells = []
+        for name in names:
+            at = summaries[name]["placebo"]["by_budget"][str(budget)]
+            cells.append(
+                f"{_fmt(at['paired_correction_rate'])} vs {_fmt(at['placebo_correction_rate'])}: "
+                f"{_fmt(at['genuine_correction'], at['genuine_correction_ci'])}, p={_fmt(at['genuine_correction_p'])}"
+            )
+        lines.append(f"| {budget} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def paired_comparisons(records_by_run: dict[str, list[dict]]) -> list[str]:
+    """Each run against the first on the samples both hold: correction (McNemar) and genuine
+    correction (paired bootstrap of the per-sample gold-minus-placebo difference)."""
+    names = list(records_by_run)
+    lines = []
+    first = {r["id"]: r for r in records_by_run[names[0]]}
+    for name in names[1:]:
+        shared = [
+            (first[r["id"]], r)
+            for r in records_by_run[name]
+            if r["id"] in first and not r["original_correct"]
+        ]
+        a = [x["best_chain"] is not None for x, _ in shared]
+        b = [y["best_chain"] is not None for _, y in shared]
+        line = (
+            f"- {names[0]} vs {name}, {len(shared)} originally-wrong samples: correction "
+            f"{_fmt(rate(a)[0])} vs {_fmt(rate(b)[0])}, McNemar p = {_fmt(mcnemar_exact(a, b))}"
         )
-    return "\n".join(lines)
+        both = [(x, y) for x, y in shared if "placebo_best_chain" in x and "placebo_best_chain" in y]
+        if both:
+            da = [_found_within(x, None) - _found_within(x, None, "placebo_") for x, _ in both]
+            db = [_found_within(y, None) - _found_within(y, None, "placebo_") for _, y in both]
+            line += (
+                f"; genuine correction {_fmt(float(np.mean(da)))} vs {_fmt(float(np.mean(db)))}, difference "
+                f"{_fmt(float(np.mean(da) - np.mean(db)), paired_bootstrap_interval(da, db))}"
+            )
+        lines.append(line)
+    return lines
+
+
+def _lead(summaries: dict[str, dict]) -> list[str]:
+    lines = []
+    for name, summary in summaries.items():
+        placebo = summary.get("placebo")
+        if placebo and placebo["n_placebo_pairs"]:
+            lines.append(
+                f"- **{name}**: genuine correction {_fmt(placebo['genuine_correction'], placebo['genuine_correction_ci'])} "
+                f"(gold {_fmt(placebo['paired_correction_rate'])} vs placebo {_fmt(placebo['placebo_correction_rate'])}, "
+                f"McNemar p = {_fmt(placebo['genuine_correction_p'])}, {placebo['n_placebo_pairs']} samples)"
+            )
+    return lines
 
 
 def write_report(run_dirs: dict[str, Path], output_dir: Path) -> Path:
-    """``report.md`` comparing the runs (search name -> run directory), with plots of the first."""
+    """``report.md`` comparing the runs (search name -> run directory), with plots of every run."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    summaries, records_by_run = {}, {}
-    for name, run_dir in run_dirs.items():
-        records_by_run[name] = ResultsLog(Path(run_dir) / "results.jsonl").records
-        summaries[name] = summarize_search(records_by_run[name])
-    main = next(iter(run_dirs))
-    plots = plot_report(records_by_run[main], output_dir) if records_by_run[main] else []
-    first = summaries[main]
+    records_by_run = {name: ResultsLog(Path(d) / "results.jsonl").records for name, d in run_dirs.items()}
+    records_by_run = {name: records for name, records in records_by_run.items() if records}
+    summaries = {name: summarize_search(records) for name, records in records_by_run.items()}
+    plots = plot_report(records_by_run, output_dir) if records_by_run else []
+    first = next(iter(summaries.values()), {})
+    placebo = {n: s["placebo"] for n, s in summaries.items() if "placebo" in s}
     text = [
-        f"# Chain search report: {first['model']} on {first['benchmark']} ({first['split']}, {first['mode']})",
+        f"# Chain search report: {first.get('model')} on {first.get('benchmark')} ({first.get('split')}, {first.get('mode')})",
         "",
-        comparison_table(summaries),
+        f"seed {first.get('seed')}; every rate with its 95% interval (Wilson; paired bootstrap for differences).",
         "",
-        "Random chains are the control: with a handful of answer options, trying many chains can",
-        "'correct' a sample by chance, so a correction rate means something only above random's.",
+        *_lead(summaries),
+        "",
+        *(
+            _table(placebo, PLACEBO_ROWS, paper=False)
+            + [
+                "",
+                "Correction against the budget of chain evaluations (gold vs placebo: genuine, 95% CI, McNemar p):",
+                "",
+            ]
+            + budget_table(summaries)
+            + [""]
+            if placebo
+            else []
+        ),
+        *_table(summaries, ROWS, paper=True),
+        "",
+        *paired_comparisons(records_by_run),
+        "",
+        "The placebo twin is the same search with the same budget and seed stream, rewarded for a",
+        "wrong choice that is neither gold nor the full chain's answer. A perturbation that carries no",
+        "knowledge lands on the placebo as often as on the gold answer, so only the difference is",
+        "evidence of depth adaptation. Random chains are the control for the search itself.",
         "",
         *(f"![{plot.stem}]({plot.name})" for plot in plots),
         "",

@@ -8,6 +8,7 @@ or on where an interrupted run resumed.
 
 from __future__ import annotations
 
+import logging
 import time
 import zlib
 from dataclasses import asdict, dataclass
@@ -16,28 +17,29 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.datasets import Example, load_benchmark
-from benchmarks.evaluator import ChainEvaluator
+from benchmarks.datasets import Example, benchmark_spec, load_benchmark
+from benchmarks.evaluator import ChainEvaluator, TargetEvaluator
 from benchmarks.experiments.search_report import summarize_search
-from benchmarks.queries import Query, query_fields
-from benchmarks.results import ResultsLog, write_json
+from benchmarks.queries import LetterQuery, Query, query_fields
+from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.tasks import TaskConfig, build_query, load_examples
 from cola import ChainModel, format_chain
 from cola.engine import EngineConfig
 from search import CORRECT, SearchConfig, SearchResult, search_function
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class SearchRun:
     model: str
-    algorithm: str = "mcts"
     seed: int = 0
     limit: int | None = None
     shard_index: int = 0
     shard_count: int = 1
+    model_fingerprint: str | None = None  # of the weights (cola.chainfile.weights_fingerprint)
 
     def __post_init__(self):
-        search_function(self.algorithm)  # fail fast on an unknown name
         if not 0 <= self.shard_index < self.shard_count:
             raise ValueError(
                 f"shard_index {self.shard_index} out of range for shard_count {self.shard_count}"
@@ -52,6 +54,32 @@ def shard_of(examples: list[Example], run: SearchRun) -> list[Example]:
     return examples[run.shard_index :: run.shard_count]
 
 
+def placebo_rng(seed: int, example_id: str) -> np.random.Generator:
+    """The placebo draw's own stream, so that drawing it leaves the searches' streams untouched."""
+    return np.random.default_rng([seed, zlib.crc32(example_id.encode()), 1])
+
+
+def draw_placebo(gold: int, prediction: int, n_choices: int, rng: np.random.Generator) -> int | None:
+    """A choice that is neither the gold answer nor the full chain's prediction; None if none is left."""
+    options = [choice for choice in range(n_choices) if choice not in (gold, prediction)]
+    return int(options[rng.integers(len(options))]) if options else None
+
+
+def n_choices(query: Query) -> int:
+    return len(query.candidate_ids) if isinstance(query, LetterQuery) else len(query.continuation_ids)
+
+
+def search_fields(result: SearchResult, prefix: str = "") -> dict:
+    """What a record keeps of one search: correct chains, the best, and how soon the first came."""
+    best = result.best_chain
+    return {
+        f"{prefix}correct_chains": [format_chain(chain) for chain in result.correct_chains],
+        f"{prefix}best_chain": format_chain(best) if best else None,
+        f"{prefix}best_length": len(best) if best else None,
+        f"{prefix}first_correct_evaluation": result.first_correct_evaluation,
+    }
+
+
 def search_record(
     query: Query,
     result: SearchResult,
@@ -59,6 +87,7 @@ def search_record(
     task: TaskConfig,
     run: SearchRun,
     seconds: float,
+    search_name: str,
 ) -> dict:
     best = result.best_chain
     full = tuple(range(result.n_layers))
@@ -68,22 +97,64 @@ def search_record(
         "benchmark": task.benchmark,
         "split": task.split,
         "mode": task.mode,
-        "search": run.algorithm,
+        "search": search_name,
         "seed": run.seed,
         "prompt": query.prompt,
         **query_fields(query),
         "n_layers": result.n_layers,
         "original_correct": result.original_reward > CORRECT,
         "original_prediction": evaluator.details[full]["prediction"],
-        "correct_chains": [format_chain(chain) for chain in result.correct_chains],
-        "best_chain": format_chain(best) if best else None,
-        "best_length": len(best) if best else None,
+        **search_fields(result),
         "best_distinct_layers": len(set(best)) if best else None,
         "n_evaluated": len(result.rewards),
         "iterations": result.iterations,
         "stopped_early": result.stopped_early,
         **evaluator.stats.as_dict(),
         "seconds": round(seconds, 3),
+    }
+
+
+def placebo_twin(
+    query: Query, evaluator: ChainEvaluator, result: SearchResult, run: SearchRun, search_config
+) -> dict:
+    """The same search, budget and seed stream aimed at a placebo answer, on an originally-wrong
+    sample; on others only the placebo is drawn (its rates are over originally-wrong samples)."""
+    full = tuple(range(result.n_layers))
+    prediction = evaluator.details[full]["prediction"]
+    placebo = draw_placebo(query.gold, prediction, n_choices(query), placebo_rng(run.seed, query.example_id))
+    predictions = [evaluator.details[chain]["prediction"] for chain in list(result.rewards)[1:]]
+    fields = {"placebo": placebo, "gold_picks": predictions.count(query.gold)}
+    fields["placebo_picks"] = predictions.count(placebo) if placebo is not None else None
+    if placebo is None or result.original_reward > CORRECT:
+        return fields
+    computed, start = len(evaluator.outcomes), time.perf_counter()
+    search = search_function(search_config.name)
+    twin = search(
+        TargetEvaluator(evaluator, placebo),
+        result.n_layers,
+        search_config,
+        sample_rng(run.seed, query.example_id),
+    )
+    return (
+        fields
+        | search_fields(twin, "placebo_")
+        | {
+            "placebo_n_evaluated": len(twin.rewards),
+            "placebo_extra_chains": len(evaluator.outcomes) - computed,
+            "placebo_seconds": round(time.perf_counter() - start, 3),
+        }
+    )
+
+
+def run_settings(task: TaskConfig, run: SearchRun, search_config: SearchConfig) -> dict:
+    """What decides a search run's records: a run directory holds records of these settings only."""
+    return {
+        "model": run.model,
+        "model_fingerprint": run.model_fingerprint,
+        "task": asdict(task),
+        "search": asdict(search_config),
+        "seed": run.seed,
+        "shard": [run.shard_index, run.shard_count],
     }
 
 
@@ -99,18 +170,27 @@ def run_search(
     progress: bool = False,
 ) -> dict:
     """Search every sample of this shard into ``output_dir``; resume whatever is already there."""
-    output_dir = Path(output_dir)
-    log = ResultsLog(output_dir / "results.jsonl")
+    search = search_function(search_config.name)
     samples = shard_of(load_examples(task, limit=run.limit), run)
+    if search_config.control == "placebo" and benchmark_spec(task.benchmark).kind != "choice":
+        raise ValueError(f"search.control=placebo needs a multiple-choice benchmark, not {task.benchmark}")
+    output_dir = Path(output_dir)
+    claim_run_dir(output_dir, run_settings(task, run, search_config))
+    log = ResultsLog(output_dir / "results.jsonl")
     shots = load_benchmark(task.benchmark, split="train", limit=task.n_shots) if task.n_shots else []
-    search = search_function(run.algorithm)
     todo = [example for example in samples if example.id not in log]
-    for example in tqdm(todo, disable=not progress, desc=f"{run.algorithm} {task.benchmark}"):
+    if len(todo) < len(samples):
+        logger.info("resuming: %d of %d samples done", len(samples) - len(todo), len(samples))
+    for example in tqdm(todo, disable=not progress, desc=f"{search_config.name} {task.benchmark}"):
         query = build_query(example, tokenizer, task, shots=shots)
         evaluator = ChainEvaluator(chain_model, tokenizer, query, engine_config)
         start = time.perf_counter()
         result = search(evaluator, chain_model.n_layers, search_config, sample_rng(run.seed, example.id))
-        log.append(search_record(query, result, evaluator, task, run, time.perf_counter() - start))
+        seconds = time.perf_counter() - start
+        record = search_record(query, result, evaluator, task, run, seconds, search_config.name)
+        if search_config.control == "placebo":
+            record |= placebo_twin(query, evaluator, result, run, search_config)
+        log.append(record)
     wanted = {example.id for example in samples}
     records = [record for record in log.records if record["id"] in wanted]
     summary = summarize_search(records) | {

@@ -6,7 +6,9 @@ Settings objects (task, search, engine, study) are built by Hydra from ``_target
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 
 import torch
 
@@ -30,7 +32,46 @@ def open_model(*, spec: str, dtype: str = "float32", device: str = "cpu") -> tup
 
 
 def chain_from_text(text: str | None, n_layers: int) -> tuple[int, ...]:
-    return full_chain(n_layers) if text in (None, "", "full") else parse_chain(str(text), n_layers)
+    """``None`` (the config's default) or ``"full"`` is the full chain; an empty ``chain=`` is an error."""
+    return full_chain(n_layers) if text is None or text == "full" else parse_chain(str(text), n_layers)
+
+
+def check_chain_argument(text) -> None:
+    """Refuse ``chain=`` / ``chain=""`` before the model loads (None, the default, means full)."""
+    if text is not None and not str(text).strip():
+        raise ValueError(
+            "empty chain=: give a chain such as 0-9,9,10-29, or leave chain out for the full chain"
+        )
+
+
+USER_ERRORS = (ValueError, FileNotFoundError, KeyError, OSError)
+
+
+def _user_error(error: BaseException) -> BaseException | None:
+    """The user error behind ``error`` (Hydra wraps errors raised while instantiating settings)."""
+    while error is not None:
+        if isinstance(error, USER_ERRORS):
+            return error
+        error = error.__cause__
+    return None
+
+
+def exit_on_user_error(main):
+    """Bad input ends a script with one line on stderr and exit status 2, not a traceback."""
+
+    @functools.wraps(main)
+    def wrapped(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except Exception as error:
+            cause = _user_error(error)
+            if cause is None:
+                raise
+            message = cause.args[0] if isinstance(cause, KeyError) and cause.args else cause
+            print(f"error: {message}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    return wrapped
 
 
 def quote_chain_arguments(argv: list[str], keys: tuple[str, ...] = ("chain",)) -> list[str]:

@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.experiments.router import ChainRouter, chain_library, wilson_interval
+from benchmarks.experiments.router import ChainRouter, chain_library
 from benchmarks.experiments.router_study import RouterStudy, run_router_study
 from benchmarks.experiments.search_run import SearchRun, run_search
+from benchmarks.experiments.stats import wilson_interval
 from benchmarks.tasks import TaskConfig
 from cola import ChainModel
 from cola.engine import EngineConfig

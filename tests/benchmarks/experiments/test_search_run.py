@@ -14,6 +14,7 @@ import pytest
 
 from benchmarks.experiments.search_report import merge_shards, summarize_search, write_report
 from benchmarks.experiments.search_run import SearchRun, run_search
+from benchmarks.results import SettingsMismatch
 from benchmarks.tasks import TaskConfig
 from cola import ChainModel
 from cola.engine import EngineConfig
@@ -118,7 +119,9 @@ def test_report_has_table_and_plots(tmp_path, chain_model, tokenizer):
 
 def test_invalid_run_settings_are_refused():
     with pytest.raises(ValueError, match="unknown search 'beam'"):
-        SearchRun(model="tiny", algorithm="beam")
+        SearchConfig(name="beam")
+    with pytest.raises(ValueError, match="unknown control 'sham'"):
+        SearchConfig(control="sham")
     with pytest.raises(ValueError, match="shard_index 2 out of range for shard_count 2"):
         SearchRun(model="tiny", shard_index=2, shard_count=2)
 
@@ -166,3 +169,51 @@ def test_search_script_resumes_after_kill_9(tmp_path, tiny_checkpoint):
         {k: v for k, v in r.items() if k not in drop} for r in reference
     ]
     assert (killed_dir / "report.md").is_file()
+
+
+def test_restart_with_other_settings_is_refused_and_changes_nothing(tmp_path, chain_model, tokenizer):
+    run(chain_model, tokenizer, tmp_path)
+    before = {name: (tmp_path / name).read_bytes() for name in ("results.jsonl", "summary.json")}
+    with pytest.raises(SettingsMismatch, match=r"seed: 0 -> 1") as refused:
+        run(chain_model, tokenizer, tmp_path, seed=1)
+    assert "\n" not in str(refused.value)
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    run(chain_model, tokenizer, tmp_path)  # the same settings resume
+
+
+def script(name: str, *overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / name), *overrides],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+
+
+def one_line_error(stderr: str) -> str:
+    """The error line a script ended with; progress bars of model loading may come before it."""
+    assert "Traceback" not in stderr, stderr
+    return stderr.strip().splitlines()[-1]
+
+
+def test_scripts_turn_bad_input_into_one_line_and_status_2(tmp_path, tiny_checkpoint):
+    common = [f"model.spec={tiny_checkpoint}", f"benchmark.path={ARC_PATH}", "progress=false", "threads=1"]
+    first = script("evaluate.py", *common, f"hydra.run.dir={tmp_path}")
+    assert first.returncode == 0, first.stderr
+    results = (tmp_path / "results.jsonl").read_bytes()
+    other_chain = script("evaluate.py", *common, "chain=0-2", f"hydra.run.dir={tmp_path}")
+    assert other_chain.returncode == 2
+    assert (
+        one_line_error(other_chain.stderr).startswith("error: ")
+        and "chain: '0-3' -> '0-2'" in other_chain.stderr
+    )
+    assert (tmp_path / "results.jsonl").read_bytes() == results
+    for bad in ("chain=", "chain=''"):  # refused before any model is loaded
+        empty = script("evaluate.py", "model.spec=/no/such/model", bad, f"hydra.run.dir={tmp_path / 'x'}")
+        assert empty.returncode == 2 and "empty chain=" in empty.stderr, empty.stderr
+    unknown = script("run_search.py", *common, "search.name=beam", f"hydra.run.dir={tmp_path / 'y'}")
+    assert (
+        unknown.returncode == 2
+        and unknown.stderr.strip() == "error: unknown search 'beam'; choose from mcts, random, greedy"
+    )
