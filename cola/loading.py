@@ -7,6 +7,7 @@ loads take seconds. A cache whose manifest or weights do not match is rebuilt.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -14,6 +15,7 @@ import logging
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,16 +160,40 @@ def _sha256(path: Path, chunk: int = 1 << 22) -> str:
 
 
 def _checkpoint_from_gguf(gguf_path: Path) -> Path:
-    """The cached safetensors copy of ``gguf_path``, converting it first if needed."""
+    """The cached safetensors copy of ``gguf_path``, converting it first if needed.
+
+    Any number of processes may call this at once: one converts under an exclusive file lock
+    (released by the OS if its holder dies), the others wait and then read its conversion. The
+    conversion is written to a staging directory and renamed into place, so a reader never sees
+    half a cache; staging left by a killed build is removed by the next build.
+    """
     source_sha = _sha256(gguf_path)
     target = cache_root() / "models" / f"{gguf_path.stem}-{source_sha[:16]}"
     if _cache_is_valid(target, source_sha):
         return target
-    if target.exists():
-        logger.warning("rebuilding stale or corrupt model cache %s", target)
-        shutil.rmtree(target)
-    _convert_gguf(gguf_path, target, source_sha)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _build_lock(target):
+        if _cache_is_valid(target, source_sha):
+            return target  # built by another process while this one waited
+        for orphan in target.parent.glob(f".{target.name}-*"):
+            shutil.rmtree(orphan, ignore_errors=True)  # only the lock holder stages: these are dead builds'
+        if target.exists():
+            logger.warning("rebuilding stale or corrupt model cache %s", target)
+            shutil.rmtree(target)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+        try:
+            _convert_gguf(gguf_path, staging, source_sha)
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+@contextmanager
+def _build_lock(target: Path):
+    with open(target.parent / f".{target.name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _cache_is_valid(target: Path, source_sha: str) -> bool:
@@ -185,10 +211,11 @@ def _cache_is_valid(target: Path, source_sha: str) -> bool:
     )
 
 
-def _convert_gguf(gguf_path: Path, target: Path, source_sha: str) -> None:
+def _convert_gguf(gguf_path: Path, staging: Path, source_sha: str) -> None:
+    """Dequantize ``gguf_path`` into the (existing, empty) ``staging`` directory, with a manifest."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    logger.info("converting %s to a safetensors cache at %s (one time)", gguf_path.name, target)
+    logger.info("converting %s to a safetensors cache (one time)", gguf_path.name)
     folder, filename = gguf_path.parent, gguf_path.name
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
     quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, dtype=torch.float32)
@@ -199,8 +226,6 @@ def _convert_gguf(gguf_path: Path, target: Path, source_sha: str) -> None:
     plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     plain.load_state_dict(quantized.state_dict())
     plain.generation_config = quantized.generation_config
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     plain.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
     manifest = {
@@ -210,4 +235,3 @@ def _convert_gguf(gguf_path: Path, target: Path, source_sha: str) -> None:
         "weights_sha256": _sha256(staging / WEIGHTS),
     }
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    staging.rename(target)  # atomic: a killed conversion never leaves a half-written cache

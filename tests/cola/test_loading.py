@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from cola import load_model, loading
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_missing_gguf_file_is_named(tmp_path):
@@ -59,7 +66,6 @@ def fake_conversion(monkeypatch, tmp_path):
 
     def convert(gguf_path: Path, target: Path, source_sha: str) -> None:
         conversions.append(gguf_path)
-        target.mkdir(parents=True)
         (target / loading.WEIGHTS).write_bytes(b"weights-v1")
         manifest = {
             "format": loading.CACHE_FORMAT,
@@ -107,3 +113,60 @@ def test_changed_gguf_gets_a_new_cache(fake_conversion):
     second = loading._checkpoint_from_gguf(gguf)
     assert first != second
     assert len(conversions) == 2
+
+
+BUILDER = """
+import sys, time
+from pathlib import Path
+from cola import loading
+
+def slow_convert(gguf_path, staging, source_sha):
+    with open(sys.argv[2], "a") as log:
+        log.write("convert\\n")
+    time.sleep(float(sys.argv[3]))
+    (staging / loading.WEIGHTS).write_bytes(b"weights")
+    weights_sha = loading._sha256(staging / loading.WEIGHTS)
+    manifest = '{"format": %d, "source_sha256": "%s", "weights_sha256": "%s"}'
+    (staging / loading.MANIFEST).write_text(manifest % (loading.CACHE_FORMAT, source_sha, weights_sha))
+
+loading._convert_gguf = slow_convert
+print(loading._checkpoint_from_gguf(Path(sys.argv[1])))
+"""
+
+
+def start_builder(tmp_path: Path, gguf: Path, seconds: float) -> subprocess.Popen:
+    env = {**os.environ, loading.CACHE_ENV: str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-c", BUILDER, str(gguf), str(tmp_path / "conversions.log"), str(seconds)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def staging_left(tmp_path: Path) -> list[Path]:
+    return [p for p in (tmp_path / "cache" / "models").iterdir() if p.is_dir() and p.name.startswith(".")]
+
+
+def test_two_processes_build_an_empty_cache_at_once(tmp_path):
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"gguf-bytes")
+    builders = [start_builder(tmp_path, gguf, 1.0) for _ in range(2)]
+    outputs = [builder.communicate(timeout=120) for builder in builders]
+    assert [builder.returncode for builder in builders] == [0, 0], [err for _, err in outputs]
+    assert outputs[0][0] == outputs[1][0]  # both read the same cache
+    assert (tmp_path / "conversions.log").read_text().count("convert") == 1  # one conversion kept
+    assert staging_left(tmp_path) == []
+
+
+def test_a_killed_build_leaves_nothing_that_stops_the_next(tmp_path):
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"gguf-bytes")
+    doomed = start_builder(tmp_path, gguf, 60.0)
+    log = tmp_path / "conversions.log"
+    deadline = time.time() + 60
+    while time.time() < deadline and not log.exists():
+        time.sleep(0.05)
+    assert staging_left(tmp_path), "the build must be killed mid-conversion for this test to mean anything"
+    os.kill(doomed.pid, signal.SIGKILL)
+    doomed.wait()
+    survivor = start_builder(tmp_path, gguf, 0.0)
+    out, err = survivor.communicate(timeout=120)
+    assert survivor.returncode == 0, err
+    assert Path(out.strip()).is_dir() and staging_left(tmp_path) == []
