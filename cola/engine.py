@@ -98,7 +98,7 @@ class ChainEngine:
         self.chain_model = chain_model
         self.prompt = prompt
         self.config = config
-        self.stats = EngineStats()
+        self.stats = EngineStats(prompt_tokens=prompt.ideal_tokens)
         self.cache = PrefixCache(int(config.prefix_cache_mb * 2**20), self.stats)
         self.rounds = RoundRunner(chain_model, self.cache, self.stats)
 
@@ -121,8 +121,7 @@ class ChainEngine:
 
     def note_requested(self, chain: Chain, tokens: Sequence[int] = ()) -> None:
         """Count ``chain``'s work items (prompt, then each token it was fed) toward the ideal."""
-        contexts = [()] + [tuple(tokens[:i]) for i in range(1, len(tokens))]
-        self.stats.note_work(chain, contexts, self.prompt.ideal_tokens)
+        self.stats.note_requested(chain, tokens)
 
     def _decode_lanes(self, chains: list[Chain], max_new_tokens: int, finished: Finished) -> list[list[int]]:
         prompt_length = self.prompt.input_ids.shape[1]
