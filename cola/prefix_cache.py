@@ -24,7 +24,8 @@ def distinct_prefixes(chains: list[Chain]) -> int:
     total, previous = 0, ()
     for chain in sorted(set(chains)):
         shared = next(
-            (k for k, (a, b) in enumerate(zip(previous, chain, strict=False)) if a != b), min(len(previous), len(chain))
+            (k for k, (a, b) in enumerate(zip(previous, chain, strict=False)) if a != b),
+            min(len(previous), len(chain)),
         )
         total += len(chain) - shared
         previous = chain

@@ -113,6 +113,20 @@ def run_bench(
         "chains_evaluated": sum(len(s["rewards"]) for s in fast["samples"]),
         "variants": {name: {k: v for k, v in run.items() if k != "samples"} for name, run in runs.items()},
         "ratios": bench_ratios(naive, fast),
+        "memory": memory_bound(naive, fast, engine),
+    }
+
+
+MEMORY_SLACK_MIB = 512  # what the engine may hold beyond its prefix cache: lanes' KV caches, batches
+
+
+def memory_bound(naive: dict, fast: dict, engine: EngineConfig) -> dict:
+    """The engine's peak RSS against the naive run's plus the prefix-cache bound plus a fixed slack."""
+    bound = naive["peak_rss_mib"] + engine.prefix_cache_mb + MEMORY_SLACK_MIB
+    return {
+        "engine_over_naive_mib": fast["peak_rss_mib"] - naive["peak_rss_mib"],
+        "bound_mib": bound,
+        "within_bound": fast["peak_rss_mib"] <= bound,
     }
 
 
@@ -153,6 +167,12 @@ def bench_markdown(result: dict) -> str:
         f"engine / ideal: layer-forwards {ratios['layer_forwards_engine_over_ideal']:.2f}x, "
         f"token-layer forwards {ratios['token_layer_forwards_engine_over_ideal']:.2f}x",
     ]
+    if "memory" in result:
+        memory = result["memory"]
+        lines.append(
+            f"peak RSS: engine - naive = {memory['engine_over_naive_mib']:.0f} MiB; bound naive + prefix cache "
+            f"+ {MEMORY_SLACK_MIB} MiB = {memory['bound_mib']:.0f} MiB: {'within' if memory['within_bound'] else 'OVER'}"
+        )
     return "\n".join(lines)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, replace
 
-from benchmarks.experiments.bench import BenchVariant, bench_markdown, bench_ratios, run_variant
+from benchmarks.experiments.bench import BenchVariant, bench_markdown, bench_ratios, run_bench, run_variant
 from benchmarks.tasks import TaskConfig
 from cola.engine import EngineConfig
 from search import SearchConfig, StopRule
-from tests.benchmarks.experiments.test_search_run import ARC_PATH
+from tests.benchmarks.experiments.test_search_run import ARC_PATH, GSM_PATH
 
 
 def test_bench_worker_and_table(tiny_checkpoint):
@@ -35,3 +35,21 @@ def test_bench_worker_and_table(tiny_checkpoint):
     }
     table = bench_markdown(result)
     assert "| naive |" in table and "| engine |" in table and "identical results: True" in table
+
+
+def test_bench_keeps_the_engine_within_its_memory_bound(tiny_checkpoint):
+    """Each variant in its own process (its own peak RSS): decoding 16 lanes with a 1 MiB prefix
+    cache stays within the naive run's peak + prefix cache + slack, with identical results."""
+    result = run_bench(
+        {"spec": str(tiny_checkpoint)},
+        TaskConfig("gsm8k", mode="direct", path=GSM_PATH, max_new_tokens=12),
+        SearchConfig(simulations=20, stop=StopRule(enabled=False)),
+        EngineConfig(prefix_cache_mb=1, lookahead=16),
+        limit=2,
+        seed=0,
+        threads=1,
+    )
+    assert result["identical_results"]
+    assert result["memory"]["within_bound"], result["memory"]
+    assert result["variants"]["engine"]["peak_rss_mib"] > 0
+    assert "peak RSS: engine - naive" in bench_markdown(result)
