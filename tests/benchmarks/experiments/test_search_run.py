@@ -217,3 +217,43 @@ def test_scripts_turn_bad_input_into_one_line_and_status_2(tmp_path, tiny_checkp
         unknown.returncode == 2
         and unknown.stderr.strip() == "error: unknown search 'beam'; choose from mcts, random, greedy"
     )
+
+
+def test_generate_writes_nothing_into_the_current_directory(tmp_path, tiny_checkpoint):
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/generate.py"),
+            f"model.spec={tiny_checkpoint}",
+            "prompt=the cat",
+            "max_new_tokens=3",
+            "chat=false",
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(work.iterdir()) == []
+    unknown = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/generate.py"),
+            f"model.spec={tiny_checkpoint}",
+            "prompt=x",
+            "chain_sample=nope",
+            f"chain_file={work / 'none.json'}",
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert unknown.returncode == 2 and one_line_error(unknown.stderr).startswith(
+        "error: chain file not found"
+    )
