@@ -19,31 +19,59 @@ from cola.chain import Chain
 
 
 class ChainCache:
-    """Keys and values for each step of one chain, plus the token counter the composer owns."""
+    """Keys and values for each step of one chain, plus the token counter the composer owns.
+
+    Each step's states live in a buffer that grows by a quarter (at least 64 tokens) when full;
+    new states are written in place and attention gets a view, so decoding a token copies only
+    that token's states, not the history.
+    """
 
     def __init__(self, chain: Chain, step_layer_types: tuple[str, ...]):
         if len(step_layer_types) != len(chain):
             raise ValueError(f"{len(step_layer_types)} layer types for a {len(chain)}-step chain")
         self.chain = chain
         self.step_layer_types = step_layer_types
-        self.keys: list[torch.Tensor | None] = [None] * len(chain)
-        self.values: list[torch.Tensor | None] = [None] * len(chain)
+        self._buffers: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(chain)
+        self._lengths = [0] * len(chain)
         self.seen_tokens = 0  # advanced by the composer once every step has run
 
     def __len__(self) -> int:
         return len(self.chain)
 
+    @property
+    def keys(self) -> list[torch.Tensor | None]:
+        return [self.history(step)[0] for step in range(len(self.chain))]
+
+    @property
+    def values(self) -> list[torch.Tensor | None]:
+        return [self.history(step)[1] for step in range(len(self.chain))]
+
+    def history(self, step: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Views of ``step``'s keys and values (B, H_kv, T, D), or (None, None) before any."""
+        if self._buffers[step] is None:
+            return None, None
+        length = self._lengths[step]
+        keys, values = self._buffers[step]
+        return keys[..., :length, :], values[..., :length, :]
+
     def slot(self, step: int) -> StepSlot:
         return StepSlot(self, step)
 
     def update(self, step: int, key: torch.Tensor, value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Append ``key``/``value`` (B, H_kv, T, D) to ``step`` and return the whole history."""
-        if self.keys[step] is None:
-            self.keys[step], self.values[step] = key, value
-        else:
-            self.keys[step] = torch.cat([self.keys[step], key], dim=-2)
-            self.values[step] = torch.cat([self.values[step], value], dim=-2)
-        return self.keys[step], self.values[step]
+        """Append ``key``/``value`` (B, H_kv, T, D) to ``step`` and return views of the whole history."""
+        start, stop = self._lengths[step], self._lengths[step] + key.shape[-2]
+        buffers = self._buffers[step]
+        if buffers is None or stop > buffers[0].shape[-2]:
+            capacity = stop + max(64, stop // 4)
+            grown = tuple(t.new_empty(*t.shape[:-2], capacity, t.shape[-1]) for t in (key, value))
+            if buffers is not None:
+                for old, new in zip(buffers, grown, strict=True):
+                    new[..., :start, :] = old[..., :start, :]
+            self._buffers[step] = buffers = grown
+        buffers[0][..., start:stop, :] = key
+        buffers[1][..., start:stop, :] = value
+        self._lengths[step] = stop
+        return self.history(step)
 
 
 class StepView(Protocol):
@@ -68,25 +96,45 @@ class StepSlot:
 
 
 class BatchedStepView:
-    """One step of several chains in one batched layer call: their histories stacked by row.
+    """One step of several chains in one batched layer call (see :mod:`cola.lanes`).
 
-    It returns history + new states to the attention and keeps the new states in ``new``, which
-    the caller hands back to each chain's own :class:`ChainCache`. The histories are the chains'
-    own tensors (one chain) or a stacked copy (several): see :func:`stack_rows`.
+    With one chain it is that chain's own slot: new states are written in place. With several,
+    their histories (of equal length: lanes advance in rounds) and the new states are copied once
+    into one batch for the attention; the caller hands the new states (``new``) back to each
+    chain's cache.
     """
 
-    __slots__ = ("keys", "new", "values")
+    __slots__ = ("caches", "new", "step")
 
-    def __init__(self, history: list[tuple[torch.Tensor, torch.Tensor]] | None):
-        self.keys = stack_rows([k for k, _ in history]) if history else None
-        self.values = stack_rows([v for _, v in history]) if history else None
+    def __init__(self, caches: list[ChainCache], step: int):
+        self.caches, self.step = caches, step
         self.new: tuple[torch.Tensor, ...] = ()
+
+    @property
+    def writes_in_place(self) -> bool:
+        return len(self.caches) == 1
 
     def update(self, key_states, value_states, layer_idx=None, *args, **kwargs):
         self.new = (key_states, value_states)
-        if self.keys is None:
+        if self.writes_in_place:
+            return self.caches[0].update(self.step, key_states, value_states)
+        histories = [cache.history(self.step) for cache in self.caches]
+        if histories[0][0] is None:
             return key_states, value_states
-        return torch.cat([self.keys, key_states], dim=-2), torch.cat([self.values, value_states], dim=-2)
+        return tuple(
+            _rows_then_new([history[index] for history in histories], new)
+            for index, new in enumerate((key_states, value_states))
+        )
+
+
+def _rows_then_new(rows: list[torch.Tensor], new: torch.Tensor) -> torch.Tensor:
+    """(k, H, T + t, D): row i's history then its new states, in one allocation."""
+    length = rows[0].shape[-2]
+    batch = new.new_empty(new.shape[0], new.shape[1], length + new.shape[-2], new.shape[-1])
+    for row, history in enumerate(rows):
+        batch[row : row + 1, :, :length] = history
+    batch[:, :, length:] = new
+    return batch
 
 
 def stack_rows(tensors: list[torch.Tensor]) -> torch.Tensor:

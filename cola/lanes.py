@@ -34,6 +34,7 @@ class RoundRunner:
         self.chain_model = chain_model
         self.cache = cache
         self.stats = stats
+        self.written: set[int] = set()  # lanes whose cache a layer call wrote in place this step
 
     def run(self, lanes: list[Lane], inputs: StepInputs, tokens: int) -> list[torch.Tensor]:
         """Run every lane's chain on its ``tokens`` new tokens; each lane's final hidden state."""
@@ -61,8 +62,9 @@ class RoundRunner:
                 hidden, *new_kv = done[key]
                 for lane in group:
                     lane.hidden = hidden
-                    if lane.cache is not None:
+                    if lane.cache is not None and id(lane) not in self.written:
                         lane.cache.update(step, *new_kv)
+            self.written.clear()
             for index, lane in enumerate(lanes):
                 if len(lane.chain) == step + 1:
                     finals[index] = lane.hidden
@@ -80,8 +82,9 @@ class RoundRunner:
         hidden = stack_rows([lane.hidden for lane in representatives])
         past = None
         if representatives[0].cache is not None:
-            history = [(lane.cache.keys[step], lane.cache.values[step]) for lane in representatives]
-            past = BatchedStepView(None if history[0][0] is None else history)
+            past = BatchedStepView([lane.cache for lane in representatives], step)
+            if past.writes_in_place:
+                self.written.add(id(representatives[0]))
         output = self.chain_model.apply_layer(hidden, layer_idx, inputs, past)
         self.stats.layer_forwards += len(keys)
         self.stats.token_layer_forwards += len(keys) * tokens

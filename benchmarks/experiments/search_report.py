@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.experiments.machine import describe_machine, summarize_machine
 from benchmarks.experiments.search_plots import plot_report
 from benchmarks.experiments.stats import mcnemar_exact, paired_bootstrap_interval, rate
 from benchmarks.results import ResultsLog, write_json
@@ -123,6 +124,7 @@ def summarize_search(records: list[dict]) -> dict:
         "mean_seconds_per_sample": _mean([r["seconds"] for r in records]),
         **seconds_quantiles(records),
         "total_seconds": float(sum(r["seconds"] for r in records)),
+        "machine": summarize_machine(records),
     }
     if any("placebo" in r for r in records):
         summary["placebo"] = placebo_summary(wrong)
@@ -261,6 +263,8 @@ def write_report(run_dirs: dict[str, Path], output_dir: Path) -> Path:
         f"# Chain search report: {first.get('model')} on {first.get('benchmark')} ({first.get('split')}, {first.get('mode')})",
         "",
         f"seed {first.get('seed')}; every rate with its 95% interval (Wilson; paired bootstrap for differences).",
+        "",
+        *(f"- machine, {name}: {describe_machine(s.get('machine'))}" for name, s in summaries.items()),
         "",
         *_lead(summaries),
         "",

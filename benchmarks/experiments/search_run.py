@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from benchmarks.datasets import Example, benchmark_spec, load_benchmark
 from benchmarks.evaluator import ChainEvaluator, TargetEvaluator
+from benchmarks.experiments.machine import machine_state
 from benchmarks.experiments.search_report import summarize_search
 from benchmarks.queries import LetterQuery, Query, query_fields
 from benchmarks.results import ResultsLog, claim_run_dir, write_json
@@ -184,10 +185,10 @@ def run_search(
     for example in tqdm(todo, disable=not progress, desc=f"{search_config.name} {task.benchmark}"):
         query = build_query(example, tokenizer, task, shots=shots)
         evaluator = ChainEvaluator(chain_model, tokenizer, query, engine_config)
-        start = time.perf_counter()
+        machine, start = machine_state(), time.perf_counter()
         result = search(evaluator, chain_model.n_layers, search_config, sample_rng(run.seed, example.id))
         seconds = time.perf_counter() - start
-        record = search_record(query, result, evaluator, task, run, seconds, search_config.name)
+        record = search_record(query, result, evaluator, task, run, seconds, search_config.name) | machine
         if search_config.control == "placebo":
             record |= placebo_twin(query, evaluator, result, run, search_config)
         log.append(record)

@@ -96,5 +96,13 @@ def test_engine_and_naive_search_agree_on_the_real_model(smollm2, benchmark, mod
         runs.append((list(result.rewards.items()), evaluator.details, evaluator.stats.layer_forwards))
     (naive_rewards, naive_details, naive_work), (rewards, details, work) = runs
     assert rewards == naive_rewards
-    assert details == naive_details
+    assert details.keys() == naive_details.keys()
+    for chain, outcome in details.items():
+        naive = naive_details[chain]
+        # Reused prefixes split attention over different blocks than one full pass, so float32
+        # sums may differ in the last digits (seen: 2.3e-4 nats on an AMD EPYC, 0 here).
+        assert {k: v for k, v in outcome.items() if k != "scores"} == {
+            k: v for k, v in naive.items() if k != "scores"
+        }
+        assert outcome.get("scores") == pytest.approx(naive.get("scores"), abs=1e-3)
     assert work < naive_work

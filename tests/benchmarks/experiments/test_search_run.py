@@ -25,6 +25,11 @@ ROOT = Path(__file__).resolve().parents[3]
 ARC_PATH = str(ROOT / "tests/fixtures/arc_mixed.jsonl")
 GSM_PATH = str(ROOT / "tests/fixtures/gsm8k_small.jsonl")
 CONFIG = SearchConfig(simulations=30, stop=StopRule(enabled=False))
+VOLATILE = ("seconds", "load_1m")  # record fields that measure the machine, not the search
+
+
+def stable(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k not in VOLATILE}
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +68,7 @@ def test_every_sample_is_searched_and_recorded(tmp_path, chain_model, tokenizer)
         assert record["n_layers"] == 4 and record["search"] == "mcts" and record["seed"] == 0
         assert 1 < record["n_evaluated"] <= 31 and record["layer_forwards"] > 0
         assert record["prompt"].startswith("Question: ")
+        assert record["cpus"] == os.cpu_count() and record["threads"] >= 1 and record["load_1m"] >= 0
         assert len(record["continuation_ids"]) == n_choices
         assert ("0-3" in record["correct_chains"]) == record["original_correct"]
         if record["correct_chains"]:
@@ -73,6 +79,8 @@ def test_every_sample_is_searched_and_recorded(tmp_path, chain_model, tokenizer)
             assert record["best_chain"] is None and record["best_length"] is None
     assert json.loads(json.dumps(summary)) == json.loads((tmp_path / "summary.json").read_text())
     assert summary["n"] == 5
+    loads = [r["load_1m"] for r in records]
+    assert summary["machine"]["n_with_load"] == 5 and summary["machine"]["max_load_1m"] == max(loads)
 
 
 def test_rates_are_recomputed_from_records():
@@ -94,6 +102,7 @@ def test_rates_are_recomputed_from_records():
     assert summary["correction_rate"] == pytest.approx(1 / 2)
     assert summary["oracle_accuracy"] == pytest.approx(4 / 5)
     assert summary["mean_best_length"] == pytest.approx((28 + 30 + 25 + 31) / 4)
+    assert summary["machine"] is None  # records from before the load was kept say so
 
 
 def test_shards_merge_into_the_unsharded_result(tmp_path, chain_model, tokenizer):
@@ -101,9 +110,8 @@ def test_shards_merge_into_the_unsharded_result(tmp_path, chain_model, tokenizer
     for index in range(2):
         run(chain_model, tokenizer, tmp_path / f"shard{index}", shard_index=index, shard_count=2)
     merged = merge_shards([tmp_path / "shard0", tmp_path / "shard1"], tmp_path / "merged")
-    strip = lambda r: {k: v for k, v in r.items() if k not in ("seconds",)}  # noqa: E731
-    by_id = {r["id"]: strip(r) for r in read_jsonl(tmp_path / "merged" / "results.jsonl")}
-    assert by_id == {r["id"]: strip(r) for r in read_jsonl(tmp_path / "whole" / "results.jsonl")}
+    by_id = {r["id"]: stable(r) for r in read_jsonl(tmp_path / "merged" / "results.jsonl")}
+    assert by_id == {r["id"]: stable(r) for r in read_jsonl(tmp_path / "whole" / "results.jsonl")}
     for key in ("n", "accuracy", "shortening_rate", "correction_rate", "mean_best_length"):
         assert merged[key] == whole[key]
 
@@ -113,6 +121,7 @@ def test_report_has_table_and_plots(tmp_path, chain_model, tokenizer):
     report = write_report({"mcts": tmp_path / "mcts"}, tmp_path / "report")
     text = report.read_text()
     assert "| shortening rate (of originally correct) |" in text and "> 0.75" in text
+    assert f"- machine, mcts: {os.cpu_count()} CPUs" in text
     for png in ("best_length_hist.png", "layer_usage.png"):
         assert (tmp_path / "report" / png).stat().st_size > 1000
 
@@ -164,10 +173,7 @@ def test_search_script_resumes_after_kill_9(tmp_path, tiny_checkpoint):
     subprocess.run(search_command(tiny_checkpoint, killed_dir), check=True, env=env, capture_output=True)
     resumed, reference = read_jsonl(results), read_jsonl(reference_dir / "results.jsonl")
     assert [r["id"] for r in resumed] == ["g-1", "g-2", "g-3"]
-    drop = ("seconds",)
-    assert [{k: v for k, v in r.items() if k not in drop} for r in resumed] == [
-        {k: v for k, v in r.items() if k not in drop} for r in reference
-    ]
+    assert [stable(r) for r in resumed] == [stable(r) for r in reference]
     assert (killed_dir / "report.md").is_file()
 
 
