@@ -1,6 +1,7 @@
 """The adapter from a benchmark query and a chain to a graded outcome: the search's evaluator.
 
-``ChainEvaluator(chain_model, tokenizer, query)`` is ``chain -> 1.0 / 0.0`` (correct or not) on
+``ChainEvaluator(chain_model, tokenizer, query)`` is ``chain -> 1.0 / 0.0`` (correct or not; a
+dense ``reward="margin"`` for multiple choice, see :func:`shaped_reward`) on
 ``cola``'s chain engine (:mod:`cola.engine`), plus the search's ``hint`` of what it will ask for
 next, so that chains certain to come are computed together. It chooses the prompt's form (a
 multiple-choice context packed once for all choices), scores or decodes, and grades; every
@@ -12,6 +13,7 @@ every chain from scratch, one padded row per choice, a full prefill and greedy d
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,15 +46,37 @@ def query_prompt(chain_model: ChainModel, query: Query, *, packed: bool) -> Prom
     return plain_prompt(chain_model, query.input_ids, query.attention_mask)
 
 
-class ChainEvaluator:
-    """``chain -> 1.0 / 0.0`` (correct or not) for one query."""
+def shaped_reward(correct: bool, outcome: dict, target: int, shape: str) -> float:
+    """``binary``: 1.0 / 0.0. ``margin``: (correct + sigmoid(m)) / 2 with m the target choice's
+    score minus the best other choice's (the scores that decide the prediction), so a near miss
+    outranks a rout and the reward is above 0.5 exactly when the target is picked."""
+    if shape == "binary":
+        return 1.0 if correct else 0.0
+    scores = outcome.get("decisive_scores", outcome["scores"])
+    margin = scores[target] - max(score for index, score in enumerate(scores) if index != target)
+    return (float(correct) + 1.0 / (1.0 + math.exp(-max(min(margin, 50.0), -50.0)))) / 2
 
-    def __init__(self, chain_model: ChainModel, tokenizer, query: Query, config: EngineConfig | None = None):
+
+class ChainEvaluator:
+    """``chain -> reward`` for one query: 1.0 / 0.0 (correct or not), or the dense ``margin``."""
+
+    def __init__(
+        self,
+        chain_model: ChainModel,
+        tokenizer,
+        query: Query,
+        config: EngineConfig | None = None,
+        *,
+        reward: str = "binary",
+    ):
         self.chain_model = chain_model
         self.tokenizer = tokenizer
         self.query = query
         self.config = config = config or EngineConfig()
         self.generation = isinstance(query, GenerationQuery)
+        if reward == "margin" and self.generation:
+            raise ValueError("reward=margin needs a multiple-choice benchmark (choice scores); use reward=binary")
+        self.reward = reward
         with torch.inference_mode():
             prompt = query_prompt(chain_model, query, packed=config.reuse_prefixes)
         self.engine = ChainEngine(chain_model, prompt, config)
@@ -78,7 +102,8 @@ class ChainEvaluator:
             self._hinted.setdefault(chain, hinted)
 
     def __call__(self, chain: Chain) -> float:
-        return 1.0 if self.outcome(chain)["correct"] else 0.0
+        outcome = self.outcome(chain)
+        return shaped_reward(outcome["correct"], outcome, getattr(self.query, "gold", None), self.reward)
 
     def outcome(self, chain: Chain) -> dict:
         """``chain``'s graded outcome: ``correct``, ``prediction`` (and ``tokens`` when generating)."""
@@ -126,10 +151,15 @@ class ChainEvaluator:
             scored = self.query.score_packed_many(finals, head)
         else:
             scored = [self.query.score(hidden, head) for hidden in finals]
-        return [
-            {"correct": outcome.correct, "prediction": outcome.prediction, "scores": outcome.scores}
-            for outcome in scored
-        ]
+        return [self._choice_outcome(outcome) for outcome in scored]
+
+    def _choice_outcome(self, outcome) -> dict:
+        fields = {"correct": outcome.correct, "prediction": outcome.prediction, "scores": outcome.scores}
+        if getattr(self.query, "metric", "acc") == "acc_norm":  # the normalized scores decide
+            chars = self.query.choice_chars
+            fields["prediction"] = outcome.prediction_norm
+            fields["decisive_scores"] = [score / n for score, n in zip(outcome.scores, chars, strict=True)]
+        return fields
 
     def _stopped(self, tokens: list[int]) -> bool:
         """End of text or a stop string: where the reference's decoding stops."""
@@ -146,7 +176,7 @@ class ChainEvaluator:
 
 
 class TargetEvaluator:
-    """The same evaluator aimed at another answer: 1.0 when a chain predicts choice ``target``.
+    """The same evaluator aimed at another answer: its reward (same shape) for choice ``target``.
 
     The placebo twin of a search uses it with a wrong choice as ``target``; it shares the gold
     evaluator's outcomes, so it computes only the chains the gold search did not.
@@ -160,4 +190,5 @@ class TargetEvaluator:
         self.evaluator.hint(chains, certain=certain, may_stop=may_stop)
 
     def __call__(self, chain: Chain) -> float:
-        return 1.0 if self.evaluator.outcome(chain)["prediction"] == self.target else 0.0
+        outcome = self.evaluator.outcome(chain)
+        return shaped_reward(outcome["prediction"] == self.target, outcome, self.target, self.evaluator.reward)

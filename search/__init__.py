@@ -9,9 +9,16 @@ from search.actions import Edit, EditConfig, children, legal_edits
 from search.baselines import greedy_search, random_search
 from search.config import SearchConfig
 from search.mcts import mcts_search
+from search.reference import reference_search
 from search.types import CORRECT, Chain, Evaluator, HintedEvaluator, SearchResult, StopRule
 
-SEARCHES = {"mcts": mcts_search, "random": random_search, "greedy": greedy_search}
+SEARCHES = {
+    "mcts": mcts_search,
+    "guided": mcts_search,  # MCTS with the settings of conf/search/guided.yaml
+    "reference": reference_search,
+    "random": random_search,
+    "greedy": greedy_search,
+}
 
 
 def search_function(name: str):
@@ -36,5 +43,6 @@ __all__ = [
     "legal_edits",
     "mcts_search",
     "random_search",
+    "reference_search",
     "search_function",
 ]

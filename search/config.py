@@ -8,6 +8,9 @@ from search.actions import EditConfig
 from search.types import StopRule
 
 CONTROLS = (None, "placebo")
+REWARDS = ("binary", "margin")
+EXPLORATION_COUNTS = ("parent", "global")
+PRIORS = (None, "edits")
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,15 @@ class SearchConfig:
     name: str = "mcts"  # which search: a key of search.SEARCHES
     simulations: int = 200  # MCTS simulations; for baselines, the budget of chain evaluations
     exploration: float = 1.8  # UCB exploration constant
+    # UCT takes ln(parent visits) in the exploration term; "global" is the CoLa reference's
+    # ln(simulations so far), which is the same for every sibling set.
+    exploration_count: str = "parent"
+    # Progressive widening: a node holds at most ceil(widening * sqrt(visits)) children before
+    # selection descends through it; 0 expands every child first (about 89 per node at L=30).
+    widening: float = 0.0
+    # "edits": expand first the untried edit whose kind and layer raised the reward most where
+    # this search already tried it (unknown edits count as 0); None expands in random order.
+    prior: str | None = None
     length_penalty: float = 3.0  # UCB subtracts length_penalty * len(chain) / L
     random_prob: float = 0.1  # chance of taking a uniformly random child during selection
     max_random_edits: int = 4  # random baseline: each chain is 1..this many random edits of the full chain
@@ -23,6 +35,10 @@ class SearchConfig:
     # Read by the harness, not the search: "placebo" also runs the same search aimed at a wrong
     # answer on every originally-wrong sample, the fair null for its correction rate.
     control: str | None = None
+    # Read by the harness too: "binary" rewards 1/0 correctness; "margin" adds the target
+    # answer's score margin over the best other choice, (correct + sigmoid(margin)) / 2, so a
+    # near miss outranks a rout while "correct" stays what counts as success.
+    reward: str = "binary"
 
     def __post_init__(self):
         if self.simulations < 1:
@@ -33,7 +49,15 @@ class SearchConfig:
 
         if self.name not in SEARCHES:
             raise ValueError(f"unknown search {self.name!r}; choose from {', '.join(SEARCHES)}")
-        if self.control not in CONTROLS:
-            raise ValueError(f"unknown control {self.control!r}; choose from {CONTROLS}")
+        for field_name, allowed in (
+            ("control", CONTROLS),
+            ("reward", REWARDS),
+            ("exploration_count", EXPLORATION_COUNTS),
+            ("prior", PRIORS),
+        ):
+            if getattr(self, field_name) not in allowed:
+                raise ValueError(f"unknown {field_name} {getattr(self, field_name)!r}; choose from {allowed}")
+        if self.widening < 0:
+            raise ValueError(f"widening must be >= 0, got {self.widening}")
         if self.max_random_edits < 1:
             raise ValueError(f"max_random_edits must be >= 1, got {self.max_random_edits}")

@@ -5,36 +5,61 @@ The root is the full chain; a node's children are its distinct single-edit chain
 that reach the same chain update one set of statistics. Selection takes, with probability
 ``random_prob``, a random child, else the child maximizing
 
-    mean reward + exploration * sqrt(ln N / n) - length_penalty * len(chain) / L
+    mean reward + exploration * sqrt(ln n_parent / n) - length_penalty * len(chain) / L
 
-with N the number of simulations so far, as in the CoLa reference. Unlike the reference, whose
-selection descends through any node that has one child (so each node only ever gets one), we
-descend only through fully expanded nodes: textbook MCTS, which lets the root's siblings compete.
+(UCT; ``exploration_count="global"`` puts the simulations so far in place of n_parent, as the
+CoLa reference does). Selection descends through a node once it holds all the children progressive
+widening allows (all of them when ``widening`` is 0), else expands it. Each simulation evaluates a
+chain no simulation evaluated before, so ``simulations`` is the budget of chain evaluations:
+expansion links a child reached before by another edit order without spending a simulation on
+it, and an edit skipped because it would close a cycle on the current path stays untried for
+other paths. The CoLa reference's own search, which grows a single path, is
+:mod:`search.reference`.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 
 import numpy as np
 
-from search.actions import children
+from search.actions import Edit, children
 from search.config import SearchConfig
 from search.types import Chain, Evaluator, MemoEvaluator, SearchResult
 
 
 class Node:
-    __slots__ = ("chain", "children", "untried", "value_sum", "visits")
+    __slots__ = ("chain", "children", "grown", "untried", "value_sum", "visits")
 
     def __init__(self, chain: Chain):
         self.chain = chain
         self.children: list[Node] = []
-        self.untried: list[Chain] | None = None  # filled (shuffled) on first expansion
+        self.grown = 0  # children first created here (linked transpositions cost no widening room)
+        self.untried: list[tuple[Chain, tuple]] | None = None  # (child, edit signature); on first expansion
         self.visits = 0
         self.value_sum = 0.0
 
-    def fully_expanded(self) -> bool:
-        return self.untried is not None and not self.untried
+
+def signature(chain: Chain, edit: Edit) -> tuple:
+    """What an edit does in layer terms (skip 2 from layer 17, repeat layer 5), wherever it applies."""
+    return (edit.kind, chain[edit.position], edit.size)
+
+
+class EditEffects:
+    """Mean reward change each edit signature caused where this search tried it: the ``edits`` prior."""
+
+    def __init__(self):
+        self.totals: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0])
+
+    def record(self, key: tuple, change: float) -> None:
+        total = self.totals[key]
+        total[0] += change
+        total[1] += 1
+
+    def mean(self, key: tuple) -> float:
+        total = self.totals.get(key)
+        return total[0] / total[1] if total else 0.0
 
 
 class MCTS:
@@ -48,68 +73,103 @@ class MCTS:
         self.nodes: dict[Chain, Node] = {self.root.chain: self.root}
         self.result = SearchResult(n_layers=n_layers, original_reward=float("nan"))
         self.evaluate = MemoEvaluator(evaluator, self.result)
-        self.simulations_left = config.simulations  # what expand() may still ask for
+        self.effects = EditEffects()
+        self.evaluations_left = config.simulations
 
-    def ucb(self, node: Node, total: int) -> float:
-        if node.visits == 0:
-            return math.inf
-        mean = node.value_sum / node.visits
-        explore = self.config.exploration * math.sqrt(math.log(total) / node.visits)
-        return mean + explore - self.config.length_penalty * len(node.chain) / self.n_layers
+    def ucb(self, parent: Node, child: Node) -> float:
+        count = parent.visits if self.config.exploration_count == "parent" else self.result.iterations + 1
+        mean = child.value_sum / child.visits
+        explore = self.config.exploration * math.sqrt(math.log(max(count, 1)) / child.visits)
+        return mean + explore - self.config.length_penalty * len(child.chain) / self.n_layers
 
-    def select(self, total: int) -> list[Node]:
+    def room_to_widen(self, node: Node) -> bool:
+        if node.untried is not None and not node.untried:
+            return False
+        if self.config.widening == 0:
+            return True
+        return node.grown < math.ceil(self.config.widening * math.sqrt(node.visits))
+
+    def select(self) -> list[Node]:
         path, on_path = [self.root], {self.root.chain}
         node = self.root
-        while node.fully_expanded():
+        while not self.room_to_widen(node):
             options = [child for child in node.children if child.chain not in on_path]  # no cycles
             if not options:
                 break
             if self.rng.random() < self.config.random_prob:
                 node = options[self.rng.integers(len(options))]
             else:
-                node = max(options, key=lambda child: self.ucb(child, total))
+                node = max(options, key=lambda child: self.ucb(path[-1], child))
             path.append(node)
             on_path.add(node.chain)
         return path
 
-    def expand(self, node: Node, on_path: set[Chain]) -> Node | None:
+    def untried(self, node: Node) -> list[tuple[Chain, tuple]]:
         if node.untried is None:
-            chains = list(children(node.chain, self.n_layers, self.config.edits))
-            order = self.rng.permutation(len(chains))
-            node.untried = [chains[i] for i in order]
-            # The root is expanded child after child until it is full (selection descends only
-            # through full nodes), so all of its children are certain to come, budget allowing.
-            certain = min(len(chains), self.simulations_left) if node is self.root else 1
-            pop_order = node.untried[::-1]
+            edits = children(node.chain, self.n_layers, self.config.edits)
+            order = self.rng.permutation(len(edits))
+            pairs = list(edits.items())
+            node.untried = [(pairs[i][0], signature(node.chain, pairs[i][1])) for i in order]
+            # With full expansion a node's children all come before it is descended through;
+            # the root's are certain (budget allowing), deeper ones at least the first.
+            certain = min(len(pairs), self.evaluations_left) if self.expands_fully(node) else 1
             self.evaluate.hint(
-                pop_order, certain=certain, budget=self.simulations_left, may_stop=self.config.stop.enabled
+                [chain for chain, _ in reversed(node.untried)],  # in expansion order
+                certain=certain,
+                budget=self.evaluations_left,
+                may_stop=self.config.stop.enabled,
             )
-        while node.untried:
-            chain = node.untried.pop()
-            if chain in on_path:
-                continue  # an edit that undoes an ancestor's edit would close a cycle
-            child = self.nodes.setdefault(chain, Node(chain))
+        return node.untried
+
+    def expands_fully(self, node: Node) -> bool:
+        return node is self.root and self.config.widening == 0 and self.config.prior is None
+
+    def next_untried(self, node: Node, on_path: set[Chain]) -> int | None:
+        """Index of the untried edit to expand: the last (the list is shuffled) or the best by the prior."""
+        candidates = [i for i, (chain, _) in enumerate(self.untried(node)) if chain not in on_path]
+        if not candidates or self.config.prior is None:
+            return candidates[-1] if candidates else None
+        return max(reversed(candidates), key=lambda i: self.effects.mean(node.untried[i][1]))  # last of ties
+
+    def expand(self, node: Node, on_path: set[Chain]) -> Node | None:
+        """A new child of ``node`` to evaluate; children met before by another path are linked on the way."""
+        while (index := self.next_untried(node, on_path)) is not None:
+            chain, key = node.untried.pop(index)
+            child = self.nodes.get(chain)
+            if child is not None:
+                node.children.append(child)  # a transposition: already evaluated, costs nothing
+                continue
+            child = self.nodes[chain] = Node(chain)
             node.children.append(child)
+            node.grown += 1
+            reward = self.evaluate(chain)
+            self.effects.record(key, reward - self.result.rewards[node.chain])
             return child
         return None
 
+    def backup(self, path: list[Node], reward: float) -> None:
+        for node in path:
+            node.visits += 1
+            node.value_sum += reward
+
     def run(self) -> SearchResult:
         self.result.original_reward = self.evaluate(self.root.chain)
-        for simulation in range(1, self.config.simulations + 1):
-            self.simulations_left = self.config.simulations - simulation + 1
-            path = self.select(simulation)
-            leaf = path[-1]
-            if leaf.visits > 0 and not leaf.fully_expanded():
-                child = self.expand(leaf, {node.chain for node in path})
-                if child is not None:
-                    path.append(child)
-            reward = self.evaluate(path[-1].chain)
-            for node in path:
-                node.visits += 1
-                node.value_sum += reward
-            self.result.iterations = simulation
+        self.backup([self.root], self.result.original_reward)
+        stalls = 0
+        while self.evaluations_left > 0 and stalls < 10 * self.config.simulations:
+            path = self.select()
+            child = self.expand(path[-1], {node.chain for node in path})
+            if child is None:  # nothing left to expand below this path: count it, move the statistics
+                stalls += 1
+                self.backup(path, path[-1].value_sum / path[-1].visits)
+                continue
+            path.append(child)
+            reward = self.result.rewards[child.chain]
+            self.backup(path, reward)
+            self.evaluations_left -= 1
+            self.result.iterations += 1
             if self.config.stop.should_stop(
-                reward, path[-1].chain, original_reward=self.result.original_reward, n_layers=self.n_layers
+                reward, child.chain, original_reward=self.result.original_reward, n_layers=self.n_layers
             ):
                 self.result.stopped_early = True
                 break

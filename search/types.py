@@ -36,7 +36,8 @@ class StopRule:
     def should_stop(self, reward: float, chain: Chain, *, original_reward: float, n_layers: int) -> bool:
         if not self.enabled or reward <= CORRECT:
             return False
-        return reward > original_reward or len(chain) + self.min_saving <= n_layers
+        # Compare correctness, not rewards: a dense reward may rank two correct chains.
+        return original_reward <= CORRECT or len(chain) + self.min_saving <= n_layers
 
 
 @dataclass

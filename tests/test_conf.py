@@ -66,7 +66,7 @@ def test_config_composes(config_name, choices):
         assert cfg.model.spec
 
 
-def test_search_presets_differ_from_the_base_only_in_name():
+def test_search_presets_differ_from_the_base_only_where_their_file_says():
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         configs = {
             name: instantiate(compose("search", overrides=[f"search={name}"]).search)
@@ -74,7 +74,13 @@ def test_search_presets_differ_from_the_base_only_in_name():
             if name != "base"
         }
     assert {config.name for config in configs.values()} == set(configs)
-    assert len({replace(config, name="mcts") for config in configs.values()}) == 1
+    base = configs["mcts"]
+    for name, config in configs.items():
+        if name == "mcts":
+            continue
+        written = set(OmegaConf.load(CONF / "search" / f"{name}.yaml")) - {"defaults"}
+        assert "name" in written
+        assert replace(config, **{key: getattr(base, key) for key in written}) == base, name
 
 
 def test_chain_overrides_with_commas_are_quoted_for_hydra():

@@ -173,8 +173,11 @@ def run_search(
     """Search every sample of this shard into ``output_dir``; resume whatever is already there."""
     search = search_function(search_config.name)
     samples = shard_of(load_examples(task, limit=run.limit), run)
-    if search_config.control == "placebo" and benchmark_spec(task.benchmark).kind != "choice":
-        raise ValueError(f"search.control=placebo needs a multiple-choice benchmark, not {task.benchmark}")
+    if benchmark_spec(task.benchmark).kind != "choice":
+        if search_config.control == "placebo":
+            raise ValueError(f"search.control=placebo needs a multiple-choice benchmark, not {task.benchmark}")
+        if search_config.reward == "margin":
+            raise ValueError(f"search.reward=margin needs a multiple-choice benchmark, not {task.benchmark}")
     output_dir = Path(output_dir)
     claim_run_dir(output_dir, run_settings(task, run, search_config))
     log = ResultsLog(output_dir / "results.jsonl")
@@ -184,7 +187,7 @@ def run_search(
         logger.info("resuming: %d of %d samples done", len(samples) - len(todo), len(samples))
     for example in tqdm(todo, disable=not progress, desc=f"{search_config.name} {task.benchmark}"):
         query = build_query(example, tokenizer, task, shots=shots)
-        evaluator = ChainEvaluator(chain_model, tokenizer, query, engine_config)
+        evaluator = ChainEvaluator(chain_model, tokenizer, query, engine_config, reward=search_config.reward)
         machine, start = machine_state(), time.perf_counter()
         result = search(evaluator, chain_model.n_layers, search_config, sample_rng(run.seed, example.id))
         seconds = time.perf_counter() - start

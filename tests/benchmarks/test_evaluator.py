@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from benchmarks.datasets import load_benchmark
-from benchmarks.evaluator import ChainEvaluator
+from benchmarks.evaluator import ChainEvaluator, TargetEvaluator, shaped_reward
 from benchmarks.runner import answer_choice, answer_generation
 from benchmarks.tasks import TaskConfig, build_query
 from cola import ChainModel
 from cola.engine import EngineConfig
-from search import SearchConfig, StopRule, search_function
+from search import CORRECT, SearchConfig, StopRule, search_function
 from tests.conftest import build_tiny_model
 
 ARC = load_benchmark("arc_easy", split="test", path="tests/fixtures/arc_mixed.jsonl")
@@ -239,3 +239,33 @@ def test_bfloat16_evaluator_gives_float32_predictions_on_the_fixtures(tokenizer,
                 max(abs(a - b) for a, b in zip(full["scores"], low["scores"], strict=True))
                 <= BF16_SCORE_TOLERANCE
             )
+
+
+def test_shaped_reward_is_dense_and_above_half_exactly_when_the_target_is_picked():
+    outcome = {"scores": [-3.0, -1.0, -2.0]}
+    assert shaped_reward(True, outcome, 1, "binary") == 1.0 and shaped_reward(False, outcome, 0, "binary") == 0.0
+    picked = shaped_reward(True, outcome, 1, "margin")
+    assert picked == pytest.approx((1 + 1 / (1 + np.exp(-1.0))) / 2)
+    near, far = shaped_reward(False, outcome, 2, "margin"), shaped_reward(False, outcome, 0, "margin")
+    assert picked > 0.5 > near > far > 0  # a near miss (margin -1) outranks a rout (margin -2)
+    normalized = {"scores": [-4.0, -3.0], "decisive_scores": [-1.0, -3.0]}  # acc_norm decides
+    assert shaped_reward(True, normalized, 0, "margin") > 0.5
+
+
+@pytest.mark.parametrize("mode", ["loglikelihood", "letter"])
+def test_margin_reward_grades_like_binary_for_gold_and_for_a_placebo(chain_model, tokenizer, mode):
+    query = queries(tokenizer)[mode]
+    dense = ChainEvaluator(chain_model, tokenizer, query, reward="margin")
+    binary = ChainEvaluator(chain_model, tokenizer, query)
+    placebo = (query.gold + 1) % len(dense.outcome(tuple(range(chain_model.n_layers)))["scores"])
+    chains = [(0, 1, 2, 3), (0, 2, 3), (0, 1, 1, 2, 3), (3, 2, 1, 0), (1, 3)]
+    rewards = [dense(chain) for chain in chains]
+    assert [reward > CORRECT for reward in rewards] == [binary(chain) == 1.0 for chain in chains]
+    assert len(set(rewards)) == len(chains)  # dense: every chain its own value
+    target, target_binary = TargetEvaluator(dense, placebo), TargetEvaluator(binary, placebo)
+    assert [target(chain) > CORRECT for chain in chains] == [target_binary(chain) == 1.0 for chain in chains]
+
+
+def test_margin_reward_refuses_a_generation_query(tokenizer):
+    with pytest.raises(ValueError, match="reward=margin needs a multiple-choice benchmark"):
+        ChainEvaluator(ChainModel(build_tiny_model("llama")), tokenizer, queries(tokenizer)["direct"], reward="margin")
