@@ -172,7 +172,7 @@ PLACEBO_ROWS = [
     ("correction toward the placebo", "placebo_correction_rate"),
     ("**genuine correction** (gold − placebo)", "genuine_correction"),
     ("McNemar exact p (gold vs placebo)", "genuine_correction_p"),
-    ("share of evaluated chains picking gold", "gold_pick_share"),
+    ("share of evaluated chains picking gold (an early stop ends at the first)", "gold_pick_share"),
     ("share of evaluated chains picking the placebo", "placebo_pick_share"),
     ("mean evaluations to the first gold chain", "mean_first_correct_evaluation"),
     ("mean evaluations to the first placebo chain", "placebo_mean_first_correct_evaluation"),
