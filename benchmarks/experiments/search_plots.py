@@ -108,12 +108,11 @@ def plot_correction_curves(records_by_run: dict[str, list[dict]], output_dir: Pa
     drawn = False
     for index, (name, records) in enumerate(records_by_run.items()):
         color = f"C{index}"
+        spent = budgets[: max(r["n_evaluated"] for r in records)]  # a run's curve ends at its budget
         for prefix, style, target in (("", "-", "gold"), ("placebo_", "--", "placebo")):
-            curve = correction_curve(records, budgets, prefix)
+            curve = correction_curve(records, spent, prefix)
             if curve is not None:
-                ax.step(
-                    budgets, curve, where="post", color=color, linestyle=style, label=f"{name} → {target}"
-                )
+                ax.step(spent, curve, where="post", color=color, linestyle=style, label=f"{name} → {target}")
                 drawn = True
     if not drawn:
         plt.close(fig)

@@ -58,6 +58,13 @@ def genuine_correction(paired: list[dict], budget: int | None = None, suffix: st
     }
 
 
+def reach(records: list[dict]) -> int:
+    """The most chain evaluations any search in these records spent after the full chain: rates
+    "within k evaluations" for a larger k would only repeat a smaller run's final rate."""
+    spent = [max(r["n_evaluated"], r.get("placebo_n_evaluated") or 0) - 1 for r in records]
+    return max(spent, default=0)
+
+
 def placebo_summary(wrong: list[dict]) -> dict:
     """The placebo-paired figures over originally-wrong samples that have a placebo."""
     paired = [r for r in wrong if r.get("placebo") is not None and "placebo_best_chain" in r]
@@ -66,7 +73,7 @@ def placebo_summary(wrong: list[dict]) -> dict:
         "n_placebo_pairs": len(paired),
         "n_wrong_without_placebo": sum(r.get("placebo") is None for r in wrong),
         **genuine_correction(paired),
-        "by_budget": {budget: genuine_correction(paired, budget) for budget in BUDGETS},
+        "by_budget": {budget: genuine_correction(paired, budget) for budget in BUDGETS if budget <= reach(paired)},
         "gold_pick_share": sum(r["gold_picks"] for r in paired) / evaluated if evaluated else None,
         "placebo_pick_share": sum(r["placebo_picks"] for r in paired) / evaluated if evaluated else None,
         "mean_first_correct_evaluation": _mean(
@@ -198,7 +205,10 @@ def budget_table(summaries: dict[str, dict]) -> list[str]:
     for budget in BUDGETS:
         cells = []
         for name in names:
-            at = summaries[name]["placebo"]["by_budget"][str(budget)]
+            at = summaries[name]["placebo"]["by_budget"].get(str(budget))
+            if at is None:
+                cells.append("– (beyond the run's budget)")
+                continue
             cells.append(
                 f"{_fmt(at['paired_correction_rate'])} vs {_fmt(at['placebo_correction_rate'])}: "
                 f"{_fmt(at['genuine_correction'], at['genuine_correction_ci'])}, p={_fmt(at['genuine_correction_p'])}"

@@ -84,6 +84,10 @@ def test_placebo_rates_are_recomputed_from_the_records(placebo_run):
             for r in paired
         ]
         assert summary["by_budget"]["10"]["placebo_correction_rate"] == pytest.approx(np.mean(within_10))
+        # A 40-simulation run reports no rate "within 50": it would repeat its rate at 40.
+        spent = max(max(r["n_evaluated"], r["placebo_n_evaluated"]) - 1 for r in paired)
+        assert set(summary["by_budget"]) == {str(b) for b in (10, 25, 50, 100, 200) if b <= spent}
+        assert "50" not in summary["by_budget"] and spent <= 40
 
 
 def test_report_leads_with_the_genuine_figures(placebo_run, tmp_path):
