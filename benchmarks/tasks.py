@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from benchmarks.datasets import ChoiceExample, Example, benchmark_spec, load_benchmark
 from benchmarks.queries import Query, generation_query, letter_query, loglikelihood_query
+from cola.inference import uses_chat
 
 CHOICE_MODES = ("loglikelihood", "letter")
 MATH_MODES = ("direct", "cot")
@@ -17,7 +18,7 @@ class TaskConfig:
     benchmark: str
     split: str = "test"
     mode: str = "loglikelihood"
-    chat: bool = False
+    chat: bool | None = False  # None: the model's chat template when it has one, else plain text
     metric: str = "acc"  # loglikelihood mode: acc or acc_norm decides `correct`
     n_shots: int = 0  # GSM8K cot: exemplars from the train split
     max_new_tokens: int | None = None
@@ -41,12 +42,13 @@ def load_examples(task: TaskConfig, *, limit: int | None = None) -> list[Example
 
 
 def build_query(example: Example, tokenizer, task: TaskConfig, *, shots: list = ()) -> Query:
+    chat = uses_chat(tokenizer, task.chat)  # a base model has no template: plain text, or an error if asked
     if isinstance(example, ChoiceExample):
         if task.mode == "letter":
-            return letter_query(example, tokenizer, chat=task.chat)
-        return loglikelihood_query(example, tokenizer, chat=task.chat, metric=task.metric)
+            return letter_query(example, tokenizer, chat=chat)
+        return loglikelihood_query(example, tokenizer, chat=chat, metric=task.metric)
     return generation_query(
-        example, tokenizer, mode=task.mode, chat=task.chat, shots=list(shots), max_new_tokens=task.new_tokens
+        example, tokenizer, mode=task.mode, chat=chat, shots=list(shots), max_new_tokens=task.new_tokens
     )
 
 

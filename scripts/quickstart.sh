@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 PY="${COLA_VENV:-.venv}/bin/python"
 LIMIT="${LIMIT:-20}"
-OUT="outputs/quickstart"
+MODEL="${MODEL:-smollm2}"  # or gemma3_270m, the second embedded model
+OUT="outputs/quickstart/$MODEL"
 for search in guided random; do
-  "$PY" scripts/run_search.py model=smollm2 benchmark=arc_easy search="$search" search.control=placebo \
+  "$PY" scripts/run_search.py model="$MODEL" benchmark=arc_easy search="$search" search.control=placebo \
     limit="$LIMIT" seed=0 \
     hydra.run.dir="$OUT/$search"
 done

@@ -170,3 +170,41 @@ def test_a_killed_build_leaves_nothing_that_stops_the_next(tmp_path):
     out, err = survivor.communicate(timeout=120)
     assert survivor.returncode == 0, err
     assert Path(out.strip()).is_dir() and staging_left(tmp_path) == []
+
+
+FAKE_ASSEMBLER = '''
+import hashlib
+from pathlib import Path
+CONTENT = b"gguf bytes"
+EXPECTED_SHA256 = hashlib.sha256(CONTENT).hexdigest()
+calls = []
+def verify_chunks():
+    if MISSING:
+        raise FileNotFoundError("Missing chunk files: part03")
+def assemble(output_path, overwrite=False):
+    calls.append(Path(output_path).name)
+    Path(output_path).write_bytes(CONTENT)
+    return Path(output_path)
+MISSING = False
+'''
+
+
+def test_chunked_model_is_assembled_once_into_the_cache_and_rebuilt_when_corrupt(tmp_path, monkeypatch):
+    (tmp_path / "fake_chunks_xyz.py").write_text(FAKE_ASSEMBLER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("COLA_CACHE_DIR", str(tmp_path / "cache"))
+    import fake_chunks_xyz as assembler
+
+    fake = loading.EmbeddedModel(
+        name="Chunky", package="fake_chunks_xyz", filename="c.gguf", install="pip install chunky", assembled=True
+    )
+    path = loading.embedded_gguf_path(fake)
+    assert path == tmp_path / "cache" / "gguf" / "c.gguf" and path.read_bytes() == assembler.CONTENT
+    assert loading.embedded_gguf_path(fake) == path and len(assembler.calls) == 1  # assembled once
+    assert assembler.calls[0].startswith(".c.gguf-")  # written under a staging name, then renamed
+    path.write_bytes(b"truncated")
+    assert loading.embedded_gguf_path(fake).read_bytes() == assembler.CONTENT and len(assembler.calls) == 2
+    assert sorted(p.name for p in path.parent.iterdir()) == [".c.gguf.lock", "c.gguf"]
+    assembler.MISSING = True
+    with pytest.raises(FileNotFoundError, match="'Chunky' is not installed .*part03.*run `pip install chunky`"):
+        loading.embedded_gguf_path(fake)
