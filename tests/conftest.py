@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-import torch
-from transformers import (
+import os
+
+# Tests run offline: lm-eval's `datasets` must read the vendored JSON files, never ask the hub.
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from transformers import (  # noqa: E402
     Gemma3ForCausalLM,
     Gemma3TextConfig,
     LlamaConfig,

@@ -1,0 +1,188 @@
+"""The ``cola`` model for EleutherAI's lm-evaluation-harness: any lm-eval task under a chain.
+
+``import benchmarks.lm_eval_model`` registers it; ``cola-lm-eval`` (``scripts/run_lm_eval.py``) is
+lm-eval's own command line with it registered and the project's offline tasks included (lm-eval
+has no plugin entry point for models). Model arguments: ``model`` (a ``cola.load_model`` spec,
+default ``smollm2``), ``chain`` (``0-9;9;10-29``: lm-eval splits ``--model_args`` at commas, so
+segments are separated by ``;`` there; a dict from Python may use either) or
+``chain_file`` with ``chain_sample=static`` (the file's static chain), ``dtype``; lm-eval's own
+``batch_size`` and ``device``. Tokenization is lm-eval's (``TemplateLM``: context and
+continuation encoded whole, then split), so the identity chain scores as its ``hf`` model does.
+Requests that share a context run packed: the context once, every continuation after it, each
+seeing only the context and itself (``PackedChoices``, the search engine's form): one row per
+context, whatever ``batch_size`` says (it is accepted; contexts run one after another).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import lm_eval.models  # noqa: F401 - lm-eval fills its registry lazily only while it is empty
+import torch
+from lm_eval import utils
+from lm_eval.api.model import TemplateLM
+from lm_eval.api.registry import register_model
+from tqdm import tqdm
+
+from benchmarks.queries import PackedChoices
+from benchmarks.runner import stop_rule_for
+from cola import Chain, ChainModel, load_model, parse_chain
+from cola.chainfile import load_chain_file
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+logger = logging.getLogger(__name__)
+TASKS_DIR = Path(__file__).parent / "lm_eval_tasks"
+CHAIN_SEGMENT = re.compile(r"^\d+(-\d+)?$")
+
+
+def usable_device(device: str | None) -> str:
+    """lm-eval's command line asks for cuda by default; like its ``hf`` model, fall back to the CPU."""
+    if device and device.startswith("cuda") and not torch.cuda.is_available():
+        logger.warning("device %s is not available; running on the CPU", device)
+        return "cpu"
+    return device or "cpu"
+
+
+def refuse_split_chain(unused: dict) -> None:
+    """lm-eval cuts ``chain=0-9,9,10-29`` at its commas into keys ``9`` and ``10-29``: say so."""
+    stray = [key for key in unused if CHAIN_SEGMENT.match(str(key))]
+    if stray:
+        raise ValueError(
+            f"model_args holds chain pieces {', '.join(stray)} as separate arguments: lm-eval splits "
+            "--model_args at commas; separate chain segments with ';' (chain=0-9;9;10-29)"
+        )
+
+
+def resolve_chain(n_layers: int, model, *, chain: str | None, chain_file: str | None, chain_sample: str) -> Chain:
+    if chain is not None and chain_file is not None:
+        raise ValueError("give chain= or chain_file=, not both")
+    if chain_file is None:
+        return parse_chain(str(chain).replace(";", ","), n_layers) if chain is not None else tuple(range(n_layers))
+    if chain_sample != "static":
+        raise ValueError(f"chain_sample={chain_sample!r}: lm-eval requests carry no sample id; use static")
+    static = load_chain_file(chain_file, model=model).static_chain
+    if static is None:
+        raise ValueError(f"{chain_file} has no static chain; export one with the router script")
+    return static
+
+
+@register_model("cola")
+class ColaLM(TemplateLM):
+    def __init__(
+        self,
+        model: str = "smollm2",
+        chain: str | None = None,
+        chain_file: str | None = None,
+        chain_sample: str = "static",
+        dtype: str = "float32",
+        batch_size: int | str = 1,
+        device: str = "cpu",
+        max_gen_toks: int = 256,
+        **unused,
+    ):
+        super().__init__()
+        refuse_split_chain(unused)
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        loaded = load_model(model, dtype=DTYPES[dtype], device=usable_device(device))
+        self.tokenizer = loaded.tokenizer
+        self.chain_model = ChainModel(loaded.model)
+        self.chain = resolve_chain(
+            loaded.n_layers, loaded.model, chain=chain, chain_file=chain_file, chain_sample=chain_sample
+        )
+        self.batch_size = 1 if str(batch_size).startswith("auto") else int(batch_size)
+        self.max_gen_toks = int(max_gen_toks)
+
+    @property
+    def eot_token_id(self) -> int:
+        return self.tokenizer.eos_token_id
+
+    @property
+    def prefix_token_id(self) -> int:
+        bos = self.tokenizer.bos_token_id
+        return bos if bos is not None else self.eot_token_id
+
+    def tok_encode(self, string: str, add_special_tokens: bool | None = None, **kwargs) -> list[int]:
+        options = {} if add_special_tokens is None else {"add_special_tokens": add_special_tokens}
+        return self.tokenizer.encode(string, **options)
+
+    def _loglikelihood_tokens(self, requests, disable_tqdm: bool = False, **kwargs) -> list[tuple[float, bool]]:
+        groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for index, (_, context, _) in enumerate(requests):
+            groups[tuple(context)].append(index)
+        results: list[tuple[float, bool] | None] = [None] * len(requests)
+        for context, members in tqdm(groups.items(), disable=disable_tqdm, desc="cola loglikelihood"):
+            scored = self._score_packed(list(context), [tuple(requests[i][2]) for i in members])
+            for index, result in zip(members, scored, strict=True):
+                results[index] = result
+        return results
+
+    @torch.inference_mode()
+    def _score_packed(self, context: list[int], continuations: list[tuple[int, ...]]) -> list[tuple[float, bool]]:
+        packed = PackedChoices.build(context, tuple(continuations))
+        device = self.chain_model.device
+        hidden = self.chain_model.embed(packed.input_ids.to(device))
+        inputs = self.chain_model.packed_inputs(hidden, packed.position_ids.to(device), packed.visible.to(device))
+        final = self.chain_model.run_steps(hidden, self.chain, inputs)
+        log_probs = torch.log_softmax(self.chain_model.head(final[0, packed.scored.to(device)]).float(), dim=-1)
+        rows = log_probs[packed.scored_index.to(device)].cpu()
+        results, offset = [], 0
+        for continuation in continuations:
+            part, targets = rows[offset : offset + len(continuation)], torch.tensor(continuation)
+            offset += len(continuation)
+            total = float(part.gather(-1, targets[:, None]).sum())
+            results.append((total, bool((part.argmax(dim=-1) == targets).all())))
+        return results
+
+    def loglikelihood_rolling(self, requests, disable_tqdm: bool = False) -> list[float]:
+        totals = []
+        for request in tqdm(requests, disable=disable_tqdm, desc="cola rolling"):
+            windows = utils.get_rolling_token_windows(
+                token_list=self.tok_encode(request.args[0]),
+                prefix_token=self.prefix_token_id,
+                max_seq_len=self.max_length,
+                context_len=1,
+            )
+            pieces = [(None, *utils.make_disjoint_window(window)) for window in windows]
+            totals.append(sum(score for score, _ in self._loglikelihood_tokens(pieces, disable_tqdm=True)))
+        return totals
+
+    @property
+    def max_length(self) -> int:
+        return getattr(self.chain_model.model.config, "max_position_embeddings", 2048)
+
+    @torch.inference_mode()
+    def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
+        outputs = []
+        for request in tqdm(requests, disable=disable_tqdm, desc="cola generate"):
+            context, options = request.args
+            until = options.get("until") or []
+            until = [until] if isinstance(until, str) else list(until)
+            if options.get("do_sample"):
+                raise ValueError("the cola model decodes greedily; do_sample=True is not supported")
+            ids = torch.tensor([self.tok_encode(context)], device=self.chain_model.device)
+            generated = self.chain_model.generate(
+                ids,
+                self.chain,
+                max_new_tokens=int(options.get("max_gen_toks", self.max_gen_toks)),
+                eos_token_id=self.eot_token_id,
+                stop_rule=stop_rule_for(self.tokenizer, tuple(until)) if until else None,
+            )
+            text = self.tokenizer.decode(generated[0, ids.shape[1] :], skip_special_tokens=True)
+            for stop in until:
+                text = text.split(stop)[0]
+            outputs.append(text)
+        return outputs
+
+
+def main() -> None:
+    """``cola-lm-eval``: lm-eval's command line, with the ``cola`` model and the offline tasks."""
+    from lm_eval.__main__ import cli_evaluate
+
+    if "--include_path" not in sys.argv:
+        sys.argv += ["--include_path", str(TASKS_DIR)]
+    cli_evaluate()
