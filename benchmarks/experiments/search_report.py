@@ -15,7 +15,7 @@ import numpy as np
 
 from benchmarks.experiments.machine import describe_machine, summarize_machine
 from benchmarks.experiments.search_plots import plot_report
-from benchmarks.experiments.stats import mcnemar_exact, paired_bootstrap_interval, rate
+from benchmarks.experiments.stats import mcnemar_exact, paired_bootstrap_interval, rate, sign_flip_p
 from benchmarks.results import ResultsLog, write_json
 
 PAPER = {"shortening_rate": 0.75, "correction_rate": 0.60}  # "over 75%" / "over 60%" (abstract)
@@ -61,7 +61,10 @@ def genuine_correction(paired: list[dict], budget: int | None = None, suffix: st
 def reach(records: list[dict]) -> int:
     """The most chain evaluations any search in these records spent after the full chain: rates
     "within k evaluations" for a larger k would only repeat a smaller run's final rate."""
-    spent = [max(r["n_evaluated"], r.get("placebo_n_evaluated") or 0) - 1 for r in records]
+    spent = [
+        max(r["n_evaluated"] - 1, r.get("iterations") or 0, (r.get("placebo_n_evaluated") or 1) - 1)
+        for r in records
+    ]  # iterations: a search whose first simulation re-evaluated the full chain still had its budget
     return max(spent, default=0)
 
 
@@ -218,33 +221,37 @@ def budget_table(summaries: dict[str, dict]) -> list[str]:
 
 
 def paired_comparisons(records_by_run: dict[str, list[dict]]) -> list[str]:
-    """Each run against the first on the samples both hold: correction (McNemar) and genuine
-    correction (paired bootstrap of the per-sample gold-minus-placebo difference)."""
+    """Each run against the first on the originally-wrong samples both hold: correction (McNemar),
+    and genuine correction at every budget both runs reached (paired bootstrap interval of the
+    per-sample gold-minus-placebo difference, sign-flip p)."""
     names = list(records_by_run)
     lines = []
     first = {r["id"]: r for r in records_by_run[names[0]]}
     for name in names[1:]:
-        shared = [
-            (first[r["id"]], r)
-            for r in records_by_run[name]
-            if r["id"] in first and not r["original_correct"]
-        ]
+        shared = [(first[r["id"]], r) for r in records_by_run[name] if r["id"] in first and not r["original_correct"]]
         a = [x["best_chain"] is not None for x, _ in shared]
         b = [y["best_chain"] is not None for _, y in shared]
-        line = (
+        lines.append(
             f"- {names[0]} vs {name}, {len(shared)} originally-wrong samples: correction "
             f"{_fmt(rate(a)[0])} vs {_fmt(rate(b)[0])}, McNemar p = {_fmt(mcnemar_exact(a, b))}"
         )
         both = [(x, y) for x, y in shared if "placebo_best_chain" in x and "placebo_best_chain" in y]
         if both:
-            da = [_found_within(x, None) - _found_within(x, None, "placebo_") for x, _ in both]
-            db = [_found_within(y, None) - _found_within(y, None, "placebo_") for _, y in both]
-            line += (
-                f"; genuine correction {_fmt(float(np.mean(da)))} vs {_fmt(float(np.mean(db)))}, difference "
-                f"{_fmt(float(np.mean(da) - np.mean(db)), paired_bootstrap_interval(da, db))}"
-            )
-        lines.append(line)
+            common = min(reach([x for x, _ in both]), reach([y for _, y in both]))
+            lines += [genuine_difference(both, budget) for budget in BUDGETS if budget <= common]
     return lines
+
+
+def genuine_difference(pairs: list[tuple[dict, dict]], budget: int) -> str:
+    def genuine(record: dict) -> int:
+        return _found_within(record, budget) - _found_within(record, budget, "placebo_")
+
+    da, db = [genuine(x) for x, _ in pairs], [genuine(y) for _, y in pairs]
+    return (
+        f"  - within {budget} evaluations: genuine correction {_fmt(float(np.mean(da)))} vs "
+        f"{_fmt(float(np.mean(db)))}, difference {_fmt(float(np.mean(da) - np.mean(db)), paired_bootstrap_interval(da, db))}, "
+        f"sign-flip p = {_fmt(sign_flip_p(da, db))}"
+    )
 
 
 def _lead(summaries: dict[str, dict]) -> list[str]:

@@ -49,6 +49,20 @@ def paired_bootstrap_interval(
     return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
 
 
+def sign_flip_p(first: Sequence[float], second: Sequence[float], *, draws: int = BOOTSTRAP_RESAMPLES) -> float | None:
+    """Two-sided p-value that mean(first - second) is 0: the paired differences' signs are
+    exchangeable under that null (Monte Carlo over random sign flips, fixed seed)."""
+    if len(first) != len(second):
+        raise ValueError(f"paired samples differ in length: {len(first)} vs {len(second)}")
+    differences = np.asarray(first, dtype=float) - np.asarray(second, dtype=float)
+    if not len(differences):
+        return None
+    observed = abs(differences.mean())
+    signs = np.random.default_rng(BOOTSTRAP_SEED).choice((-1.0, 1.0), size=(draws, len(differences)))
+    extreme = np.abs((signs * differences).mean(axis=1)) >= observed - 1e-12
+    return float((extreme.sum() + 1) / (draws + 1))
+
+
 def mcnemar_exact(first: Sequence[bool], second: Sequence[bool]) -> float | None:
     """Two-sided exact McNemar p-value of paired outcomes: does ``first`` succeed where ``second``
     fails more often than the reverse? None without samples; 1.0 without discordant pairs."""

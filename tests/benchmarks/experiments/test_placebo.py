@@ -11,7 +11,7 @@ import pytest
 from benchmarks.evaluator import ChainEvaluator
 from benchmarks.experiments.search_report import summarize_search, write_report
 from benchmarks.experiments.search_run import SearchRun, draw_placebo, run_search
-from benchmarks.experiments.stats import mcnemar_exact, paired_bootstrap_interval, wilson_interval
+from benchmarks.experiments.stats import mcnemar_exact, paired_bootstrap_interval, sign_flip_p, wilson_interval
 from benchmarks.tasks import TaskConfig, build_query, load_examples
 from cola import ChainModel, parse_chain
 from cola.engine import EngineConfig
@@ -85,7 +85,7 @@ def test_placebo_rates_are_recomputed_from_the_records(placebo_run):
         ]
         assert summary["by_budget"]["10"]["placebo_correction_rate"] == pytest.approx(np.mean(within_10))
         # A 40-simulation run reports no rate "within 50": it would repeat its rate at 40.
-        spent = max(max(r["n_evaluated"], r["placebo_n_evaluated"]) - 1 for r in paired)
+        spent = max(max(r["n_evaluated"] - 1, r["iterations"], r["placebo_n_evaluated"] - 1) for r in paired)
         assert set(summary["by_budget"]) == {str(b) for b in (10, 25, 50, 100, 200) if b <= spent}
         assert "50" not in summary["by_budget"] and spent <= 40
 
@@ -95,7 +95,7 @@ def test_report_leads_with_the_genuine_figures(placebo_run, tmp_path):
     report = write_report({"seed0": runs[0], "seed1": runs[1]}, tmp_path).read_text()
     assert report.index("genuine correction") < report.index("| samples |")
     assert "correction toward the placebo" in report and "McNemar" in report
-    assert "seed0 vs seed1" in report
+    assert "seed0 vs seed1" in report and "  - within 10 evaluations: genuine correction" in report
     for png in ("correction_by_budget.png", "layer_usage-seed0.png", "layer_usage-seed1.png"):
         assert (tmp_path / png).stat().st_size > 1000
 
@@ -121,6 +121,8 @@ def test_intervals_and_tests_have_their_textbook_values():
     assert wilson_interval(0, 0) is None
     assert mcnemar_exact([True] * 10, [False] * 10) == pytest.approx(2 / 1024)  # 10 vs 0 discordant
     assert mcnemar_exact([True, False] * 5, [False, True] * 5) == 1.0
+    assert sign_flip_p([1.0] * 10, [0.0] * 10) == pytest.approx(2 / 1024, abs=0.002)  # exact: 2 of 2^10
+    assert sign_flip_p([1.0, 0.0] * 5, [0.0, 1.0] * 5) == 1.0
     first, second = [1.0] * 30 + [0.0] * 10, [1.0] * 20 + [0.0] * 20
     low, high = paired_bootstrap_interval(first, second)
     assert low < 0.25 < high and low > 0  # the mean difference, clear of zero
