@@ -8,13 +8,14 @@ optionally ``hint``); ``benchmarks.evaluator.ChainEvaluator`` is the one that ru
 from search.actions import Edit, EditConfig, children, legal_edits
 from search.baselines import greedy_search, random_search
 from search.config import SearchConfig
-from search.mcts import mcts_search
+from search.mcts import mcts_search, signature
 from search.reference import reference_search
 from search.types import CORRECT, Chain, Evaluator, HintedEvaluator, SearchResult, StopRule
 
 SEARCHES = {
     "mcts": mcts_search,
     "guided": mcts_search,  # MCTS with the settings of conf/search/guided.yaml
+    "learned": mcts_search,  # MCTS expanding edits in the order of a learned prior (learned.yaml)
     "reference": reference_search,
     "random": random_search,
     "greedy": greedy_search,
@@ -45,4 +46,5 @@ __all__ = [
     "random_search",
     "reference_search",
     "search_function",
+    "signature",
 ]

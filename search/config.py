@@ -10,7 +10,7 @@ from search.types import StopRule
 CONTROLS = (None, "placebo")
 REWARDS = ("binary", "margin")
 EXPLORATION_COUNTS = ("parent", "global")
-PRIORS = (None, "edits")
+PRIORS = (None, "edits", "learned")
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,11 @@ class SearchConfig:
     # selection descends through it; 0 expands every child first (about 89 per node at L=30).
     widening: float = 0.0
     # "edits": expand first the untried edit whose kind and layer raised the reward most where
-    # this search already tried it (unknown edits count as 0); None expands in random order.
+    # this search already tried it (unknown edits count as 0); "learned": the edit that led other
+    # (validation) questions to gold rather than to a placebo most, read from ``prior_file``;
+    # None expands in random order.
     prior: str | None = None
+    prior_file: str | None = None
     length_penalty: float = 3.0  # UCB subtracts length_penalty * len(chain) / L
     random_prob: float = 0.1  # chance of taking a uniformly random child during selection
     max_random_edits: int = 4  # random baseline: each chain is 1..this many random edits of the full chain
@@ -57,6 +60,8 @@ class SearchConfig:
         ):
             if getattr(self, field_name) not in allowed:
                 raise ValueError(f"unknown {field_name} {getattr(self, field_name)!r}; choose from {allowed}")
+        if (self.prior == "learned") != (self.prior_file is not None):
+            raise ValueError("prior=learned takes a prior_file, and a prior_file needs prior=learned")
         if self.widening < 0:
             raise ValueError(f"widening must be >= 0, got {self.widening}")
         if self.max_random_edits < 1:

@@ -26,6 +26,7 @@ import numpy as np
 
 from search.actions import Edit, children
 from search.config import SearchConfig
+from search.prior import load_edit_prior
 from search.types import Chain, Evaluator, MemoEvaluator, SearchResult
 
 
@@ -74,6 +75,7 @@ class MCTS:
         self.result = SearchResult(n_layers=n_layers, original_reward=float("nan"))
         self.evaluate = MemoEvaluator(evaluator, self.result)
         self.effects = EditEffects()
+        self.learned = load_edit_prior(config.prior_file) if config.prior == "learned" else {}
         self.evaluations_left = config.simulations
 
     def ucb(self, parent: Node, child: Node) -> float:
@@ -129,7 +131,10 @@ class MCTS:
         candidates = [i for i, (chain, _) in enumerate(self.untried(node)) if chain not in on_path]
         if not candidates or self.config.prior is None:
             return candidates[-1] if candidates else None
-        return max(reversed(candidates), key=lambda i: self.effects.mean(node.untried[i][1]))  # last of ties
+        return max(reversed(candidates), key=lambda i: self.prior_score(node.untried[i][1]))  # last of ties
+
+    def prior_score(self, key: tuple) -> float:
+        return self.learned.get(key, 0.0) if self.config.prior == "learned" else self.effects.mean(key)
 
     def expand(self, node: Node, on_path: set[Chain]) -> Node | None:
         """A new child of ``node`` to evaluate; children met before by another path are linked on the way."""

@@ -3,6 +3,7 @@ cycles, progressive widening, the edit prior, and the reference search's single 
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -134,3 +135,23 @@ def test_a_dense_reward_does_not_stop_an_originally_correct_search_at_an_equal_l
     assert rule.should_stop(0.95, tuple(range(8)), original_reward=0.8, n_layers=10)
     assert rule.should_stop(0.6, tuple(range(11)), original_reward=0.2, n_layers=10)
     assert CORRECT == 0.5
+
+
+def test_a_learned_prior_orders_expansion_and_a_bad_file_is_named(tmp_path):
+    prior = {
+        "format": "cola-edit-prior",
+        "edits": [
+            {"kind": "skip", "layer": 3, "size": 1, "score": 0.4},
+            {"kind": "repeat", "layer": 1, "size": 1, "score": 0.2},
+        ],
+    }
+    path = tmp_path / "prior.json"
+    path.write_text(json.dumps(prior))
+    config = SearchConfig(simulations=3, prior="learned", prior_file=str(path), stop=NO_STOP)
+    result = search_function("mcts")(graded, 6, config, np.random.default_rng(0))
+    assert list(result.rewards)[1:3] == [(0, 1, 2, 4, 5), (0, 1, 1, 2, 3, 4, 5)]  # best-scored edits first
+    with pytest.raises(ValueError, match="prior=learned takes a prior_file"):
+        SearchConfig(prior="learned")
+    missing = SearchConfig(prior="learned", prior_file=str(tmp_path / "none.json"))
+    with pytest.raises(FileNotFoundError, match="edit prior file not found: .*none.json"):
+        search_function("mcts")(graded, 6, missing, np.random.default_rng(0))

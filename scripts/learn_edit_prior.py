@@ -1,0 +1,39 @@
+"""Learn the search's edit prior from a single-edit scan run on a validation split.
+
+    python scripts/run_search.py benchmark=arc_easy benchmark.split=validation search=greedy \
+        search.simulations=89 search.stop.enabled=false search.control=placebo limit=100 \
+        hydra.run.dir=outputs/val/scan_single_edits
+    python scripts/learn_edit_prior.py outputs/val/scan_single_edits --out conf/priors/arc_easy_smollm2.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from benchmarks.experiments.edit_prior import learn_edit_prior
+from benchmarks.results import ResultsLog
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", type=Path, help="the scan's run directory (results.jsonl inside)")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    results = args.run / "results.jsonl"
+    if not results.is_file():
+        raise SystemExit(f"error: no results.jsonl in {args.run}")
+    settings = json.loads((args.run / "run_settings.json").read_text())
+    if settings["task"]["split"] == "test":
+        raise SystemExit("error: learn the prior on a validation (or train) split, never on test")
+    prior = learn_edit_prior(ResultsLog(results).records, source=str(args.run))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(prior, indent=1) + "\n")
+    top = ", ".join(f"{e['kind']}{e['size'] if e['kind'] == 'skip' else ''}@{e['layer']} {e['score']:+.3f}" for e in prior["edits"][:5])
+    print(f"{len(prior['edits'])} edits from {prior['n_questions']} questions; top: {top}")
+    print(f"prior: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
