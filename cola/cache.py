@@ -54,6 +54,15 @@ class ChainCache:
         keys, values = self._buffers[step]
         return keys[..., :length, :], values[..., :length, :]
 
+    @property
+    def allocated_bytes(self) -> int:
+        return sum(t.untyped_storage().nbytes() for buffers in self._buffers if buffers for t in buffers)
+
+    @staticmethod
+    def capacity_for(tokens: int) -> int:
+        """A step's buffer size once it holds ``tokens``: a quarter more (at least 64) to grow into."""
+        return tokens + max(64, tokens // 4)
+
     def slot(self, step: int) -> StepSlot:
         return StepSlot(self, step)
 
@@ -62,7 +71,7 @@ class ChainCache:
         start, stop = self._lengths[step], self._lengths[step] + key.shape[-2]
         buffers = self._buffers[step]
         if buffers is None or stop > buffers[0].shape[-2]:
-            capacity = stop + max(64, stop // 4)
+            capacity = self.capacity_for(stop)
             grown = tuple(t.new_empty(*t.shape[:-2], capacity, t.shape[-1]) for t in (key, value))
             if buffers is not None:
                 for old, new in zip(buffers, grown, strict=True):

@@ -37,12 +37,14 @@ class EngineConfig:
     reuse_prefixes: bool = True  # False: the naive engine (every chain from scratch)
     prefix_cache_mb: float = 2048.0  # bound on cached prefix states (LRU eviction)
     lookahead: int = 64  # most chains computed together when a caller knows what comes next
+    lane_kv_mb: float = 384.0  # bound on the keys and values of chains decoding together
 
     def __post_init__(self):
         if self.lookahead < 1:
             raise ValueError(f"lookahead must be at least 1, got {self.lookahead}")
-        if self.prefix_cache_mb < 0:
-            raise ValueError(f"prefix_cache_mb must be >= 0, got {self.prefix_cache_mb}")
+        for name in ("prefix_cache_mb", "lane_kv_mb"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,29 @@ class ChainEngine:
         self.stats.note_requested(chain, tokens)
 
     def _decode_lanes(self, chains: list[Chain], max_new_tokens: int, finished: Finished) -> list[list[int]]:
+        decoded = []
+        for group in self._lane_groups(chains, max_new_tokens):
+            decoded += self._decode_group(group, max_new_tokens, finished)
+        return decoded
+
+    def _lane_groups(self, chains: list[Chain], max_new_tokens: int) -> list[list[Chain]]:
+        """Consecutive groups of chains whose KV caches together fit ``lane_kv_mb`` (at least one
+        chain each): every lane holds its own keys and values over the whole prompt, which on a
+        long few-shot prompt outweighs everything else the engine keeps."""
+        budget = self.config.lane_kv_mb * 2**20
+        tokens = self.prompt.input_ids.shape[1] + max_new_tokens
+        groups: list[list[Chain]] = [[]]
+        used = 0
+        for chain in chains:
+            need = self.chain_model.kv_cache_bytes(len(chain), tokens)
+            if groups[-1] and used + need > budget:
+                groups.append([])
+                used = 0
+            groups[-1].append(chain)
+            used += need
+        return groups
+
+    def _decode_group(self, chains: list[Chain], max_new_tokens: int, finished: Finished) -> list[list[int]]:
         prompt_length = self.prompt.input_ids.shape[1]
         lanes = [Lane(chain, self.prompt.hidden, cache=self.chain_model.new_cache(chain)) for chain in chains]
         first = self._last_logits(self.rounds.run(lanes, self.prompt.inputs, prompt_length))

@@ -13,7 +13,11 @@ from tests.conftest import FAMILY_NAMES, build_tiny_model
 
 CHAINS = [(0, 1, 2, 3), (0, 2, 3), (0, 1, 1, 2, 3), (3, 1, 0, 2)]
 PROMPT = torch.tensor([[5, 17, 33, 2, 48, 61, 7, 70, 12, 9, 41, 28, 66, 3]])
-ENGINES = {"lanes": EngineConfig(), "naive": EngineConfig(reuse_prefixes=False)}
+ENGINES = {
+    "lanes": EngineConfig(),
+    "one lane at a time": EngineConfig(lane_kv_mb=0),  # the KV bound admits one chain per group
+    "naive": EngineConfig(reuse_prefixes=False),
+}
 
 
 def uncached_greedy(chain_model: ChainModel, chain, ids: torch.Tensor, steps: int) -> list[int]:
@@ -110,11 +114,36 @@ def test_decoding_refuses_a_batch_of_prompts():
         runner.decode([(0, 1)], max_new_tokens=2, finished=lambda tokens: False)
 
 
+@torch.inference_mode()
+def test_decoding_lanes_keep_their_kv_within_the_bound():
+    chain_model = ChainModel(build_tiny_model("llama"))
+    prompt = plain_prompt(chain_model, PROMPT)
+    new_tokens = 6
+    cache = chain_model.new_cache(CHAINS[2])
+    chain_model.run_steps(prompt.hidden, CHAINS[2], prompt.inputs, cache=cache)
+    for _ in range(new_tokens):
+        for step in range(len(CHAINS[2])):
+            cache.update(step, *(t[..., -1:, :] for t in cache.history(step)))
+    held = cache.allocated_bytes
+    estimate = chain_model.kv_cache_bytes(len(CHAINS[2]), PROMPT.shape[1] + new_tokens)
+    assert held <= estimate < 2 * held
+    # A budget for the last two chains (9 steps): groups [4 + 3 steps] and [5 + 4], in order.
+    budget = sum(chain_model.kv_cache_bytes(len(c), PROMPT.shape[1] + new_tokens) for c in CHAINS[2:])
+    engine = ChainEngine(chain_model, prompt, EngineConfig(lane_kv_mb=budget / 2**20))
+    groups = engine._lane_groups(CHAINS, new_tokens)
+    assert [chain for group in groups for chain in group] == CHAINS
+    assert len(groups) == 2
+    for group in groups:
+        assert sum(chain_model.kv_cache_bytes(len(c), PROMPT.shape[1] + new_tokens) for c in group) <= budget
+
+
 def test_bad_engine_settings_are_refused():
     with pytest.raises(ValueError, match="lookahead must be at least 1, got 0"):
         EngineConfig(lookahead=0)
     with pytest.raises(ValueError, match="prefix_cache_mb must be >= 0"):
         EngineConfig(prefix_cache_mb=-1)
+    with pytest.raises(ValueError, match="lane_kv_mb must be >= 0"):
+        EngineConfig(lane_kv_mb=-1)
 
 
 @pytest.mark.gpu
