@@ -5,7 +5,9 @@ lm-eval's own command line with it registered and the project's offline tasks in
 has no plugin entry point for models). Model arguments: ``model`` (a ``cola.load_model`` spec,
 default ``smollm2``), ``chain`` (``0-9;9;10-29``: lm-eval splits ``--model_args`` at commas, so
 segments are separated by ``;`` there; a dict from Python may use either) or
-``chain_file`` with ``chain_sample=static`` (the file's static chain), ``dtype``; lm-eval's own
+``chain_file`` with ``chain_sample=static`` (the file's static chain) or ``router`` (a
+``router.safetensors`` written by the router study: each request context runs the chain its
+nearest training questions did best with), ``dtype``; lm-eval's own
 ``batch_size`` and ``device``. Tokenization is lm-eval's (``TemplateLM``: context and
 continuation encoded whole, then split), so the identity chain scores as its ``hf`` model does.
 Requests that share a context run packed: the context once, every continuation after it, each
@@ -28,10 +30,12 @@ from lm_eval.api.model import TemplateLM
 from lm_eval.api.registry import register_model
 from tqdm import tqdm
 
+from benchmarks.experiments.router import context_feature
+from benchmarks.experiments.router_file import load_router
 from benchmarks.queries import PackedChoices
 from benchmarks.runner import stop_rule_for
 from cola import Chain, ChainModel, load_model, parse_chain
-from cola.chainfile import load_chain_file
+from cola.chainfile import load_chain_file, weights_fingerprint
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 logger = logging.getLogger(__name__)
@@ -59,7 +63,7 @@ def refuse_split_chain(unused: dict) -> None:
 
 def resolve_chain(n_layers: int, model, *, chain: str | None, chain_file: str | None, chain_sample: str) -> Chain:
     if chain is not None and chain_file is not None:
-        raise ValueError("give chain= or chain_file=, not both")
+        raise ValueError("give one of chain=, chain_file= and router=")
     if chain_file is None:
         return parse_chain(str(chain).replace(";", ","), n_layers) if chain is not None else tuple(range(n_layers))
     if chain_sample != "static":
@@ -78,6 +82,7 @@ class ColaLM(TemplateLM):
         chain: str | None = None,
         chain_file: str | None = None,
         chain_sample: str = "static",
+        router: str | None = None,
         dtype: str = "float32",
         batch_size: int | str = 1,
         device: str = "cpu",
@@ -94,6 +99,17 @@ class ColaLM(TemplateLM):
         self.chain = resolve_chain(
             loaded.n_layers, loaded.model, chain=chain, chain_file=chain_file, chain_sample=chain_sample
         )
+        self.router = None
+        if router is not None:
+            if chain is not None or chain_file is not None:
+                raise ValueError("give one of chain=, chain_file= and router=")
+            self.router = load_router(
+                router,
+                fingerprint=weights_fingerprint(loaded.model),
+                n_layers=loaded.n_layers,
+                hidden_size=loaded.model.config.hidden_size,
+            )
+        self.routed: list[Chain] = []  # the chain each context ran, in order, when routing
         self.batch_size = 1 if str(batch_size).startswith("auto") else int(batch_size)
         self.max_gen_toks = int(max_gen_toks)
 
@@ -121,13 +137,23 @@ class ColaLM(TemplateLM):
                 results[index] = result
         return results
 
+    def chain_for(self, context: list[int]) -> Chain:
+        """The chain a request with these context tokens runs: the fixed one, or the router's pick."""
+        if self.router is None:
+            return self.chain
+        ids = torch.tensor([context], device=self.chain_model.device)
+        feature = context_feature(self.chain_model, ids, layers=self.router.feature_layers)
+        chain = self.router.library[self.router.route(feature)]
+        self.routed.append(chain)
+        return chain
+
     @torch.inference_mode()
     def _score_packed(self, context: list[int], continuations: list[tuple[int, ...]]) -> list[tuple[float, bool]]:
         packed = PackedChoices.build(context, tuple(continuations))
         device = self.chain_model.device
         hidden = self.chain_model.embed(packed.input_ids.to(device))
         inputs = self.chain_model.packed_inputs(hidden, packed.position_ids.to(device), packed.visible.to(device))
-        final = self.chain_model.run_steps(hidden, self.chain, inputs)
+        final = self.chain_model.run_steps(hidden, self.chain_for(context), inputs)
         log_probs = torch.log_softmax(self.chain_model.head(final[0, packed.scored.to(device)]).float(), dim=-1)
         rows = log_probs[packed.scored_index.to(device)].cpu()
         results, offset = [], 0
@@ -167,7 +193,7 @@ class ColaLM(TemplateLM):
             ids = torch.tensor([self.tok_encode(context)], device=self.chain_model.device)
             generated = self.chain_model.generate(
                 ids,
-                self.chain,
+                self.chain_for(ids[0].tolist()),
                 max_new_tokens=int(options.get("max_gen_toks", self.max_gen_toks)),
                 eos_token_id=self.eot_token_id,
                 stop_rule=stop_rule_for(self.tokenizer, tuple(until)) if until else None,

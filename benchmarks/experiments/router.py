@@ -38,15 +38,20 @@ def chain_library(records: list[dict], *, size: int) -> list[Chain]:
     return [full] + [chain for chain, _ in ranked[:size]]
 
 
-@torch.inference_mode()
 def prompt_feature(chain_model: ChainModel, query: Query, *, layers: int) -> np.ndarray:
-    """Mean hidden state of the context tokens after the first ``layers`` layers, L2-normalized."""
+    """The routing feature of a query's context (its first row, before any choice)."""
     ids = query.input_ids[:1]
     context = getattr(query, "context_lengths", (ids.shape[1],))[0]
-    hidden = chain_model.embed(ids[:, :context])
+    return context_feature(chain_model, ids[:, :context], layers=layers)
+
+
+@torch.inference_mode()
+def context_feature(chain_model: ChainModel, ids: torch.Tensor, *, layers: int) -> np.ndarray:
+    """Mean hidden state of the tokens ``ids`` (1, T) after the first ``layers`` layers, L2-normalized."""
+    hidden = chain_model.embed(ids.to(chain_model.device))
     inputs = chain_model.step_inputs(hidden)
     hidden = chain_model.run_steps(hidden, tuple(range(layers)), inputs)
-    feature = hidden[0].float().mean(dim=0).numpy()
+    feature = hidden[0].float().mean(dim=0).cpu().numpy()
     return feature / (np.linalg.norm(feature) + 1e-8)
 
 
@@ -67,6 +72,7 @@ class ChainRouter:
     features: np.ndarray  # (N, D), unit rows
     labels: np.ndarray  # (N, K)
     neighbors: int = 10
+    feature_layers: int = 4  # the features are the prompt's states after this many layers
 
     def scores(self, feature: np.ndarray) -> np.ndarray:
         nearest = np.argsort(-(self.features @ feature), kind="stable")[: self.neighbors]

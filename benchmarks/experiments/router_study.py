@@ -23,6 +23,7 @@ from benchmarks.experiments.router import (
     prompt_feature,
     table_markdown,
 )
+from benchmarks.experiments.router_file import save_router
 from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import ChainModel, format_chain, parse_chain
@@ -147,7 +148,10 @@ def run_router_study(
         features=np.array([train_rows[i]["feature"] for i in train_ids]),
         labels=np.array([train_rows[i]["labels"][: len(library)] for i in train_ids]),
         neighbors=study.neighbors,
+        feature_layers=study.feature_layers,
     )
+    if model_fingerprint is not None:
+        save_router(router, setup.output_dir / "router.safetensors", fingerprint=model_fingerprint, n_layers=chain_model.n_layers)
     table, routed = _policy_table(router, static, test_queries, test_rows)
     result = {
         "study": asdict(study),

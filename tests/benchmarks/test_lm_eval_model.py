@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,7 +13,10 @@ lm_eval = pytest.importorskip("lm_eval", reason="the lmeval extra: pip install -
 
 from lm_eval.api.instance import Instance  # noqa: E402
 
+from benchmarks.experiments.router import ChainRouter  # noqa: E402
+from benchmarks.experiments.router_file import save_router  # noqa: E402
 from benchmarks.lm_eval_model import ColaLM  # noqa: E402
+from cola.chainfile import weights_fingerprint  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +52,25 @@ def test_a_chain_changes_the_scores_and_a_comma_split_chain_is_refused(tiny_chec
     assert skipped.loglikelihood([pair])[0][0] != cola_lm.loglikelihood([pair])[0][0]
     with pytest.raises(ValueError, match="separate chain segments with ';'"):
         ColaLM(model=str(tiny_checkpoint), chain="0", **{"2": "", "3": ""})
+
+
+def test_a_router_runs_the_chain_it_picks_for_each_context(tmp_path, tiny_checkpoint, cola_lm):
+    hidden = cola_lm.chain_model.config.hidden_size
+    features = np.eye(hidden, dtype=np.float32)[:4]
+    labels = np.array([[0.0, 1.0]] * 4)  # every training question: only the skip chain is right
+    router = ChainRouter([(0, 1, 2, 3), (0, 2, 3)], features, labels, neighbors=2, feature_layers=1)
+    path = tmp_path / "router.safetensors"
+    save_router(router, path, fingerprint=weights_fingerprint(cola_lm.chain_model.model), n_layers=4)
+    routed = ColaLM(model=str(tiny_checkpoint), router=str(path))
+    skipped = ColaLM(model=str(tiny_checkpoint), chain="0;2;3")
+    pairs = [request("loglikelihood", ("Question : Tom has 3 apples", " 7")), request("loglikelihood", ("The", " end"))]
+    assert routed.loglikelihood(pairs) == skipped.loglikelihood(pairs)
+    assert routed.routed == [(0, 2, 3), (0, 2, 3)]
+    with pytest.raises(ValueError, match="give one of chain=, chain_file= and router="):
+        ColaLM(model=str(tiny_checkpoint), chain="0;2;3", router=str(path))
+    save_router(router, path, fingerprint="sha256:other", n_layers=4)
+    with pytest.raises(ValueError, match="trained on other weights"):
+        ColaLM(model=str(tiny_checkpoint), router=str(path))
 
 
 def test_generate_until_stops_at_the_stop_string_and_matches_greedy_generate(cola_lm):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks.experiments.router import ChainRouter, chain_library
+from benchmarks.experiments.router_file import load_router, save_router
 from benchmarks.experiments.router_study import RouterStudy, run_router_study
 from benchmarks.experiments.search_run import SearchRun, run_search
 from benchmarks.experiments.stats import wilson_interval
@@ -66,7 +67,10 @@ def test_router_study_end_to_end(tmp_path, tokenizer):
         static_samples=3,
         static_simulations=10,
     )
-    result = run_router_study(chain_model, tokenizer, task, study, EngineConfig(), tmp_path / "study")
+    result = run_router_study(
+        chain_model, tokenizer, task, study, EngineConfig(), tmp_path / "study", model_fingerprint="sha256:tiny"
+    )
+    assert (tmp_path / "study" / "router.safetensors").is_file()
     table = {row["policy"]: row for row in result["table"]}
     assert set(table) == {"full chain", "static chain", "router", "oracle (library)"}
     assert all(row["n"] == 5 for row in table.values())
@@ -77,5 +81,29 @@ def test_router_study_end_to_end(tmp_path, tokenizer):
     assert result["library"][0] == "0-3"
     assert (tmp_path / "study" / "router_table.md").read_text().startswith("| policy |")
     # Rerunning reuses the saved rows and static chain and reproduces the same table.
-    again = run_router_study(chain_model, tokenizer, task, study, EngineConfig(), tmp_path / "study")
+    again = run_router_study(
+        chain_model, tokenizer, task, study, EngineConfig(), tmp_path / "study", model_fingerprint="sha256:tiny"
+    )
     assert json.dumps(again["table"]) == json.dumps(result["table"])
+
+
+def test_saved_router_routes_as_before_and_refuses_other_weights(tmp_path):
+    rng = np.random.default_rng(1)
+    features = rng.standard_normal((6, 16)).astype(np.float32)
+    features /= np.linalg.norm(features, axis=1, keepdims=True)
+    router = ChainRouter([(0, 1, 2, 3), (0, 2, 3)], features, rng.integers(0, 2, (6, 2)).astype(float), 3, 2)
+    path = tmp_path / "router.safetensors"
+    save_router(router, path, fingerprint="sha256:abc", n_layers=4)
+    loaded = load_router(path, fingerprint="sha256:abc", n_layers=4, hidden_size=16)
+    assert loaded.library == router.library and (loaded.neighbors, loaded.feature_layers) == (3, 2)
+    for probe in rng.standard_normal((10, 16)):
+        assert loaded.route(probe) == router.route(probe)
+    with pytest.raises(ValueError, match="trained on other weights"):
+        load_router(path, fingerprint="sha256:def", n_layers=4, hidden_size=16)
+    with pytest.raises(ValueError, match="16-wide features; the model's are 8"):
+        load_router(path, fingerprint="sha256:abc", n_layers=4, hidden_size=8)
+    with pytest.raises(FileNotFoundError, match="no router file"):
+        load_router(tmp_path / "missing", fingerprint="sha256:abc", n_layers=4, hidden_size=16)
+    (tmp_path / "junk.safetensors").write_bytes(b"not a router")
+    with pytest.raises(ValueError, match="not a safetensors router file"):
+        load_router(tmp_path / "junk.safetensors", fingerprint="sha256:abc", n_layers=4, hidden_size=16)
