@@ -75,7 +75,7 @@ class MCTS:
         self.result = SearchResult(n_layers=n_layers, original_reward=float("nan"))
         self.evaluate = MemoEvaluator(evaluator, self.result)
         self.effects = EditEffects()
-        self.learned = load_edit_prior(config.prior_file) if config.prior == "learned" else {}
+        self.learned = load_edit_prior(config.prior_file, n_layers) if config.prior == "learned" else {}
         self.evaluations_left = config.simulations
 
     def ucb(self, parent: Node, child: Node) -> float:

@@ -15,12 +15,18 @@ FORMAT = "cola-edit-prior"
 
 
 @lru_cache(maxsize=8)
-def load_edit_prior(path: str) -> dict[tuple, float]:
-    """``(kind, layer, size) -> score`` from a prior file (see ``scripts/learn_edit_prior.py``)."""
+def load_edit_prior(path: str, n_layers: int) -> dict[tuple, float]:
+    """``(kind, layer, size) -> score`` from a prior file (see ``scripts/learn_edit_prior.py``),
+    refused unless it was learned on a model of ``n_layers`` layers (a layer index means nothing
+    on another depth)."""
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"edit prior file not found: {file}")
     data = json.loads(file.read_text())
     if data.get("format") != FORMAT:
         raise ValueError(f"{file}: not an edit prior file (format {data.get('format')!r})")
+    if data.get("n_layers") != n_layers:
+        raise ValueError(
+            f"{file} was learned on a {data.get('n_layers')}-layer model; this one has {n_layers} layers"
+        )
     return {(edit["kind"], edit["layer"], edit["size"]): float(edit["score"]) for edit in data["edits"]}

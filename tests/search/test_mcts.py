@@ -140,6 +140,7 @@ def test_a_dense_reward_does_not_stop_an_originally_correct_search_at_an_equal_l
 def test_a_learned_prior_orders_expansion_and_a_bad_file_is_named(tmp_path):
     prior = {
         "format": "cola-edit-prior",
+        "n_layers": 6,
         "edits": [
             {"kind": "skip", "layer": 3, "size": 1, "score": 0.4},
             {"kind": "repeat", "layer": 1, "size": 1, "score": 0.2},
@@ -155,3 +156,5 @@ def test_a_learned_prior_orders_expansion_and_a_bad_file_is_named(tmp_path):
     missing = SearchConfig(prior="learned", prior_file=str(tmp_path / "none.json"))
     with pytest.raises(FileNotFoundError, match="edit prior file not found: .*none.json"):
         search_function("mcts")(graded, 6, missing, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="learned on a 6-layer model; this one has 8 layers"):
+        search_function("mcts")(graded, 8, config, np.random.default_rng(0))
