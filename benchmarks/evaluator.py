@@ -75,7 +75,9 @@ class ChainEvaluator:
         self.config = config = config or EngineConfig()
         self.generation = isinstance(query, GenerationQuery)
         if reward == "margin" and self.generation:
-            raise ValueError("reward=margin needs a multiple-choice benchmark (choice scores); use reward=binary")
+            raise ValueError(
+                "reward=margin needs a multiple-choice benchmark (choice scores); use reward=binary"
+            )
         self.reward = reward
         with torch.inference_mode():
             prompt = query_prompt(chain_model, query, packed=config.reuse_prefixes)
@@ -191,4 +193,6 @@ class TargetEvaluator:
 
     def __call__(self, chain: Chain) -> float:
         outcome = self.evaluator.outcome(chain)
-        return shaped_reward(outcome["prediction"] == self.target, outcome, self.target, self.evaluator.reward)
+        return shaped_reward(
+            outcome["prediction"] == self.target, outcome, self.target, self.evaluator.reward
+        )

@@ -61,11 +61,17 @@ def refuse_split_chain(unused: dict) -> None:
         )
 
 
-def resolve_chain(n_layers: int, model, *, chain: str | None, chain_file: str | None, chain_sample: str) -> Chain:
+def resolve_chain(
+    n_layers: int, model, *, chain: str | None, chain_file: str | None, chain_sample: str
+) -> Chain:
     if chain is not None and chain_file is not None:
         raise ValueError("give one of chain=, chain_file= and router=")
     if chain_file is None:
-        return parse_chain(str(chain).replace(";", ","), n_layers) if chain is not None else tuple(range(n_layers))
+        return (
+            parse_chain(str(chain).replace(";", ","), n_layers)
+            if chain is not None
+            else tuple(range(n_layers))
+        )
     if chain_sample != "static":
         raise ValueError(f"chain_sample={chain_sample!r}: lm-eval requests carry no sample id; use static")
     static = load_chain_file(chain_file, model=model).static_chain
@@ -126,7 +132,9 @@ class ColaLM(TemplateLM):
         options = {} if add_special_tokens is None else {"add_special_tokens": add_special_tokens}
         return self.tokenizer.encode(string, **options)
 
-    def _loglikelihood_tokens(self, requests, disable_tqdm: bool = False, **kwargs) -> list[tuple[float, bool]]:
+    def _loglikelihood_tokens(
+        self, requests, disable_tqdm: bool = False, **kwargs
+    ) -> list[tuple[float, bool]]:
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for index, (_, context, _) in enumerate(requests):
             groups[tuple(context)].append(index)
@@ -148,13 +156,19 @@ class ColaLM(TemplateLM):
         return chain
 
     @torch.inference_mode()
-    def _score_packed(self, context: list[int], continuations: list[tuple[int, ...]]) -> list[tuple[float, bool]]:
+    def _score_packed(
+        self, context: list[int], continuations: list[tuple[int, ...]]
+    ) -> list[tuple[float, bool]]:
         packed = PackedChoices.build(context, tuple(continuations))
         device = self.chain_model.device
         hidden = self.chain_model.embed(packed.input_ids.to(device))
-        inputs = self.chain_model.packed_inputs(hidden, packed.position_ids.to(device), packed.visible.to(device))
+        inputs = self.chain_model.packed_inputs(
+            hidden, packed.position_ids.to(device), packed.visible.to(device)
+        )
         final = self.chain_model.run_steps(hidden, self.chain_for(context), inputs)
-        log_probs = torch.log_softmax(self.chain_model.head(final[0, packed.scored.to(device)]).float(), dim=-1)
+        log_probs = torch.log_softmax(
+            self.chain_model.head(final[0, packed.scored.to(device)]).float(), dim=-1
+        )
         rows = log_probs[packed.scored_index.to(device)].cpu()
         results, offset = [], 0
         for continuation in continuations:

@@ -99,7 +99,10 @@ class ChainModel:
     def kv_cache_bytes(self, steps: int, tokens: int) -> int:
         """An upper bound on a ``steps``-step :class:`ChainCache` holding ``tokens`` tokens."""
         heads = getattr(self.config, "num_key_value_heads", None) or self.config.num_attention_heads
-        head_dim = getattr(self.config, "head_dim", None) or self.config.hidden_size // self.config.num_attention_heads
+        head_dim = (
+            getattr(self.config, "head_dim", None)
+            or self.config.hidden_size // self.config.num_attention_heads
+        )
         per_token_step = 2 * heads * head_dim * self.dtype.itemsize  # keys and values
         return steps * per_token_step * ChainCache.capacity_for(tokens)
 

@@ -17,7 +17,9 @@ from benchmarks.results import ResultsLog
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("run", type=Path, help="the scan's run directory (results.jsonl inside)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -30,7 +32,10 @@ def main() -> None:
     prior = learn_edit_prior(ResultsLog(results).records, source=str(args.run))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(prior, indent=1) + "\n")
-    top = ", ".join(f"{e['kind']}{e['size'] if e['kind'] == 'skip' else ''}@{e['layer']} {e['score']:+.3f}" for e in prior["edits"][:5])
+    top = ", ".join(
+        f"{e['kind']}{e['size'] if e['kind'] == 'skip' else ''}@{e['layer']} {e['score']:+.3f}"
+        for e in prior["edits"][:5]
+    )
     print(f"{len(prior['edits'])} edits from {prior['n_questions']} questions; top: {top}")
     print(f"prior: {args.out}")
 

@@ -88,7 +88,9 @@ def reference_search(
             walker.visits += 1
             walker.value_sum += reward
             walker = walker.parent
-        if config.stop.should_stop(reward, node.chain, original_reward=result.original_reward, n_layers=n_layers):
+        if config.stop.should_stop(
+            reward, node.chain, original_reward=result.original_reward, n_layers=n_layers
+        ):
             result.stopped_early = True
             break
     return result

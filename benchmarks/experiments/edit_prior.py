@@ -19,7 +19,9 @@ from search.prior import FORMAT
 def learn_edit_prior(records: list[dict], source: str) -> dict:
     paired = [r for r in records if "placebo_correct_chains" in r]
     if not paired:
-        raise ValueError(f"{source}: no originally-wrong record with a placebo twin; run the scan with search.control=placebo")
+        raise ValueError(
+            f"{source}: no originally-wrong record with a placebo twin; run the scan with search.control=placebo"
+        )
     n_layers = paired[0]["n_layers"]
     full = tuple(range(n_layers))
     keys = {chain: signature(full, edit) for chain, edit in children(full, n_layers, EditConfig()).items()}
@@ -35,4 +37,10 @@ def learn_edit_prior(records: list[dict], source: str) -> dict:
         for kind, layer, size in sorted(set(keys.values()))
     ]
     edits.sort(key=lambda edit: -edit["score"])
-    return {"format": FORMAT, "source": source, "n_layers": n_layers, "n_questions": len(paired), "edits": edits}
+    return {
+        "format": FORMAT,
+        "source": source,
+        "n_layers": n_layers,
+        "n_questions": len(paired),
+        "edits": edits,
+    }

@@ -52,5 +52,7 @@ def agreement(first: list[Scored], second: list[Scored], rows: int | None = None
     return {
         "rows": count,
         "same_prediction": sum(a.prediction == b.prediction for a, b in pairs),
-        "max_abs_difference": max(abs(x - y) for a, b in pairs for x, y in zip(a.scores, b.scores, strict=True)),
+        "max_abs_difference": max(
+            abs(x - y) for a, b in pairs for x, y in zip(a.scores, b.scores, strict=True)
+        ),
     }

@@ -43,14 +43,18 @@ def load_router(path: str | Path, *, fingerprint: str, n_layers: int, hidden_siz
     except SafetensorError as error:
         raise ValueError(f"{path} is not a safetensors router file: {error}") from None
     if metadata.get("format") != ROUTER_FORMAT:
-        raise ValueError(f"{path} is not a cola router (format {metadata.get('format')!r}, want {ROUTER_FORMAT})")
+        raise ValueError(
+            f"{path} is not a cola router (format {metadata.get('format')!r}, want {ROUTER_FORMAT})"
+        )
     if metadata["fingerprint"] != fingerprint or int(metadata["n_layers"]) != n_layers:
         raise ValueError(
             f"{path} was trained on other weights ({metadata['fingerprint'][:19]}…, {metadata['n_layers']} "
             f"layers) than this model's ({fingerprint[:19]}…, {n_layers} layers)"
         )
     if tensors["features"].shape[1] != hidden_size:
-        raise ValueError(f"{path} holds {tensors['features'].shape[1]}-wide features; the model's are {hidden_size}")
+        raise ValueError(
+            f"{path} holds {tensors['features'].shape[1]}-wide features; the model's are {hidden_size}"
+        )
     return ChainRouter(
         library=[parse_chain(text, n_layers) for text in json.loads(metadata["library"])],
         features=tensors["features"],

@@ -151,7 +151,12 @@ def run_router_study(
         feature_layers=study.feature_layers,
     )
     if model_fingerprint is not None:
-        save_router(router, setup.output_dir / "router.safetensors", fingerprint=model_fingerprint, n_layers=chain_model.n_layers)
+        save_router(
+            router,
+            setup.output_dir / "router.safetensors",
+            fingerprint=model_fingerprint,
+            n_layers=chain_model.n_layers,
+        )
     table, routed = _policy_table(router, static, test_queries, test_rows)
     result = {
         "study": asdict(study),

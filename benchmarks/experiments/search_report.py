@@ -76,7 +76,9 @@ def placebo_summary(wrong: list[dict]) -> dict:
         "n_placebo_pairs": len(paired),
         "n_wrong_without_placebo": sum(r.get("placebo") is None for r in wrong),
         **genuine_correction(paired),
-        "by_budget": {budget: genuine_correction(paired, budget) for budget in BUDGETS if budget <= reach(paired)},
+        "by_budget": {
+            budget: genuine_correction(paired, budget) for budget in BUDGETS if budget <= reach(paired)
+        },
         "gold_pick_share": sum(r["gold_picks"] for r in paired) / evaluated if evaluated else None,
         "placebo_pick_share": sum(r["placebo_picks"] for r in paired) / evaluated if evaluated else None,
         "mean_first_correct_evaluation": _mean(
@@ -228,7 +230,11 @@ def paired_comparisons(records_by_run: dict[str, list[dict]]) -> list[str]:
     lines = []
     first = {r["id"]: r for r in records_by_run[names[0]]}
     for name in names[1:]:
-        shared = [(first[r["id"]], r) for r in records_by_run[name] if r["id"] in first and not r["original_correct"]]
+        shared = [
+            (first[r["id"]], r)
+            for r in records_by_run[name]
+            if r["id"] in first and not r["original_correct"]
+        ]
         a = [x["best_chain"] is not None for x, _ in shared]
         b = [y["best_chain"] is not None for _, y in shared]
         lines.append(

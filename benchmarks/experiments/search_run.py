@@ -175,7 +175,9 @@ def run_search(
     samples = shard_of(load_examples(task, limit=run.limit), run)
     if benchmark_spec(task.benchmark).kind != "choice":
         if search_config.control == "placebo":
-            raise ValueError(f"search.control=placebo needs a multiple-choice benchmark, not {task.benchmark}")
+            raise ValueError(
+                f"search.control=placebo needs a multiple-choice benchmark, not {task.benchmark}"
+            )
         if search_config.reward == "margin":
             raise ValueError(f"search.reward=margin needs a multiple-choice benchmark, not {task.benchmark}")
     output_dir = Path(output_dir)

@@ -49,7 +49,9 @@ def paired_bootstrap_interval(
     return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
 
 
-def sign_flip_p(first: Sequence[float], second: Sequence[float], *, draws: int = BOOTSTRAP_RESAMPLES) -> float | None:
+def sign_flip_p(
+    first: Sequence[float], second: Sequence[float], *, draws: int = BOOTSTRAP_RESAMPLES
+) -> float | None:
     """Two-sided p-value that mean(first - second) is 0: the paired differences' signs are
     exchangeable under that null (Monte Carlo over random sign flips, fixed seed)."""
     if len(first) != len(second):

@@ -243,7 +243,9 @@ def test_bfloat16_evaluator_gives_float32_predictions_on_the_fixtures(tokenizer,
 
 def test_shaped_reward_is_dense_and_above_half_exactly_when_the_target_is_picked():
     outcome = {"scores": [-3.0, -1.0, -2.0]}
-    assert shaped_reward(True, outcome, 1, "binary") == 1.0 and shaped_reward(False, outcome, 0, "binary") == 0.0
+    assert (
+        shaped_reward(True, outcome, 1, "binary") == 1.0 and shaped_reward(False, outcome, 0, "binary") == 0.0
+    )
     picked = shaped_reward(True, outcome, 1, "margin")
     assert picked == pytest.approx((1 + 1 / (1 + np.exp(-1.0))) / 2)
     near, far = shaped_reward(False, outcome, 2, "margin"), shaped_reward(False, outcome, 0, "margin")
@@ -268,4 +270,6 @@ def test_margin_reward_grades_like_binary_for_gold_and_for_a_placebo(chain_model
 
 def test_margin_reward_refuses_a_generation_query(tokenizer):
     with pytest.raises(ValueError, match="reward=margin needs a multiple-choice benchmark"):
-        ChainEvaluator(ChainModel(build_tiny_model("llama")), tokenizer, queries(tokenizer)["direct"], reward="margin")
+        ChainEvaluator(
+            ChainModel(build_tiny_model("llama")), tokenizer, queries(tokenizer)["direct"], reward="margin"
+        )

@@ -31,7 +31,11 @@ def cola_lm(tiny_checkpoint):
 
 
 def test_loglikelihood_equals_a_plain_forward_on_the_identity_chain(cola_lm):
-    pairs = [("Question : Tom has 3 apples", " 7"), ("Question : Tom has 3 apples", " 4 more"), ("The", " answer")]
+    pairs = [
+        ("Question : Tom has 3 apples", " 7"),
+        ("Question : Tom has 3 apples", " 4 more"),
+        ("The", " answer"),
+    ]
     results = cola_lm.loglikelihood([request("loglikelihood", pair) for pair in pairs])
     model = cola_lm.chain_model.model
     for (context, continuation), (score, greedy) in zip(pairs, results, strict=True):
@@ -63,7 +67,10 @@ def test_a_router_runs_the_chain_it_picks_for_each_context(tmp_path, tiny_checkp
     save_router(router, path, fingerprint=weights_fingerprint(cola_lm.chain_model.model), n_layers=4)
     routed = ColaLM(model=str(tiny_checkpoint), router=str(path))
     skipped = ColaLM(model=str(tiny_checkpoint), chain="0;2;3")
-    pairs = [request("loglikelihood", ("Question : Tom has 3 apples", " 7")), request("loglikelihood", ("The", " end"))]
+    pairs = [
+        request("loglikelihood", ("Question : Tom has 3 apples", " 7")),
+        request("loglikelihood", ("The", " end")),
+    ]
     assert routed.loglikelihood(pairs) == skipped.loglikelihood(pairs)
     assert routed.routed == [(0, 2, 3), (0, 2, 3)]
     with pytest.raises(ValueError, match="give one of chain=, chain_file= and router="):
@@ -81,7 +88,9 @@ def test_generate_until_stops_at_the_stop_string_and_matches_greedy_generate(col
     assert free == cola_lm.tokenizer.decode(reference[0, ids.shape[1] :], skip_special_tokens=True)
     words = free.split()
     assert len(words) > 1  # the random model rambles: there is a second word to stop at
-    cut = cola_lm.generate_until([request("generate_until", (context, {"max_gen_toks": 6, "until": [words[1]]}))])
+    cut = cola_lm.generate_until(
+        [request("generate_until", (context, {"max_gen_toks": 6, "until": [words[1]]}))]
+    )
     assert words[1] not in cut[0] and free.startswith(cut[0])
 
 
@@ -118,7 +127,9 @@ def test_identity_chain_matches_lm_evals_hf_model_and_our_harness(monkeypatch):
     task = TaskConfig("arc_easy")
     harness = []
     for example in load_examples(task, limit=limit):
-        evaluator = ChainEvaluator(ChainModel(loaded.model), loaded.tokenizer, build_query(example, loaded.tokenizer, task))
+        evaluator = ChainEvaluator(
+            ChainModel(loaded.model), loaded.tokenizer, build_query(example, loaded.tokenizer, task)
+        )
         harness.append(evaluator.outcome(tuple(range(loaded.n_layers)))["scores"])
     for cola_scores, hf_scores, harness_scores in zip(ours, hf, harness, strict=True):
         assert cola_scores == pytest.approx(hf_scores, abs=2e-3)

@@ -172,7 +172,7 @@ def test_a_killed_build_leaves_nothing_that_stops_the_next(tmp_path):
     assert Path(out.strip()).is_dir() and staging_left(tmp_path) == []
 
 
-FAKE_ASSEMBLER = '''
+FAKE_ASSEMBLER = """
 import hashlib
 from pathlib import Path
 CONTENT = b"gguf bytes"
@@ -186,7 +186,7 @@ def assemble(output_path, overwrite=False):
     Path(output_path).write_bytes(CONTENT)
     return Path(output_path)
 MISSING = False
-'''
+"""
 
 
 def test_chunked_model_is_assembled_once_into_the_cache_and_rebuilt_when_corrupt(tmp_path, monkeypatch):
@@ -196,7 +196,11 @@ def test_chunked_model_is_assembled_once_into_the_cache_and_rebuilt_when_corrupt
     import fake_chunks_xyz as assembler
 
     fake = loading.EmbeddedModel(
-        name="Chunky", package="fake_chunks_xyz", filename="c.gguf", install="pip install chunky", assembled=True
+        name="Chunky",
+        package="fake_chunks_xyz",
+        filename="c.gguf",
+        install="pip install chunky",
+        assembled=True,
     )
     path = loading.embedded_gguf_path(fake)
     assert path == tmp_path / "cache" / "gguf" / "c.gguf" and path.read_bytes() == assembler.CONTENT
@@ -206,5 +210,7 @@ def test_chunked_model_is_assembled_once_into_the_cache_and_rebuilt_when_corrupt
     assert loading.embedded_gguf_path(fake).read_bytes() == assembler.CONTENT and len(assembler.calls) == 2
     assert sorted(p.name for p in path.parent.iterdir()) == [".c.gguf.lock", "c.gguf"]
     assembler.MISSING = True
-    with pytest.raises(FileNotFoundError, match="'Chunky' is not installed .*part03.*run `pip install chunky`"):
+    with pytest.raises(
+        FileNotFoundError, match="'Chunky' is not installed .*part03.*run `pip install chunky`"
+    ):
         loading.embedded_gguf_path(fake)

@@ -7,12 +7,16 @@ import pytest
 import torch
 
 from cola import ChainModel, load_model, parse_chain
+from tests.cola.cache_checks import assert_cached_equals_uncached
 
 pytestmark = pytest.mark.slow
 
 PROMPT = "The capital of France is Paris. The capital of Italy is"
 # Longer than the 512-token sliding window, so that sliding layers see only part of it.
-LONG = " ".join(f"Fact {i}: the river number {i} flows into lake {i % 7}." for i in range(60)) + " The lake of river 3 is"
+LONG = (
+    " ".join(f"Fact {i}: the river number {i} flows into lake {i % 7}." for i in range(60))
+    + " The lake of river 3 is"
+)
 # Repeats sliding layer 4 and skips global layer 5: the cache must follow the chain step, not the layer.
 CHAIN = "0-4,4,6-17"
 
@@ -56,15 +60,7 @@ def test_identity_generation_matches_hf_generate(gemma):
 def test_chain_cached_equals_uncached_past_the_sliding_window(gemma):
     prompt_ids = ids(gemma, LONG)
     chain = parse_chain(CHAIN, 18)
-    chain_model = ChainModel(gemma.model)
-    recompute = chain_model.forward(prompt_ids, chain)
-    cache = chain_model.new_cache(chain)
-    prefill = chain_model.forward(prompt_ids[:, :-3], chain, cache=cache)
-    length = prompt_ids.shape[1]
-    decoded = [
-        chain_model.forward(prompt_ids[:, i : i + 1], chain, cache=cache) for i in range(length - 3, length)
-    ]
-    torch.testing.assert_close(torch.cat([prefill, *decoded], dim=1), recompute, atol=2e-4, rtol=2e-4)
+    assert_cached_equals_uncached(ChainModel(gemma.model), prompt_ids, chain, tol=2e-4)
 
 
 @torch.inference_mode()

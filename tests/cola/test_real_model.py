@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from cola import ChainModel, load_model, parse_chain
+from tests.cola.cache_checks import assert_cached_equals_uncached
 
 pytestmark = pytest.mark.slow
 
@@ -39,15 +40,7 @@ def test_identity_chain_matches_hf_logits(smollm2, prompt_ids):
 @torch.inference_mode()
 def test_repeat_chain_cached_equals_uncached(smollm2, prompt_ids):
     chain = parse_chain("0-9,9,10-20,15-29", 30)
-    chain_model = ChainModel(smollm2.model)
-    recompute = chain_model.forward(prompt_ids, chain)
-    cache = chain_model.new_cache(chain)
-    prefill = chain_model.forward(prompt_ids[:, :-3], chain, cache=cache)
-    length = prompt_ids.shape[1]
-    decoded = [
-        chain_model.forward(prompt_ids[:, i : i + 1], chain, cache=cache) for i in range(length - 3, length)
-    ]
-    torch.testing.assert_close(torch.cat([prefill, *decoded], dim=1), recompute, atol=1e-4, rtol=1e-4)
+    assert_cached_equals_uncached(ChainModel(smollm2.model), prompt_ids, chain, tol=1e-4)
 
 
 @torch.inference_mode()

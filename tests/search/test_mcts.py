@@ -38,7 +38,9 @@ def test_uct_takes_the_parent_visits_and_the_cola_form_the_simulation_count():
     parent.visits, child.visits, child.value_sum = 20, 4, 1.0
     expected = 0.25 + 1.8 * math.sqrt(math.log(20) / 4) - 3.0 * 5 / 6
     assert search.ucb(parent, child) == pytest.approx(expected)
-    cola = MCTS(lambda chain: 0.0, 6, SearchConfig(exploration_count="global", stop=NO_STOP), np.random.default_rng(0))
+    cola = MCTS(
+        lambda chain: 0.0, 6, SearchConfig(exploration_count="global", stop=NO_STOP), np.random.default_rng(0)
+    )
     cola.result.iterations = 99  # the 100th simulation is running
     assert cola.ucb(parent, child) == pytest.approx(0.25 + 1.8 * math.sqrt(math.log(100) / 4) - 3.0 * 5 / 6)
 
@@ -56,7 +58,9 @@ def test_every_simulation_evaluates_a_new_chain_once_and_backs_it_up_once(wideni
 
 
 def test_the_first_simulation_evaluates_a_child_of_the_full_chain():
-    result = search_function("mcts")(graded, 6, SearchConfig(simulations=1, stop=NO_STOP), np.random.default_rng(0))
+    result = search_function("mcts")(
+        graded, 6, SearchConfig(simulations=1, stop=NO_STOP), np.random.default_rng(0)
+    )
     full, first = list(result.rewards)
     assert first in children(full, 6, SearchConfig().edits)
 
@@ -69,7 +73,9 @@ def test_a_chain_reached_by_two_edit_orders_is_one_node_linked_under_both_parent
         for child in node.children:
             parents[child.chain] = parents.get(child.chain, 0) + 1
     assert max(parents.values()) >= 2
-    assert all(child is search.nodes[child.chain] for node in search.nodes.values() for child in node.children)
+    assert all(
+        child is search.nodes[child.chain] for node in search.nodes.values() for child in node.children
+    )
 
 
 def test_an_edit_refused_for_closing_a_cycle_stays_untried_for_other_paths():
@@ -90,7 +96,12 @@ def test_an_edit_refused_for_closing_a_cycle_stays_untried_for_other_paths():
 
 def test_progressive_widening_bounds_children_by_visits_and_goes_deeper():
     def depth_reached(widening):
-        search = MCTS(graded, 30, SearchConfig(simulations=200, widening=widening, stop=NO_STOP), np.random.default_rng(0))
+        search = MCTS(
+            graded,
+            30,
+            SearchConfig(simulations=200, widening=widening, stop=NO_STOP),
+            np.random.default_rng(0),
+        )
         result = search.run()
         for node in search.nodes.values():
             if widening:
@@ -110,7 +121,9 @@ def test_the_edit_prior_expands_first_the_edit_that_helped_elsewhere():
     search = MCTS(evaluate, 8, config, np.random.default_rng(0))
     result = search.run()
     learned = search.effects.mean(("skip", 4, 1))
-    assert learned > 0 and all(search.effects.mean(key) < learned for key in search.effects.totals if key != ("skip", 4, 1))
+    assert learned > 0 and all(
+        search.effects.mean(key) < learned for key in search.effects.totals if key != ("skip", 4, 1)
+    )
     # Once learned, every node expanded afterwards that can skip layer 4 alone does so first.
     without_four = [chain for chain in result.rewards if 4 not in chain]
     assert len(without_four) > len(result.rewards) / 2
@@ -121,9 +134,11 @@ def test_the_reference_search_walks_one_path_of_single_edits():
     result = search_function("reference")(graded, 10, config, np.random.default_rng(3))
     chains = list(result.rewards)
     assert len(chains) == 12  # the first simulation re-evaluates the full chain, as in the source
-    for parent, child in zip(chains, chains[1:]):
+    for parent, child in zip(chains, chains[1:], strict=False):
         assert child in children(parent, 10, config.edits)  # each new chain edits the previous one
-    tree = search_function("mcts")(graded, 10, SearchConfig(simulations=25, stop=NO_STOP), np.random.default_rng(3))
+    tree = search_function("mcts")(
+        graded, 10, SearchConfig(simulations=25, stop=NO_STOP), np.random.default_rng(3)
+    )
     root_children = children(tuple(range(10)), 10, config.edits)
     assert len(root_children) == 29
     assert all(chain in root_children for chain in list(tree.rewards)[1:])  # 25 siblings, not a path

@@ -26,7 +26,11 @@ def test_samples_files_and_evaluate_runs_read_in_row_order(tmp_path):
     result = agreement(lm_eval, ours)
     assert result["rows"] == 2 and result["same_prediction"] == 1
     assert result["max_abs_difference"] == pytest.approx(2.5)
-    assert agreement(lm_eval, ours, rows=1) == {"rows": 1, "same_prediction": 1, "max_abs_difference": pytest.approx(4e-4)}
+    assert agreement(lm_eval, ours, rows=1) == {
+        "rows": 1,
+        "same_prediction": 1,
+        "max_abs_difference": pytest.approx(4e-4),
+    }
 
 
 def test_mismatched_runs_are_refused(tmp_path):

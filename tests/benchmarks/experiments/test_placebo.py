@@ -11,7 +11,12 @@ import pytest
 from benchmarks.evaluator import ChainEvaluator
 from benchmarks.experiments.search_report import summarize_search, write_report
 from benchmarks.experiments.search_run import SearchRun, draw_placebo, run_search
-from benchmarks.experiments.stats import mcnemar_exact, paired_bootstrap_interval, sign_flip_p, wilson_interval
+from benchmarks.experiments.stats import (
+    mcnemar_exact,
+    paired_bootstrap_interval,
+    sign_flip_p,
+    wilson_interval,
+)
 from benchmarks.tasks import TaskConfig, build_query, load_examples
 from cola import ChainModel, parse_chain
 from cola.engine import EngineConfig

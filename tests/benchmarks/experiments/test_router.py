@@ -68,7 +68,13 @@ def test_router_study_end_to_end(tmp_path, tokenizer):
         static_simulations=10,
     )
     result = run_router_study(
-        chain_model, tokenizer, task, study, EngineConfig(), tmp_path / "study", model_fingerprint="sha256:tiny"
+        chain_model,
+        tokenizer,
+        task,
+        study,
+        EngineConfig(),
+        tmp_path / "study",
+        model_fingerprint="sha256:tiny",
     )
     assert (tmp_path / "study" / "router.safetensors").is_file()
     table = {row["policy"]: row for row in result["table"]}
@@ -82,7 +88,13 @@ def test_router_study_end_to_end(tmp_path, tokenizer):
     assert (tmp_path / "study" / "router_table.md").read_text().startswith("| policy |")
     # Rerunning reuses the saved rows and static chain and reproduces the same table.
     again = run_router_study(
-        chain_model, tokenizer, task, study, EngineConfig(), tmp_path / "study", model_fingerprint="sha256:tiny"
+        chain_model,
+        tokenizer,
+        task,
+        study,
+        EngineConfig(),
+        tmp_path / "study",
+        model_fingerprint="sha256:tiny",
     )
     assert json.dumps(again["table"]) == json.dumps(result["table"])
 

@@ -221,7 +221,8 @@ def test_scripts_turn_bad_input_into_one_line_and_status_2(tmp_path, tiny_checkp
     unknown = script("run_search.py", *common, "search.name=beam", f"hydra.run.dir={tmp_path / 'y'}")
     assert (
         unknown.returncode == 2
-        and unknown.stderr.strip() == "error: unknown search 'beam'; choose from mcts, guided, learned, reference, random, greedy"
+        and unknown.stderr.strip()
+        == "error: unknown search 'beam'; choose from mcts, guided, learned, reference, random, greedy"
     )
 
 
