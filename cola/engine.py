@@ -26,6 +26,7 @@ from cola.chain import Chain
 from cola.composer import ChainModel, StepInputs
 from cola.generation import greedy_loop
 from cola.lanes import Lane, RoundRunner
+from cola.malloc import fix_mmap_threshold
 from cola.prefix_cache import EngineStats, PrefixCache
 
 Finished = Callable[[list[int]], bool]
@@ -38,6 +39,7 @@ class EngineConfig:
     prefix_cache_mb: float = 2048.0  # bound on cached prefix states (LRU eviction)
     lookahead: int = 64  # most chains computed together when a caller knows what comes next
     lane_kv_mb: float = 384.0  # bound on the keys and values of chains decoding together
+    fix_mmap_threshold: bool = True  # hand freed batches back to the system (see cola.malloc)
 
     def __post_init__(self):
         if self.lookahead < 1:
@@ -103,6 +105,8 @@ class ChainEngine:
         self.stats = EngineStats(prompt_tokens=prompt.ideal_tokens)
         self.cache = PrefixCache(int(config.prefix_cache_mb * 2**20), self.stats)
         self.rounds = RoundRunner(chain_model, self.cache, self.stats)
+        if config.reuse_prefixes and config.fix_mmap_threshold:
+            fix_mmap_threshold()
 
     @torch.inference_mode()
     def final_states(self, chains: Sequence[Chain]) -> list[torch.Tensor]:

@@ -160,3 +160,14 @@ def test_engine_on_cuda_equals_the_naive_engine_and_the_cpu():
         runner = ChainEngine(gpu, plain_prompt(gpu, PROMPT), config)
         assert runner.decode(CHAINS, max_new_tokens=5, finished=lambda t: False) == expected
         assert all(state.device.type == "cuda" for state in runner.final_states(CHAINS))
+
+
+def test_the_mmap_threshold_is_fixed_where_glibc_allows():
+    import platform
+
+    from cola.malloc import fix_mmap_threshold
+
+    if platform.libc_ver()[0] != "glibc":
+        assert fix_mmap_threshold() is False
+    else:
+        assert fix_mmap_threshold() is True
