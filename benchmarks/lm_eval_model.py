@@ -12,7 +12,8 @@ nearest training questions did best with), ``dtype``; lm-eval's own
 continuation encoded whole, then split), so the identity chain scores as its ``hf`` model does.
 Requests that share a context run packed: the context once, every continuation after it, each
 seeing only the context and itself (``PackedChoices``, the search engine's form): one row per
-context, whatever ``batch_size`` says (it is accepted; contexts run one after another).
+context, ``batch_size`` rows (of contexts that run the same chain) to a layer call, padded at the
+end (``auto`` means 1). Generation runs one request at a time.
 """
 
 from __future__ import annotations
@@ -80,6 +81,22 @@ def resolve_chain(
     return static
 
 
+def padded_rows(packs: list[PackedChoices]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Packed rows stacked into one batch: ids, positions and visibility, padded at the end.
+
+    A padding token sees only itself (no attention row is empty) and no real token sees it.
+    """
+    width = max(pack.input_ids.shape[1] for pack in packs)
+    ids = torch.zeros(len(packs), width, dtype=torch.long)
+    positions = torch.zeros(len(packs), width, dtype=torch.long)
+    visible = torch.eye(width, dtype=torch.bool).repeat(len(packs), 1, 1)
+    for row, pack in enumerate(packs):
+        length = pack.input_ids.shape[1]
+        ids[row, :length], positions[row, :length] = pack.input_ids[0], pack.position_ids[0]
+        visible[row, :length, :length] = pack.visible[0]
+    return ids, positions, visible
+
+
 @register_model("cola")
 class ColaLM(TemplateLM):
     def __init__(
@@ -138,11 +155,23 @@ class ColaLM(TemplateLM):
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for index, (_, context, _) in enumerate(requests):
             groups[tuple(context)].append(index)
+        by_chain: dict[Chain, list[tuple[int, ...]]] = defaultdict(list)
+        for context in groups:
+            by_chain[self.chain_for(list(context))].append(context)
         results: list[tuple[float, bool] | None] = [None] * len(requests)
-        for context, members in tqdm(groups.items(), disable=disable_tqdm, desc="cola loglikelihood"):
-            scored = self._score_packed(list(context), [tuple(requests[i][2]) for i in members])
-            for index, result in zip(members, scored, strict=True):
-                results[index] = result
+        progress = tqdm(total=len(groups), disable=disable_tqdm, desc="cola loglikelihood")
+        for chain, contexts in by_chain.items():
+            # Contexts that run one chain go ``batch_size`` packed rows to a layer call.
+            for start in range(0, len(contexts), self.batch_size):
+                batch = contexts[start : start + self.batch_size]
+                rows = [
+                    (list(context), [tuple(requests[i][2]) for i in groups[context]]) for context in batch
+                ]
+                for context, scored in zip(batch, self._score_packed(rows, chain), strict=True):
+                    for index, result in zip(groups[context], scored, strict=True):
+                        results[index] = result
+                progress.update(len(batch))
+        progress.close()
         return results
 
     def chain_for(self, context: list[int]) -> Chain:
@@ -157,19 +186,26 @@ class ColaLM(TemplateLM):
 
     @torch.inference_mode()
     def _score_packed(
-        self, context: list[int], continuations: list[tuple[int, ...]]
-    ) -> list[tuple[float, bool]]:
-        packed = PackedChoices.build(context, tuple(continuations))
+        self, rows: list[tuple[list[int], list[tuple[int, ...]]]], chain: Chain
+    ) -> list[list[tuple[float, bool]]]:
+        """(loglikelihood, greedy) of each continuation, for rows of (context, continuations)."""
+        packs = [PackedChoices.build(context, tuple(continuations)) for context, continuations in rows]
+        ids, positions, visible = padded_rows(packs)
         device = self.chain_model.device
-        hidden = self.chain_model.embed(packed.input_ids.to(device))
-        inputs = self.chain_model.packed_inputs(
-            hidden, packed.position_ids.to(device), packed.visible.to(device)
-        )
-        final = self.chain_model.run_steps(hidden, self.chain_for(context), inputs)
-        log_probs = torch.log_softmax(
-            self.chain_model.head(final[0, packed.scored.to(device)]).float(), dim=-1
-        )
-        rows = log_probs[packed.scored_index.to(device)].cpu()
+        hidden = self.chain_model.embed(ids.to(device))
+        inputs = self.chain_model.packed_inputs(hidden, positions.to(device), visible.to(device))
+        final = self.chain_model.run_steps(hidden, chain, inputs)
+        return [
+            self._continuation_scores(final[row], pack, continuations)
+            for row, (pack, (_, continuations)) in enumerate(zip(packs, rows, strict=True))
+        ]
+
+    def _continuation_scores(
+        self, final: torch.Tensor, pack: PackedChoices, continuations: list[tuple[int, ...]]
+    ) -> list[tuple[float, bool]]:
+        device = final.device
+        log_probs = torch.log_softmax(self.chain_model.head(final[pack.scored.to(device)]).float(), dim=-1)
+        rows = log_probs[pack.scored_index.to(device)].cpu()
         results, offset = [], 0
         for continuation in continuations:
             part, targets = rows[offset : offset + len(continuation)], torch.tensor(continuation)

@@ -49,6 +49,21 @@ def test_loglikelihood_equals_a_plain_forward_on_the_identity_chain(cola_lm):
         assert greedy == bool((log_probs[len(context_ids) - 1 :].argmax(-1) == torch.tensor(target)).all())
 
 
+def test_batched_contexts_score_as_one_at_a_time(tiny_checkpoint, cola_lm):
+    pairs = [
+        ("Question : Tom has 3 apples", " 7"),
+        ("Question : Tom has 3 apples", " 4 more"),
+        ("The", " answer"),
+        ("A much longer context than the others , to pad the rest", " yes"),
+        ("Short", " no"),
+    ]
+    batched = ColaLM(model=str(tiny_checkpoint), batch_size=3)
+    one_by_one = cola_lm.loglikelihood([request("loglikelihood", pair) for pair in pairs])
+    together = batched.loglikelihood([request("loglikelihood", pair) for pair in pairs])
+    for (score, greedy), (expected, expected_greedy) in zip(together, one_by_one, strict=True):
+        assert score == pytest.approx(expected, abs=1e-4) and greedy == expected_greedy
+
+
 def test_a_chain_changes_the_scores_and_a_comma_split_chain_is_refused(tiny_checkpoint, cola_lm):
     pair = request("loglikelihood", ("Question : Tom has 3 apples", " 7"))
     skipped = ColaLM(model=str(tiny_checkpoint), chain="0;2;3")
