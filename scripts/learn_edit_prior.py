@@ -3,7 +3,7 @@
     python scripts/run_search.py benchmark=arc_easy benchmark.split=validation search=greedy \
         search.simulations=89 search.stop.enabled=false search.control=placebo limit=100 \
         hydra.run.dir=outputs/val/scan_single_edits
-    python scripts/learn_edit_prior.py outputs/val/scan_single_edits --out conf/priors/arc_easy_smollm2.json
+    python scripts/learn_edit_prior.py outputs/val/scan_single_edits --out conf/priors/arc_easy-smollm2-val300.json
 """
 
 from __future__ import annotations
