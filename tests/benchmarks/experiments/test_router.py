@@ -67,15 +67,19 @@ def test_router_study_end_to_end(tmp_path, tokenizer):
         static_samples=3,
         static_simulations=10,
     )
-    result = run_router_study(
-        chain_model,
-        tokenizer,
-        task,
-        study,
-        EngineConfig(),
-        tmp_path / "study",
-        model_fingerprint="sha256:tiny",
-    )
+
+    def study_run():
+        return run_router_study(
+            chain_model,
+            tokenizer,
+            task,
+            study,
+            EngineConfig(),
+            tmp_path / "study",
+            model_fingerprint="sha256:tiny",
+        )
+
+    result = study_run()
     assert (tmp_path / "study" / "router.safetensors").is_file()
     table = {row["policy"]: row for row in result["table"]}
     assert set(table) == {"full chain", "static chain", "router", "oracle (library)"}
@@ -87,15 +91,7 @@ def test_router_study_end_to_end(tmp_path, tokenizer):
     assert result["library"][0] == "0-3"
     assert (tmp_path / "study" / "router_table.md").read_text().startswith("| policy |")
     # Rerunning reuses the saved rows and static chain and reproduces the same table.
-    again = run_router_study(
-        chain_model,
-        tokenizer,
-        task,
-        study,
-        EngineConfig(),
-        tmp_path / "study",
-        model_fingerprint="sha256:tiny",
-    )
+    again = study_run()
     assert json.dumps(again["table"]) == json.dumps(result["table"])
 
 
