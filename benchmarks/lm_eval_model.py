@@ -65,8 +65,6 @@ def refuse_split_chain(unused: dict) -> None:
 def resolve_chain(
     n_layers: int, model, *, chain: str | None, chain_file: str | None, chain_sample: str
 ) -> Chain:
-    if chain is not None and chain_file is not None:
-        raise ValueError("give one of chain=, chain_file= and router=")
     if chain_file is None:
         return (
             parse_chain(str(chain).replace(";", ","), n_layers)
@@ -119,13 +117,13 @@ class ColaLM(TemplateLM):
         loaded = load_model(model, dtype=DTYPES[dtype], device=usable_device(device))
         self.tokenizer = loaded.tokenizer
         self.chain_model = ChainModel(loaded.model)
+        if sum(choice is not None for choice in (chain, chain_file, router)) > 1:
+            raise ValueError("give one of chain=, chain_file= and router=")
         self.chain = resolve_chain(
             loaded.n_layers, loaded.model, chain=chain, chain_file=chain_file, chain_sample=chain_sample
         )
         self.router = None
         if router is not None:
-            if chain is not None or chain_file is not None:
-                raise ValueError("give one of chain=, chain_file= and router=")
             self.router = load_router(
                 router,
                 fingerprint=weights_fingerprint(loaded.model),

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from functools import cache
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's own starting value, now kept fixed
 
 
+@cache  # every engine asks; finding the C library spawns a process, so look once
 def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
-    """Fix glibc's mmap threshold (idempotent); False where the C library has no ``mallopt``."""
+    """Fix glibc's mmap threshold (once per process); False where the C library has no ``mallopt``."""
     try:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
     except (OSError, AttributeError, TypeError):

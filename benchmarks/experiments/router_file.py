@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 
 from benchmarks.experiments.router import ChainRouter
 from cola import format_chain, parse_chain
@@ -37,9 +37,9 @@ def load_router(path: str | Path, *, fingerprint: str, n_layers: int, hidden_siz
     if not path.is_file():
         raise FileNotFoundError(f"no router file at {path}; the router study writes router.safetensors")
     try:
-        tensors = load_file(str(path))
         with safe_open(str(path), framework="numpy") as handle:
             metadata = handle.metadata() or {}
+            tensors = {name: handle.get_tensor(name) for name in ("features", "labels")}
     except SafetensorError as error:
         raise ValueError(f"{path} is not a safetensors router file: {error}") from None
     if metadata.get("format") != ROUTER_FORMAT:

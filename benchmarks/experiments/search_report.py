@@ -71,14 +71,13 @@ def reach(records: list[dict]) -> int:
 def placebo_summary(wrong: list[dict]) -> dict:
     """The placebo-paired figures over originally-wrong samples that have a placebo."""
     paired = [r for r in wrong if r.get("placebo") is not None and "placebo_best_chain" in r]
+    reached = reach(paired)
     evaluated = sum(r["n_evaluated"] - 1 for r in paired)
     summary = {
         "n_placebo_pairs": len(paired),
         "n_wrong_without_placebo": sum(r.get("placebo") is None for r in wrong),
         **genuine_correction(paired),
-        "by_budget": {
-            budget: genuine_correction(paired, budget) for budget in BUDGETS if budget <= reach(paired)
-        },
+        "by_budget": {budget: genuine_correction(paired, budget) for budget in BUDGETS if budget <= reached},
         "gold_pick_share": sum(r["gold_picks"] for r in paired) / evaluated if evaluated else None,
         "placebo_pick_share": sum(r["placebo_picks"] for r in paired) / evaluated if evaluated else None,
         "mean_first_correct_evaluation": _mean(

@@ -34,15 +34,20 @@ def rate(flags: Sequence[bool]) -> tuple[float | None, list[float] | None]:
     return sum(flags) / len(flags), wilson_interval(sum(flags), len(flags))
 
 
+def paired_differences(first: Sequence[float], second: Sequence[float]) -> np.ndarray:
+    """first - second, sample by sample; refused when the samples are not paired one to one."""
+    if len(first) != len(second):
+        raise ValueError(f"paired samples differ in length: {len(first)} vs {len(second)}")
+    return np.asarray(first, dtype=float) - np.asarray(second, dtype=float)
+
+
 def paired_bootstrap_interval(
     first: Sequence[float], second: Sequence[float], *, resamples: int = BOOTSTRAP_RESAMPLES
 ) -> list[float] | None:
     """95% interval of mean(first) - mean(second), resampling the samples (pairs kept together)."""
-    if len(first) != len(second):
-        raise ValueError(f"paired samples differ in length: {len(first)} vs {len(second)}")
-    if not first:
+    differences = paired_differences(first, second)
+    if not len(differences):
         return None
-    differences = np.asarray(first, dtype=float) - np.asarray(second, dtype=float)
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     draws = rng.integers(0, len(differences), size=(resamples, len(differences)))
     means = differences[draws].mean(axis=1)
@@ -54,9 +59,7 @@ def sign_flip_p(
 ) -> float | None:
     """Two-sided p-value that mean(first - second) is 0: the paired differences' signs are
     exchangeable under that null (Monte Carlo over random sign flips, fixed seed)."""
-    if len(first) != len(second):
-        raise ValueError(f"paired samples differ in length: {len(first)} vs {len(second)}")
-    differences = np.asarray(first, dtype=float) - np.asarray(second, dtype=float)
+    differences = paired_differences(first, second)
     if not len(differences):
         return None
     observed = abs(differences.mean())
