@@ -8,6 +8,7 @@ optionally ``hint``); ``benchmarks.evaluator.ChainEvaluator`` is the one that ru
 from search.actions import Edit, EditConfig, children, legal_edits
 from search.baselines import greedy_search, random_search
 from search.config import SearchConfig
+from search.descent import descent_search
 from search.mcts import mcts_search, signature
 from search.reference import reference_search
 from search.types import CORRECT, Chain, Evaluator, HintedEvaluator, SearchResult, StopRule
@@ -19,6 +20,7 @@ SEARCHES = {
     "reference": reference_search,
     "random": random_search,
     "greedy": greedy_search,
+    "descent": descent_search,  # find a correct chain, then remove layers while it stays correct
 }
 
 
@@ -40,6 +42,7 @@ __all__ = [
     "SearchResult",
     "StopRule",
     "children",
+    "descent_search",
     "greedy_search",
     "legal_edits",
     "mcts_search",

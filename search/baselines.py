@@ -16,7 +16,8 @@ from search.config import SearchConfig
 from search.types import Chain, Evaluator, MemoEvaluator, SearchResult
 
 
-def _start(evaluator: Evaluator, n_layers: int) -> tuple[SearchResult, MemoEvaluator, Chain]:
+def start_search(evaluator: Evaluator, n_layers: int) -> tuple[SearchResult, MemoEvaluator, Chain]:
+    """A search's result and memo, with the full chain evaluated first."""
     full = tuple(range(n_layers))
     result = SearchResult(n_layers=n_layers, original_reward=float("nan"))
     memo = MemoEvaluator(evaluator, result)
@@ -24,7 +25,7 @@ def _start(evaluator: Evaluator, n_layers: int) -> tuple[SearchResult, MemoEvalu
     return result, memo, full
 
 
-def _stops(config: SearchConfig, result: SearchResult, chain: Chain, reward: float) -> bool:
+def stops_here(config: SearchConfig, result: SearchResult, chain: Chain, reward: float) -> bool:
     if config.stop.should_stop(
         reward, chain, original_reward=result.original_reward, n_layers=result.n_layers
     ):
@@ -33,8 +34,11 @@ def _stops(config: SearchConfig, result: SearchResult, chain: Chain, reward: flo
     return False
 
 
-def random_chain(n_layers: int, config: SearchConfig, rng: np.random.Generator) -> Chain:
-    chain = tuple(range(n_layers))
+def random_chain(
+    n_layers: int, config: SearchConfig, rng: np.random.Generator, start: Chain | None = None
+) -> Chain:
+    """``start`` (the full chain by default) after 1..``max_random_edits`` random legal edits."""
+    chain = start if start is not None else tuple(range(n_layers))
     for _ in range(int(rng.integers(1, config.max_random_edits + 1))):
         edits = legal_edits(chain, n_layers, config.edits)
         chain = edits[rng.integers(len(edits))].apply(chain)
@@ -44,7 +48,7 @@ def random_chain(n_layers: int, config: SearchConfig, rng: np.random.Generator) 
 def random_search(
     evaluator: Evaluator, n_layers: int, config: SearchConfig, rng: np.random.Generator
 ) -> SearchResult:
-    result, memo, _ = _start(evaluator, n_layers)
+    result, memo, _ = start_search(evaluator, n_layers)
     attempts = 0
     # Duplicate draws cost nothing (memoized) but must not loop forever on tiny chain spaces.
     while len(result.rewards) < config.simulations + 1 and attempts < 20 * config.simulations:
@@ -53,7 +57,7 @@ def random_search(
         if chain in result.rewards:
             continue
         result.iterations += 1
-        if _stops(config, result, chain, memo(chain)):
+        if stops_here(config, result, chain, memo(chain)):
             break
     return result
 
@@ -61,7 +65,7 @@ def random_search(
 def greedy_search(
     evaluator: Evaluator, n_layers: int, config: SearchConfig, rng: np.random.Generator
 ) -> SearchResult:
-    result, memo, current = _start(evaluator, n_layers)
+    result, memo, current = start_search(evaluator, n_layers)
 
     def score(chain: Chain) -> float:
         return result.rewards[chain] - config.length_penalty * len(chain) / n_layers
@@ -79,7 +83,7 @@ def greedy_search(
             if chain in result.rewards:
                 continue
             result.iterations += 1
-            if _stops(config, result, chain, memo(chain)):
+            if stops_here(config, result, chain, memo(chain)):
                 return result
         evaluated = [chain for chain in candidates if chain in result.rewards]
         best = max(evaluated, key=score, default=None)

@@ -62,6 +62,8 @@ class SearchConfig:
                 raise ValueError(f"unknown {field_name} {getattr(self, field_name)!r}; choose from {allowed}")
         if (self.prior == "learned") != (self.prior_file is not None):
             raise ValueError("prior=learned takes a prior_file, and a prior_file needs prior=learned")
+        if self.name == "descent" and self.prior == "edits":
+            raise ValueError("search descent takes prior=learned or no prior, not prior=edits")
         if self.widening < 0:
             raise ValueError(f"widening must be >= 0, got {self.widening}")
         if self.max_random_edits < 1:

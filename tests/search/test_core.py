@@ -127,7 +127,7 @@ def test_memo_evaluates_each_chain_once():
 def test_unknown_search_and_bad_config():
     with pytest.raises(
         ValueError,
-        match="unknown search 'beam'; choose from mcts, guided, learned, reference, random, greedy",
+        match="unknown search 'beam'; choose from mcts, guided, learned, reference, random, greedy, descent",
     ):
         search_function("beam")
     with pytest.raises(ValueError, match="simulations must be >= 1"):

@@ -32,3 +32,22 @@ def test_scores_are_gold_minus_placebo_picks_per_question_over_single_edits():
 def test_a_scan_without_the_twin_is_refused():
     with pytest.raises(ValueError, match="run the scan with search.control=placebo"):
         learn_edit_prior([{"n_layers": 4, "correct_chains": []}], source="scan")
+
+
+def test_ranks_skip_an_edit_that_only_repeats_what_a_better_one_did_and_keep_rates_count_correct_questions():
+    records = [
+        record(["0,2-3", "0-1,3"], []),  # skip 1 and skip 2 both send this question to gold
+        record(["0,2-3", "0-1,3"], []),  # and this one
+        record(["0-2"], []),  # skip 3 alone sends this one
+        {"n_layers": 4, "correct_chains": ["0-2", "0,2-3"], "original_correct": True},
+        {"n_layers": 4, "correct_chains": ["0-2"], "original_correct": True},
+    ]
+    prior = learn_edit_prior(records, source="scan")
+    edits = {(e["kind"], e["layer"], e["size"]): e for e in prior["edits"]}
+    assert edits[("skip", 1, 1)]["score"] == edits[("skip", 2, 1)]["score"] == pytest.approx(2 / 3)
+    # After skip 1, skip 2 reaches no new question and skip 3 reaches one: skip 3 goes second.
+    assert [edits[("skip", layer, 1)]["rank"] for layer in (1, 3, 2)] == [0, 1, 2]
+    assert [e["rank"] for e in prior["edits"]] == list(range(len(prior["edits"])))
+    assert prior["n_correct_questions"] == 2
+    assert edits[("skip", 3, 1)]["keep"] == 1.0 and edits[("skip", 1, 1)]["keep"] == 0.5
+    assert edits[("repeat", 0, 1)]["keep"] == 0.0
