@@ -90,6 +90,12 @@ def placebo_summary(wrong: list[dict]) -> dict:
                 if r["placebo_first_correct_evaluation"] is not None
             ]
         ),
+        # How short the correction gets toward each target: a length the placebo reaches as
+        # easily says the chain's depth, not the model's knowledge, decided the answer.
+        "mean_best_length_gold": _mean([r["best_length"] for r in paired if r["best_length"] is not None]),
+        "mean_best_length_placebo": _mean(
+            [r["placebo_best_length"] for r in paired if r["placebo_best_length"] is not None]
+        ),
         "placebo_mean_extra_chains": _mean([r["placebo_extra_chains"] for r in paired]),
         "placebo_mean_seconds": _mean([r["placebo_seconds"] for r in paired]),
     }
@@ -187,6 +193,8 @@ PLACEBO_ROWS = [
     ("share of evaluated chains picking the placebo", "placebo_pick_share"),
     ("mean evaluations to the first gold chain", "mean_first_correct_evaluation"),
     ("mean evaluations to the first placebo chain", "placebo_mean_first_correct_evaluation"),
+    ("mean best length of the corrections toward gold", "mean_best_length_gold"),
+    ("mean best length of the corrections toward the placebo", "mean_best_length_placebo"),
     ("placebo twin: extra chains computed per sample", "placebo_mean_extra_chains"),
 ]
 

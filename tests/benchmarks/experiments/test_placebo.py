@@ -83,6 +83,8 @@ def test_placebo_rates_are_recomputed_from_the_records(placebo_run):
         assert summary["placebo_correction_rate"] == pytest.approx(np.mean(placebo))
         assert summary["genuine_correction"] == pytest.approx(np.mean(gold) - np.mean(placebo))
         assert summary["genuine_correction_p"] == mcnemar_exact(gold, placebo)
+        placebo_lengths = [r["placebo_best_length"] for r in paired if r["placebo_best_chain"] is not None]
+        assert summary["mean_best_length_placebo"] == pytest.approx(np.mean(placebo_lengths))
         assert summary == summarize_search(records)["placebo"]
         within_10 = [
             r["placebo_first_correct_evaluation"] is not None and r["placebo_first_correct_evaluation"] <= 10
