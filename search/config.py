@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from search.actions import EditConfig
 from search.types import StopRule
 
-CONTROLS = (None, "placebo")
+CONTROLS = (None, "placebo", "placebo_all")
 REWARDS = ("binary", "margin")
 EXPLORATION_COUNTS = ("parent", "global")
 PRIORS = (None, "edits", "learned")
@@ -36,7 +36,9 @@ class SearchConfig:
     edits: EditConfig = field(default_factory=EditConfig)
     stop: StopRule = field(default_factory=StopRule)
     # Read by the harness, not the search: "placebo" also runs the same search aimed at a wrong
-    # answer on every originally-wrong sample, the fair null for its correction rate.
+    # answer on every originally-wrong sample, the fair null for its correction rate;
+    # "placebo_all" runs it on originally-correct samples too, the null for shortening (how short
+    # a chain picking a wrong answer gets).
     control: str | None = None
     # Read by the harness too: "binary" rewards 1/0 correctness; "margin" adds the target
     # answer's score margin over the best other choice, (correct + sigmoid(margin)) / 2, so a

@@ -22,7 +22,7 @@ from search.prior import FORMAT
 
 
 def learn_edit_prior(records: list[dict], source: str) -> dict:
-    paired = [r for r in records if "placebo_correct_chains" in r]
+    paired = [r for r in records if "placebo_correct_chains" in r and not r.get("original_correct")]
     if not paired:
         raise ValueError(
             f"{source}: no originally-wrong record with a placebo twin; run the scan with search.control=placebo"

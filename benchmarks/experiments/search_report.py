@@ -103,6 +103,24 @@ def placebo_summary(wrong: list[dict]) -> dict:
     return summary
 
 
+def shortening_control(correct: list[dict]) -> dict:
+    """The placebo twin on originally-correct samples (``control=placebo_all``): how short a chain
+    picking a wrong answer gets beside how short one keeping the gold answer gets. Where the
+    placebo is reached as short, the search's depth, not the model's knowledge, set the answer."""
+    paired = [r for r in correct if r.get("placebo") is not None and "placebo_best_chain" in r]
+    both = [r for r in paired if r["placebo_best_length"] is not None]
+    gold, placebo = [r["best_length"] for r in both], [r["placebo_best_length"] for r in both]
+    return {
+        "n_shortening_pairs": len(paired),
+        **_with_interval("placebo_reached_rate", [r["placebo_best_chain"] is not None for r in paired]),
+        "mean_best_length_kept": _mean([r["best_length"] for r in paired]),
+        "mean_best_length_placebo": _mean(placebo),
+        "length_gap": _mean(list(np.subtract(placebo, gold))),
+        "length_gap_ci": paired_bootstrap_interval(placebo, gold),
+        "length_gap_p": sign_flip_p(placebo, gold),
+    }
+
+
 def seconds_quantiles(records: list[dict]) -> dict:
     seconds = [r["seconds"] for r in records]
     if not seconds:
@@ -145,6 +163,8 @@ def summarize_search(records: list[dict]) -> dict:
     }
     if any("placebo" in r for r in records):
         summary["placebo"] = placebo_summary(wrong)
+    if any("placebo_best_chain" in r for r in correct):
+        summary["shortening_control"] = shortening_control(correct)
     return summary
 
 
@@ -196,6 +216,15 @@ PLACEBO_ROWS = [
     ("mean best length of the corrections toward gold", "mean_best_length_gold"),
     ("mean best length of the corrections toward the placebo", "mean_best_length_placebo"),
     ("placebo twin: extra chains computed per sample", "placebo_mean_extra_chains"),
+]
+
+SHORTENING_ROWS = [
+    ("originally-correct samples with a placebo twin", "n_shortening_pairs"),
+    ("mean best length keeping the gold answer", "mean_best_length_kept"),
+    ("twin reached the placebo", "placebo_reached_rate"),
+    ("mean best length of the placebo chains", "mean_best_length_placebo"),
+    ("length gap, placebo − gold (where both were reached)", "length_gap"),
+    ("sign-flip p of the length gap", "length_gap_p"),
 ]
 
 
@@ -280,6 +309,14 @@ def _lead(summaries: dict[str, dict]) -> list[str]:
     return lines
 
 
+def _shortening(summaries: dict[str, dict]) -> list[str]:
+    controls = {n: s["shortening_control"] for n, s in summaries.items() if "shortening_control" in s}
+    if not controls:
+        return []
+    intro = "Shortening against its placebo twin (originally-correct samples, the same search aimed at a wrong answer):"
+    return [intro, "", *_table(controls, SHORTENING_ROWS, paper=False), ""]
+
+
 def write_report(run_dirs: dict[str, Path], output_dir: Path) -> Path:
     """``report.md`` comparing the runs (search name -> run directory), with plots of every run."""
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -310,6 +347,7 @@ def write_report(run_dirs: dict[str, Path], output_dir: Path) -> Path:
             if placebo
             else []
         ),
+        *(_shortening(summaries)),
         *_table(summaries, ROWS, paper=True),
         "",
         *paired_comparisons(records_by_run),

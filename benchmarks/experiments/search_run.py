@@ -119,14 +119,14 @@ def placebo_twin(
     query: Query, evaluator: ChainEvaluator, result: SearchResult, run: SearchRun, search_config
 ) -> dict:
     """The same search, budget and seed stream aimed at a placebo answer, on an originally-wrong
-    sample; on others only the placebo is drawn (its rates are over originally-wrong samples)."""
+    sample (on every sample with ``control="placebo_all"``); on others only the placebo is drawn."""
     full = tuple(range(result.n_layers))
     prediction = evaluator.details[full]["prediction"]
     placebo = draw_placebo(query.gold, prediction, n_choices(query), placebo_rng(run.seed, query.example_id))
     predictions = [evaluator.details[chain]["prediction"] for chain in list(result.rewards)[1:]]
     fields = {"placebo": placebo, "gold_picks": predictions.count(query.gold)}
     fields["placebo_picks"] = predictions.count(placebo) if placebo is not None else None
-    if placebo is None or result.original_reward > CORRECT:
+    if placebo is None or (result.original_reward > CORRECT and search_config.control != "placebo_all"):
         return fields
     computed, start = len(evaluator.outcomes), time.perf_counter()
     search = search_function(search_config.name)
@@ -174,9 +174,9 @@ def run_search(
     search = search_function(search_config.name)
     samples = shard_of(load_examples(task, limit=run.limit), run)
     if benchmark_spec(task.benchmark).kind != "choice":
-        if search_config.control == "placebo":
+        if search_config.control is not None:
             raise ValueError(
-                f"search.control=placebo needs a multiple-choice benchmark, not {task.benchmark}"
+                f"search.control={search_config.control} needs a multiple-choice benchmark, not {task.benchmark}"
             )
         if search_config.reward == "margin":
             raise ValueError(f"search.reward=margin needs a multiple-choice benchmark, not {task.benchmark}")
@@ -194,7 +194,7 @@ def run_search(
         result = search(evaluator, chain_model.n_layers, search_config, sample_rng(run.seed, example.id))
         seconds = time.perf_counter() - start
         record = search_record(query, result, evaluator, task, run, seconds, search_config.name) | machine
-        if search_config.control == "placebo":
+        if search_config.control is not None:
             record |= placebo_twin(query, evaluator, result, run, search_config)
         log.append(record)
     wanted = {example.id for example in samples}

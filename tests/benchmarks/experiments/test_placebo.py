@@ -133,3 +133,28 @@ def test_intervals_and_tests_have_their_textbook_values():
     first, second = [1.0] * 30 + [0.0] * 10, [1.0] * 20 + [0.0] * 20
     low, high = paired_bootstrap_interval(first, second)
     assert low < 0.25 < high and low > 0  # the mean difference, clear of zero
+
+
+def test_placebo_all_twins_the_correct_samples_too_and_reports_the_shortening_control(tmp_path, tokenizer):
+    chain_model = ChainModel(build_tiny_model("llama", seed=3))
+    config = SearchConfig(name="descent", simulations=30, control="placebo_all", stop=StopRule(enabled=False))
+    summary = run_search(chain_model, tokenizer, TASK, SearchRun(model="tiny"), config, EngineConfig(), tmp_path)
+    records = read_jsonl(tmp_path / "results.jsonl")
+    correct = [r for r in records if r["original_correct"] and r["placebo"] is not None]
+    assert correct and all("placebo_best_chain" in r for r in correct)
+    evaluator = lambda r: ChainEvaluator(chain_model, tokenizer, build_query(examples[r["id"]], tokenizer, TASK))  # noqa: E731
+    examples = {e.id: e for e in load_examples(TASK)}
+    for record in correct:
+        for text in record["placebo_correct_chains"]:
+            assert evaluator(record).outcome(parse_chain(text, 4))["prediction"] == record["placebo"]
+    control = summary["shortening_control"]
+    both = [r for r in correct if r["placebo_best_length"] is not None]
+    assert control["n_shortening_pairs"] == len(correct)
+    assert control["placebo_reached_rate"] == pytest.approx(len(both) / len(correct))
+    assert both, "the fixture must hold a correct sample whose twin reaches the placebo"
+    gaps = [r["placebo_best_length"] - r["best_length"] for r in both]
+    assert control["length_gap"] == pytest.approx(np.mean(gaps))
+    # The originally-correct twins are not counted among the correction pairs.
+    assert summary["placebo"]["n_placebo_pairs"] == sum(
+        not r["original_correct"] and r["placebo"] is not None for r in records
+    )
