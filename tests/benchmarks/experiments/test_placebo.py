@@ -136,7 +136,7 @@ def test_intervals_and_tests_have_their_textbook_values():
 
 
 def test_placebo_all_twins_the_correct_samples_too_and_reports_the_shortening_control(tmp_path, tokenizer):
-    chain_model = ChainModel(build_tiny_model("llama", seed=3))
+    chain_model = ChainModel(build_tiny_model("llama", seed=0))  # 3 correct samples, each twin reaches
     config = SearchConfig(name="descent", simulations=30, control="placebo_all", stop=StopRule(enabled=False))
     summary = run_search(chain_model, tokenizer, TASK, SearchRun(model="tiny"), config, EngineConfig(), tmp_path)
     records = read_jsonl(tmp_path / "results.jsonl")
