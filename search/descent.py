@@ -5,8 +5,12 @@ node, gets no further than two edits in 200 evaluations, and random chains of 1.
 most 8 layers shorter by construction. Descent goes deep on purpose:
 
 1. until some chain answers correctly (the full chain, when it does), evaluate the full chain's
-   single edits, best first by the learned prior's ``score`` (random order without a prior), then
-   random chains of 1..``max_random_edits`` edits;
+   single edits, the least disruptive first: by the learned prior's ``keep`` rate, the share of
+   validation questions whose correct answer the edit kept (random order without a prior), then
+   random chains of 1..``max_random_edits`` edits. A small perturbation flips mostly near ties, and
+   a wrong answer's runner-up is gold more often than a placebo: on held-out thirds of the ARC-Easy
+   validation split this order reached gold within 25 evaluations 0.137 more often than the
+   placebo, the ``rank`` order 0.111, the ``score`` order 0.091, a random order 0.086;
 2. from the current correct chain, evaluate its removals (skip ``skip_sizes`` steps) in the order
    of the layers a validation split could lose most safely: the expected saving, size times the
    product of the removed layers' single-skip ``keep`` rates (random order without a prior); the
@@ -25,7 +29,7 @@ from search.actions import children
 from search.baselines import random_chain, start_search, stops_here
 from search.config import SearchConfig
 from search.mcts import signature
-from search.prior import load_edit_prior, load_keep_prior
+from search.prior import load_keep_prior
 from search.types import CORRECT, Chain, Evaluator, SearchResult
 
 
@@ -40,7 +44,6 @@ class Descent:
         self.rng = rng
         self.result, self.memo, self.full = start_search(evaluator, n_layers)
         learned = config.prior == "learned"
-        self.score = load_edit_prior(config.prior_file, n_layers) if learned else {}
         self.keep = load_keep_prior(config.prior_file, n_layers) if learned else {}
         self.draws = 0  # random draws, bounded so tiny chain spaces cannot loop forever
 
@@ -73,7 +76,7 @@ class Descent:
             chain: signature(self.full, edit)
             for chain, edit in children(self.full, self.n_layers, self.config.edits).items()
         }
-        return self.ranked(edits, lambda key: self.score.get(key, 0.0))
+        return self.ranked(edits, lambda key: self.keep.get(key, 0.0))
 
     def removals(self, chain: Chain) -> list[Chain]:
         """Every skip of ``chain``, ranked by the expected saving (size x the removed layers' keep rates)."""

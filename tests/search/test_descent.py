@@ -19,13 +19,14 @@ def needs(*layers):
     return lambda chain: float(all(layer in chain for layer in layers))
 
 
-def write_prior(tmp_path, n_layers: int, keep: dict[int, float], score: dict[tuple, float] | None = None):
+def write_prior(tmp_path, n_layers: int, keep: dict[int, float], other: dict[tuple, float] | None = None):
+    """Skip-1 keep rates by layer (0.5 where not given), plus ``other`` edits' keep rates."""
     edits = [
         {"kind": "skip", "layer": layer, "size": 1, "score": 0.0, "keep": keep.get(layer, 0.5)}
         for layer in range(n_layers)
     ]
-    for (kind, layer, size), value in (score or {}).items():
-        edits.append({"kind": kind, "layer": layer, "size": size, "score": value, "keep": 0.5})
+    for (kind, layer, size), value in (other or {}).items():
+        edits.append({"kind": kind, "layer": layer, "size": size, "score": 0.0, "keep": value})
     path = tmp_path / "prior.json"
     path.write_text(json.dumps({"format": "cola-edit-prior", "n_layers": n_layers, "edits": edits}))
     return str(path)
@@ -48,12 +49,20 @@ def test_removals_follow_the_keep_rates_and_a_sure_layer_pair_goes_first(tmp_pat
     assert evaluated[2] == (0, 1, 2, 3, 4)  # then layer 5 of what is left
 
 
-def test_a_wrong_full_chain_is_corrected_first_in_prior_order_then_shortened(tmp_path):
-    path = write_prior(tmp_path, 6, keep={}, score={("repeat", 3, 1): 0.5})
+def test_a_wrong_full_chain_is_corrected_least_disruptive_edit_first_then_shortened(tmp_path):
+    path = write_prior(tmp_path, 6, keep={}, other={("repeat", 3, 1): 0.9})
     config = SearchConfig(name="descent", simulations=30, prior="learned", prior_file=path, stop=NO_STOP)
     repeated = lambda chain: float(chain.count(3) == 2)  # noqa: E731 - correct only with layer 3 twice
     result = descent(repeated, 6, config, np.random.default_rng(0))
-    assert list(result.rewards)[1] == (0, 1, 2, 3, 3, 4, 5)  # the best-scored single edit first
+    assert list(result.rewards)[1] == (
+        0,
+        1,
+        2,
+        3,
+        3,
+        4,
+        5,
+    )  # the single edit that kept the most answers first
     assert result.best_chain == (3, 3)
 
 

@@ -138,15 +138,18 @@ def test_intervals_and_tests_have_their_textbook_values():
 def test_placebo_all_twins_the_correct_samples_too_and_reports_the_shortening_control(tmp_path, tokenizer):
     chain_model = ChainModel(build_tiny_model("llama", seed=0))  # 3 correct samples, each twin reaches
     config = SearchConfig(name="descent", simulations=30, control="placebo_all", stop=StopRule(enabled=False))
-    summary = run_search(chain_model, tokenizer, TASK, SearchRun(model="tiny"), config, EngineConfig(), tmp_path)
+    summary = run_search(
+        chain_model, tokenizer, TASK, SearchRun(model="tiny"), config, EngineConfig(), tmp_path
+    )
     records = read_jsonl(tmp_path / "results.jsonl")
     correct = [r for r in records if r["original_correct"] and r["placebo"] is not None]
     assert correct and all("placebo_best_chain" in r for r in correct)
-    evaluator = lambda r: ChainEvaluator(chain_model, tokenizer, build_query(examples[r["id"]], tokenizer, TASK))  # noqa: E731
     examples = {e.id: e for e in load_examples(TASK)}
+    queries = {i: build_query(e, tokenizer, TASK) for i, e in examples.items()}
     for record in correct:
         for text in record["placebo_correct_chains"]:
-            assert evaluator(record).outcome(parse_chain(text, 4))["prediction"] == record["placebo"]
+            evaluator = ChainEvaluator(chain_model, tokenizer, queries[record["id"]])
+            assert evaluator.outcome(parse_chain(text, 4))["prediction"] == record["placebo"]
     control = summary["shortening_control"]
     both = [r for r in correct if r["placebo_best_length"] is not None]
     assert control["n_shortening_pairs"] == len(correct)
