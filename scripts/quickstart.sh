@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Set up, then search layer chains for 20 ARC-Easy test questions on an embedded model with the
-# learned-prior MCTS (search=learned, SmolLM2 only: its prior was learned on SmolLM2's 30 layers),
-# MCTS with the CoLa settings and the random-chain control, each beside its placebo twin (the same
-# search aimed at a wrong answer), 50 chain evaluations each, and write a side-by-side report with
-# intervals.
+# project's best search (search=descent, with the edit prior learned on that model's validation
+# questions), MCTS with the CoLa settings and the random-chain control, each beside its placebo
+# twin (the same search aimed at a wrong answer), 50 chain evaluations each, and write a
+# side-by-side report with intervals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,12 +11,17 @@ PY="${COLA_VENV:-.venv}/bin/python"
 LIMIT="${LIMIT:-20}"
 MODEL="${MODEL:-smollm2}"  # or gemma3_270m, the second embedded model
 OUT="outputs/quickstart/$MODEL"
-SEARCHES=(learned mcts random)
-[ "$MODEL" = smollm2 ] || SEARCHES=(mcts random)
+case "$MODEL" in  # a prior is learned on one model's layers and refused on another's
+  smollm2) PRIOR=conf/priors/arc_easy-smollm2-val570.json ;;
+  gemma3_270m) PRIOR=conf/priors/arc_easy-gemma3_270m-val100-ranked.json ;;
+  *) echo "error: no edit prior for MODEL=$MODEL; choose smollm2 or gemma3_270m" >&2; exit 2 ;;
+esac
 runs=()
-for search in "${SEARCHES[@]}"; do
+for search in descent mcts random; do
+  prior=()
+  [ "$search" = descent ] && prior=(search.prior_file="$PRIOR")
   "$PY" scripts/run_search.py model="$MODEL" benchmark=arc_easy search="$search" search.control=placebo \
-    search.simulations=50 limit="$LIMIT" seed=0 \
+    "${prior[@]}" search.simulations=50 limit="$LIMIT" seed=0 \
     hydra.run.dir="$OUT/$search"
   runs+=("$search=$OUT/$search")
 done
