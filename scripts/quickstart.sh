@@ -6,7 +6,6 @@
 # side-by-side report with intervals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
 PY="${COLA_VENV:-.venv}/bin/python"
 LIMIT="${LIMIT:-20}"
 MODEL="${MODEL:-smollm2}"  # or gemma3_270m, the second embedded model
@@ -16,6 +15,7 @@ case "$MODEL" in  # a prior is learned on one model's layers and refused on anot
   gemma3_270m) PRIOR=conf/priors/arc_easy-gemma3_270m-val100-ranked.json ;;
   *) echo "error: no edit prior for MODEL=$MODEL; choose smollm2 or gemma3_270m" >&2; exit 2 ;;
 esac
+bash scripts/setup.sh
 runs=()
 for search in descent mcts random; do
   prior=()
