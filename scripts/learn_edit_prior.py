@@ -12,8 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.experiments.edit_prior import learn_edit_prior
-from benchmarks.results import ResultsLog
+from benchmarks.experiments.edit_prior import learn_edit_prior, read_scan
 
 
 def main() -> None:
@@ -23,13 +22,7 @@ def main() -> None:
     parser.add_argument("run", type=Path, help="the scan's run directory (results.jsonl inside)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    results = args.run / "results.jsonl"
-    if not results.is_file():
-        raise SystemExit(f"error: no results.jsonl in {args.run}")
-    settings = json.loads((args.run / "run_settings.json").read_text())
-    if settings["task"]["split"] == "test":
-        raise SystemExit("error: learn the prior on a validation (or train) split, never on test")
-    prior = learn_edit_prior(ResultsLog(results).records, source=str(args.run))
+    prior = learn_edit_prior(read_scan(args.run, "learn the prior"), source=str(args.run))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(prior, indent=1) + "\n")
     top = ", ".join(

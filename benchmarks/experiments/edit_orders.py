@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.experiments.edit_prior import learn_edit_prior
+from benchmarks.experiments.edit_prior import learn_edit_prior, single_edit_signatures, wrong_with_twin
 from cola import parse_chain
-from search import EditConfig, children
 
 ORDERS = {
     "keep": lambda edit: -edit["keep"],  # the gentlest edit first (search=descent)
@@ -36,12 +35,7 @@ def genuine_within(order: list[tuple], records: list[dict], budget: int) -> floa
 
 def compare_orders(records: list[dict], budgets: tuple[int, ...], splits: int, seed: int) -> dict:
     """Mean held-out genuine correction per order and budget over ``splits`` random 2:1 splits."""
-    n_layers = records[0]["n_layers"]
-    full = tuple(range(n_layers))
-    chain_of = {
-        (edit.kind, full[edit.position], edit.size): chain
-        for chain, edit in children(full, n_layers, EditConfig()).items()
-    }
+    chain_of = {key: chain for chain, key in single_edit_signatures(records[0]["n_layers"]).items()}
     rng = np.random.default_rng(seed)
     totals: dict[str, dict[int, list[float]]] = {
         name: {b: [] for b in budgets} for name in [*ORDERS, "random"]
@@ -50,11 +44,7 @@ def compare_orders(records: list[dict], budgets: tuple[int, ...], splits: int, s
         shuffled = rng.permutation(len(records))
         cut = 2 * len(records) // 3
         learned = learn_edit_prior([records[i] for i in shuffled[:cut]], source="split")["edits"]
-        held_out = [
-            records[i]
-            for i in shuffled[cut:]
-            if "placebo_correct_chains" in records[i] and not records[i].get("original_correct")
-        ]
+        held_out = wrong_with_twin([records[i] for i in shuffled[cut:]])
         orders = {name: sorted(learned, key=key) for name, key in ORDERS.items()}
         orders["random"] = [learned[i] for i in rng.permutation(len(learned))]
         for name, edits in orders.items():

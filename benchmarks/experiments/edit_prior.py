@@ -14,33 +14,54 @@ the layers that matter least.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
+from collections import Counter
+from pathlib import Path
 
+from benchmarks.results import ResultsLog
 from cola import parse_chain
 from search import EditConfig, children, signature
 from search.prior import FORMAT
 
 
+def read_scan(run: Path, purpose: str) -> list[dict]:
+    """A single-edit scan's records, refused when missing or run on a test split (``purpose``
+    names what the caller would do with them, for the error)."""
+    results = run / "results.jsonl"
+    if not results.is_file():
+        raise SystemExit(f"error: no results.jsonl in {run}")
+    if json.loads((run / "run_settings.json").read_text())["task"]["split"] == "test":
+        raise SystemExit(f"error: {purpose} on a validation (or train) split, never on test")
+    return ResultsLog(results).records
+
+
+def wrong_with_twin(records: list[dict]) -> list[dict]:
+    """The originally-wrong records whose placebo twin ran: the ones that say gold from placebo."""
+    return [r for r in records if "placebo_correct_chains" in r and not r.get("original_correct")]
+
+
+def single_edit_signatures(n_layers: int) -> dict[tuple, tuple]:
+    """Each single edit of the full chain (the scan's chains) -> its signature (kind, layer, size)."""
+    full = tuple(range(n_layers))
+    return {chain: signature(full, edit) for chain, edit in children(full, n_layers, EditConfig()).items()}
+
+
 def learn_edit_prior(records: list[dict], source: str) -> dict:
-    paired = [r for r in records if "placebo_correct_chains" in r and not r.get("original_correct")]
+    paired = wrong_with_twin(records)
     if not paired:
         raise ValueError(
             f"{source}: no originally-wrong record with a placebo twin; run the scan with search.control=placebo"
         )
     n_layers = paired[0]["n_layers"]
-    full = tuple(range(n_layers))
-    keys = {chain: signature(full, edit) for chain, edit in children(full, n_layers, EditConfig()).items()}
+    keys = single_edit_signatures(n_layers)
     correct = [r for r in records if r.get("original_correct")]
-    totals: dict[tuple, float] = defaultdict(float)
-    kept: dict[tuple, int] = defaultdict(int)
-    for record in paired:
-        for field, sign in (("correct_chains", 1.0), ("placebo_correct_chains", -1.0)):
-            for key in single_edits(record[field], keys, n_layers):
-                totals[key] += sign
-    for record in correct:
-        for key in single_edits(record["correct_chains"], keys, n_layers):
-            kept[key] += 1
-    ranks = portfolio_ranks(paired, keys, totals)
+    gold = [single_edits(r["correct_chains"], keys, n_layers) for r in paired]
+    placebo = [single_edits(r["placebo_correct_chains"], keys, n_layers) for r in paired]
+    totals = Counter(key for edits in gold for key in edits)
+    totals.subtract(key for edits in placebo for key in edits)
+    kept = Counter(key for r in correct for key in single_edits(r["correct_chains"], keys, n_layers))
+    all_edits = sorted(set(keys.values()))
+    ranks = portfolio_ranks(all_edits, gold, placebo, totals)
     edits = [
         {
             "kind": kind,
@@ -50,7 +71,7 @@ def learn_edit_prior(records: list[dict], source: str) -> dict:
             "keep": kept[(kind, layer, size)] / len(correct) if correct else None,
             "rank": ranks[(kind, layer, size)],
         }
-        for kind, layer, size in sorted(set(keys.values()))
+        for kind, layer, size in all_edits
     ]
     edits.sort(key=lambda edit: edit["rank"])
     return {
@@ -63,20 +84,20 @@ def learn_edit_prior(records: list[dict], source: str) -> dict:
     }
 
 
-def single_edits(texts: list[str], keys: dict, n_layers: int) -> list[tuple]:
+def single_edits(texts: list[str], keys: dict, n_layers: int) -> set[tuple]:
     """The edit signatures of the chains in ``texts`` that are single edits (the scan's chains)."""
     chains = (parse_chain(text, n_layers) for text in texts)
-    return [keys[chain] for chain in chains if chain in keys]
+    return {keys[chain] for chain in chains if chain in keys}
 
 
-def portfolio_ranks(paired: list[dict], keys: dict, totals: dict[tuple, float]) -> dict[tuple, int]:
-    """Every edit's place in the greedy order: next is the edit with the most questions newly sent
-    to gold less those newly sent to the placebo (ties: the higher score, then the edit)."""
-    n_layers = paired[0]["n_layers"]
-    gold = [set(single_edits(r["correct_chains"], keys, n_layers)) for r in paired]
-    placebo = [set(single_edits(r["placebo_correct_chains"], keys, n_layers)) for r in paired]
-    open_gold, open_placebo = set(range(len(paired))), set(range(len(paired)))
-    remaining, ranks = sorted(set(keys.values())), {}
+def portfolio_ranks(
+    edits: list[tuple], gold: list[set], placebo: list[set], totals: Counter
+) -> dict[tuple, int]:
+    """Each of ``edits``' place in the greedy order: next is the edit with the most questions newly sent
+    to gold (``gold[i]``: the edits that sent question i there) less those newly sent to the
+    placebo (ties: the higher score, then the edit)."""
+    open_gold, open_placebo = set(range(len(gold))), set(range(len(placebo)))
+    remaining, ranks = list(edits), {}
     while remaining:
         best = max(
             remaining,

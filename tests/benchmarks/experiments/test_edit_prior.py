@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from benchmarks.experiments.edit_prior import learn_edit_prior
@@ -51,3 +53,17 @@ def test_ranks_skip_an_edit_that_only_repeats_what_a_better_one_did_and_keep_rat
     assert prior["n_correct_questions"] == 2
     assert edits[("skip", 3, 1)]["keep"] == 1.0 and edits[("skip", 1, 1)]["keep"] == 0.5
     assert edits[("repeat", 0, 1)]["keep"] == 0.0
+
+
+def test_a_scan_is_read_only_from_a_validation_run(tmp_path):
+    from benchmarks.experiments.edit_prior import read_scan
+
+    with pytest.raises(SystemExit, match="error: no results.jsonl in"):
+        read_scan(tmp_path, "learn the prior")
+    scanned = {"id": "q1", **record(["0,2-3"], [])}
+    (tmp_path / "results.jsonl").write_text(json.dumps(scanned) + "\n")
+    (tmp_path / "run_settings.json").write_text(json.dumps({"task": {"split": "test"}}))
+    with pytest.raises(SystemExit, match="error: compare orders on a validation .* never on test"):
+        read_scan(tmp_path, "compare orders")
+    (tmp_path / "run_settings.json").write_text(json.dumps({"task": {"split": "validation"}}))
+    assert read_scan(tmp_path, "learn the prior") == [scanned]
