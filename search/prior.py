@@ -31,6 +31,7 @@ def _read_prior(path: str, n_layers: int) -> dict:
     return data
 
 
+@lru_cache(maxsize=8)  # every sample's search asks; the mapping is built once per file
 def load_edit_prior(path: str, n_layers: int) -> dict[tuple, float]:
     """``(kind, layer, size) -> priority`` (higher first) from a prior file (see
     ``scripts/learn_edit_prior.py``): minus the edit's greedy ``rank`` where the file has ranks,
@@ -42,6 +43,7 @@ def load_edit_prior(path: str, n_layers: int) -> dict[tuple, float]:
     return {_key(edit): float(edit["score"]) for edit in edits}
 
 
+@lru_cache(maxsize=8)
 def load_keep_prior(path: str, n_layers: int) -> dict[tuple, float]:
     """``(kind, layer, size) -> share of originally-correct questions whose answer the edit kept``."""
     edits = _read_prior(path, n_layers)["edits"]

@@ -68,9 +68,14 @@ def reach(records: list[dict]) -> int:
     return max(spent, default=0)
 
 
+def _with_twin(records: list[dict]) -> list[dict]:
+    """The records whose placebo twin ran (a placebo was drawn and the twin searched for it)."""
+    return [r for r in records if r.get("placebo") is not None and "placebo_best_chain" in r]
+
+
 def placebo_summary(wrong: list[dict]) -> dict:
     """The placebo-paired figures over originally-wrong samples that have a placebo."""
-    paired = [r for r in wrong if r.get("placebo") is not None and "placebo_best_chain" in r]
+    paired = _with_twin(wrong)
     reached = reach(paired)
     evaluated = sum(r["n_evaluated"] - 1 for r in paired)
     summary = {
@@ -107,7 +112,7 @@ def shortening_control(correct: list[dict]) -> dict:
     """The placebo twin on originally-correct samples (``control=placebo_all``): how short a chain
     picking a wrong answer gets beside how short one keeping the gold answer gets. Where the
     placebo is reached as short, the search's depth, not the model's knowledge, set the answer."""
-    paired = [r for r in correct if r.get("placebo") is not None and "placebo_best_chain" in r]
+    paired = _with_twin(correct)
     both = [r for r in paired if r["placebo_best_length"] is not None]
     gold, placebo = [r["best_length"] for r in both], [r["placebo_best_length"] for r in both]
     return {
