@@ -15,6 +15,10 @@ from search.actions import children, legal_edits
 from search.config import SearchConfig
 from search.types import Chain, Evaluator, MemoEvaluator, SearchResult
 
+# Random draws per unit of budget before a search gives up: duplicate draws cost nothing
+# (memoized) but must not loop forever on tiny chain spaces.
+DRAWS_PER_SIMULATION = 20
+
 
 def start_search(evaluator: Evaluator, n_layers: int) -> tuple[SearchResult, MemoEvaluator, Chain]:
     """A search's result and memo, with the full chain evaluated first."""
@@ -50,8 +54,9 @@ def random_search(
 ) -> SearchResult:
     result, memo, _ = start_search(evaluator, n_layers)
     attempts = 0
-    # Duplicate draws cost nothing (memoized) but must not loop forever on tiny chain spaces.
-    while len(result.rewards) < config.simulations + 1 and attempts < 20 * config.simulations:
+    while (
+        len(result.rewards) < config.simulations + 1 and attempts < DRAWS_PER_SIMULATION * config.simulations
+    ):
         attempts += 1
         chain = random_chain(n_layers, config, rng)
         if chain in result.rewards:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from search.actions import children
-from search.baselines import random_chain, start_search, stops_here
+from search.baselines import DRAWS_PER_SIMULATION, random_chain, start_search, stops_here
 from search.config import SearchConfig
 from search.mcts import signature
 from search.prior import load_keep_prior
@@ -46,7 +46,7 @@ class Descent:
         self.result, self.memo, self.full = start_search(evaluator, n_layers)
         learned = config.prior == "learned"
         self.keep = load_keep_prior(config.prior_file, n_layers) if learned else {}
-        self.draws = 0  # random draws, bounded so tiny chain spaces cannot loop forever
+        self.draws = 0  # random draws so far, bounded by DRAWS_PER_SIMULATION
 
     def budget_left(self) -> int:
         return self.config.simulations + 1 - len(self.result.rewards)
@@ -94,7 +94,7 @@ class Descent:
 
     def random_correct(self, start: Chain, shorter_than: int | None) -> Chain:
         """Random edits of ``start`` until one is correct (and shorter than ``shorter_than``, if given)."""
-        while self.draws < 20 * self.config.simulations:
+        while self.draws < DRAWS_PER_SIMULATION * self.config.simulations:
             self.draws += 1
             chain = random_chain(self.n_layers, self.config, self.rng, start)
             if chain in self.result.rewards or (shorter_than is not None and len(chain) >= shorter_than):
