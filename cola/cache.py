@@ -1,6 +1,7 @@
 """KV cache for a chain: one slot per chain *step*, never per original layer index.
 
-transformers' attention modules call ``past_key_values.update(k, v, self.layer_idx)``. A chain
+transformers' attention modules call ``cache.update(k, v, self.layer_idx)`` on the cache their
+layer was given (``past_key_values`` before transformers 5.24). A chain
 may run one layer at several steps, so the composer hands each call a *step view*
 (:class:`StepView`): something with that ``update`` that ignores ``layer_idx`` and serves the
 step being run. There are two: :class:`StepSlot`, one chain's slot, and :class:`BatchedStepView`,
@@ -84,14 +85,14 @@ class ChainCache:
 
 
 class StepView(Protocol):
-    """What one attention call sees as ``past_key_values``: one chain step's keys and values."""
+    """What one attention call sees as its KV cache: one chain step's keys and values."""
 
     def update(self, key_states, value_states, layer_idx=None, *args, **kwargs):
         """Store the new states; return (history + new) keys and values."""
 
 
 class StepSlot:
-    """What one attention call sees as ``past_key_values``: the slot of a single chain step."""
+    """What one attention call sees as its KV cache: the slot of a single chain step."""
 
     __slots__ = ("cache", "step")
 

@@ -15,7 +15,7 @@ import torch
 
 from cola.cache import ChainCache
 from cola.chain import Chain, validate_chain
-from cola.families import SLIDING_ATTENTION, family_for, layer_types
+from cola.families import SLIDING_ATTENTION, cache_keyword, family_for, layer_types
 from cola.generation import greedy_generate
 
 SUPPORTED_ATTENTION = ("eager", "sdpa")
@@ -79,6 +79,7 @@ class ChainModel:
         self.n_layers: int = config.num_hidden_layers
         self.layer_types = layer_types(config)
         self.sliding_window: int | None = getattr(config, "sliding_window", None)
+        self.cache_keyword = cache_keyword(type(self.layers[0]))
 
     @property
     def device(self) -> torch.device:
@@ -170,15 +171,16 @@ class ChainModel:
     ) -> torch.Tensor:
         return self.apply_layer(hidden, layer_idx, inputs, cache.slot(step) if cache is not None else None)
 
-    def apply_layer(self, hidden: torch.Tensor, layer_idx: int, inputs: StepInputs, past_key_values=None):
-        """One decoder layer; ``past_key_values`` is anything with a transformers-style ``update``."""
+    def apply_layer(self, hidden: torch.Tensor, layer_idx: int, inputs: StepInputs, cache_view=None):
+        """One decoder layer; ``cache_view`` is anything with a transformers-style ``update``
+        (a :class:`cola.cache.StepView`), passed under the keyword the installed layer takes."""
         kind = self.layer_types[layer_idx]
         return self.layers[layer_idx](
             hidden,
             attention_mask=inputs.masks[kind],
             position_embeddings=inputs.rotary[kind],
             position_ids=inputs.position_ids,
-            past_key_values=past_key_values,
+            **{self.cache_keyword: cache_view},
         )
 
     def run_steps(

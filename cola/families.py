@@ -7,6 +7,7 @@ the model-level forward does between layers does.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 FULL_ATTENTION = "full_attention"
@@ -41,6 +42,25 @@ def family_for(config) -> Family:
         supported = ", ".join(sorted(FAMILIES))
         raise ValueError(f"unsupported model family {model_type!r}; supported: {supported}")
     return FAMILIES[model_type]
+
+
+# How a decoder layer's forward names its KV cache argument, newest first: transformers 5.24 renamed
+# ``past_key_values`` to ``cache`` (the old name warns, and goes in 5.40). 5.0-5.23 take
+# ``past_key_values``; passing ``cache`` there would vanish into ``**kwargs`` and leave the cache
+# silently unused, so the name is read from the installed layer's signature, never assumed.
+CACHE_KEYWORDS = ("cache", "past_key_values")
+
+
+def cache_keyword(layer_class: type) -> str:
+    """The keyword the installed ``layer_class.forward`` takes its KV cache by."""
+    parameters = inspect.signature(layer_class.forward).parameters
+    for name in CACHE_KEYWORDS:
+        if name in parameters:
+            return name
+    raise ValueError(
+        f"{layer_class.__name__}.forward takes its KV cache by none of {CACHE_KEYWORDS} "
+        f"(parameters: {', '.join(parameters)}); this transformers is outside cola's tested range"
+    )
 
 
 def layer_types(config) -> tuple[str, ...]:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import copy
+import warnings
 
 import pytest
 import torch
+import transformers
+from packaging.version import Version
 
 from cola import ChainModel
 from cola.cache import StepSlot
 from cola.composer import positions_from_mask
+from cola.families import cache_keyword
 from tests.conftest import build_tiny_model
 
 CHAINS = {
@@ -139,6 +143,40 @@ def test_each_attention_call_writes_only_its_own_step_slot(tiny_model, token_ids
         assert cache.values[step].shape[-2] == 10
     # Layer 1 at steps 1 and 2 sees different inputs, so its two slots must hold different keys.
     assert not torch.allclose(cache.keys[1], cache.keys[2])
+
+
+@torch.inference_mode()
+def test_decoder_layers_run_in_the_installed_form_without_deprecation_warnings(tiny_model, token_ids):
+    # Pins the call form against the installed transformers: a renamed or deprecated argument
+    # warns here first, and a cache the layer no longer receives leaves the cache empty.
+    chain_model = ChainModel(tiny_model)
+    renamed = Version(transformers.__version__) >= Version("5.24")  # the release that renamed it
+    assert chain_model.cache_keyword == ("cache" if renamed else "past_key_values")
+    cache = chain_model.new_cache((0, 1, 1, 2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        chain_model.forward(token_ids, (0, 1, 1, 2), cache=cache)
+    assert [
+        str(w.message) for w in caught if issubclass(w.category, FutureWarning | DeprecationWarning)
+    ] == []
+    assert [keys.shape[-2] for keys in cache.keys] == [token_ids.shape[1]] * 4
+
+
+def test_the_cache_keyword_is_read_from_the_layer_signature():
+    class Renamed:
+        def forward(self, hidden_states, attention_mask=None, cache=None, **kwargs): ...
+
+    class Older:
+        def forward(self, hidden_states, attention_mask=None, past_key_values=None, **kwargs): ...
+
+    class Unknown:
+        def forward(self, hidden_states, kv_store=None, **kwargs): ...
+
+    assert cache_keyword(Renamed) == "cache" and cache_keyword(Older) == "past_key_values"
+    with pytest.raises(
+        ValueError, match=r"Unknown.forward takes its KV cache by none of \('cache', 'past_key_values'\)"
+    ):
+        cache_keyword(Unknown)
 
 
 def test_cache_slots_are_typed_by_the_layer_at_each_step():
