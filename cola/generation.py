@@ -8,15 +8,34 @@ hit EOS (or a caller's stop rule) or ``max_new_tokens`` is reached.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 
 from cola.cache import ChainCache
 from cola.chain import Chain
 
-if TYPE_CHECKING:  # the composer imports this module; the type is only needed for annotations
-    from cola.composer import ChainModel
+
+class ChainForward(Protocol):
+    """What decoding needs of a composed model (:class:`cola.composer.ChainModel` is one).
+
+    A protocol rather than the class keeps the import one way: the composer uses this module.
+    """
+
+    model: torch.nn.Module  # the wrapped ``*ForCausalLM``, read for its EOS and pad tokens
+
+    def new_cache(self, chain: Iterable[int]) -> ChainCache: ...
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        chain: Iterable[int],
+        *,
+        attention_mask: torch.Tensor | None = None,
+        cache: ChainCache | None = None,
+        logits_to_keep: int = 0,
+    ) -> torch.Tensor: ...
+
 
 StopRule = Callable[[torch.Tensor], torch.Tensor]
 """Given the new tokens so far (B, t), return a bool (B,) of rows that should stop."""
@@ -43,7 +62,7 @@ def _as_id_list(ids: int | Iterable[int] | None) -> list[int]:
 
 @torch.inference_mode()
 def greedy_generate(
-    chain_model: ChainModel,
+    chain_model: ChainForward,
     input_ids: torch.Tensor,
     chain: Chain,
     *,
@@ -109,7 +128,7 @@ def greedy_loop(
 
 @torch.inference_mode()
 def greedy_decode(
-    chain_model: ChainModel,
+    chain_model: ChainForward,
     cache: ChainCache,
     next_logits: torch.Tensor,
     attention_mask: torch.Tensor,

@@ -5,7 +5,9 @@ python scripts/check_layout.py
 
 Rules (ARCHITECTURE.md): ``search`` imports none of torch, transformers, cola, benchmarks;
 ``cola`` imports neither search nor benchmarks; no library package imports ``scripts``; no
-script is named like a package; no function is over 60 lines and the median is at most 15.
+script is named like a package; no library module outside ``benchmarks/experiments`` imports the
+drivers there; no two modules of the project import each other, directly or round a longer loop (an
+import under ``TYPE_CHECKING`` counts); no function is over 60 lines and the median is at most 15.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ FORBIDDEN = {
     "cola": {"search", "benchmarks", "scripts", "hydra"},
     "benchmarks": {"scripts", "hydra"},
 }
+DRIVERS = "benchmarks.experiments"
 MAX_FUNCTION_LINES, MAX_MEDIAN_LINES = 60, 15
 
 
@@ -37,6 +40,58 @@ def imported_roots(tree: ast.AST) -> set[str]:
     return roots
 
 
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(tree: ast.AST, modules: set[str]) -> set[str]:
+    """The project modules a file imports: ``from cola.chain import x`` and ``from cola import chain``
+    name ``cola.chain``; ``from cola import parse_chain`` names the package ``cola`` itself."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found & modules
+
+
+def import_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One loop of imports in ``graph`` (module -> modules it imports), or None."""
+    state: dict[str, str] = {}  # "open" while on the current path, "done" once explored
+
+    def visit(module: str, path: list[str]) -> list[str] | None:
+        state[module] = "open"
+        for target in sorted(graph[module]):
+            if state.get(target) == "open":
+                return path[path.index(target) :] + [target]
+            if target not in state and (loop := visit(target, [*path, target])):
+                return loop
+        state[module] = "done"
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (loop := visit(module, [module])):
+            return loop
+    return None
+
+
+def module_problems(trees: dict[str, ast.AST]) -> list[str]:
+    graph = {module: imported_modules(tree, set(trees)) - {module} for module, tree in trees.items()}
+    problems = [
+        f"{module} (a library module) imports {target} (a driver)"
+        for module, targets in graph.items()
+        if not module.startswith(DRIVERS)
+        for target in sorted(targets)
+        if target.startswith(DRIVERS)
+    ]
+    if loop := import_cycle(graph):
+        problems.append(f"import cycle: {' -> '.join(loop)}")
+    return problems
+
+
 def function_lengths(tree: ast.AST, path: Path) -> list[tuple[int, str]]:
     return [
         (node.end_lineno - node.lineno + 1, f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
@@ -48,9 +103,10 @@ def function_lengths(tree: ast.AST, path: Path) -> list[tuple[int, str]]:
 def main() -> int:
     arrows: dict[str, set[str]] = defaultdict(set)
     lengths: list[tuple[int, str]] = []
+    trees: dict[str, ast.AST] = {}
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
-            tree = ast.parse(path.read_text(), filename=str(path))
+            tree = trees[module_name(path)] = ast.parse(path.read_text(), filename=str(path))
             arrows[package] |= (imported_roots(tree) & set(WATCHED)) - {package}
             lengths += function_lengths(tree, path)
     problems = [
@@ -58,6 +114,7 @@ def main() -> int:
         for package, targets in arrows.items()
         for target in sorted(targets & FORBIDDEN[package])
     ]
+    problems += module_problems(trees)
     problems += [
         f"scripts/{p.name} is named like a package"
         for p in (ROOT / "scripts").glob("*.py")

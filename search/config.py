@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from search.actions import EditConfig
 from search.types import StopRule
 
+# The names of search.SEARCHES, the registry; kept here because the registry imports the searches,
+# which import this module (tests/search/test_core.py checks that the two agree).
+SEARCH_NAMES = ("mcts", "guided", "learned", "reference", "random", "greedy", "descent")
 CONTROLS = (None, "placebo", "placebo_all")
 REWARDS = ("binary", "margin")
 EXPLORATION_COUNTS = ("parent", "global")
@@ -50,10 +53,8 @@ class SearchConfig:
             raise ValueError(f"simulations must be >= 1, got {self.simulations}")
         if not 0.0 <= self.random_prob <= 1.0:
             raise ValueError(f"random_prob must be in [0, 1], got {self.random_prob}")
-        from search import SEARCHES  # the registry imports this module: look it up when used
-
-        if self.name not in SEARCHES:
-            raise ValueError(f"unknown search {self.name!r}; choose from {', '.join(SEARCHES)}")
+        if self.name not in SEARCH_NAMES:
+            raise ValueError(f"unknown search {self.name!r}; choose from {', '.join(SEARCH_NAMES)}")
         for field_name, allowed in (
             ("control", CONTROLS),
             ("reward", REWARDS),

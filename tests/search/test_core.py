@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from search import EditConfig, SearchConfig, StopRule, children, legal_edits, search_function
+from search import SEARCHES, EditConfig, SearchConfig, StopRule, children, legal_edits, search_function
 from search.actions import Edit
+from search.config import SEARCH_NAMES
 
 
 def test_edits_apply_as_documented():
@@ -132,6 +133,13 @@ def test_unknown_search_and_bad_config():
         search_function("beam")
     with pytest.raises(ValueError, match="simulations must be >= 1"):
         SearchConfig(simulations=0)
+    with pytest.raises(ValueError, match="unknown search 'beam'; choose from mcts, guided"):
+        SearchConfig(name="beam")
+
+
+def test_config_knows_every_registered_search():
+    # SearchConfig validates names from its own list, since the registry imports the searches.
+    assert tuple(SEARCHES) == SEARCH_NAMES
 
 
 def test_search_core_imports_neither_torch_nor_cola():
