@@ -5,9 +5,9 @@ lm-eval's own command line with it registered and the project's offline tasks in
 has no plugin entry point for models). Model arguments: ``model`` (a ``cola.load_model`` spec,
 default ``smollm2``), ``chain`` (``0-9;9;10-29``: lm-eval splits ``--model_args`` at commas, so
 segments are separated by ``;`` there; a dict from Python may use either) or
-``chain_file`` with ``chain_sample=static`` (the file's static chain) or ``router`` (a
-``router.safetensors`` written by the router study: each request context runs the chain its
-nearest training questions did best with), ``dtype``; lm-eval's own
+``chain_file`` with ``chain_sample=static`` (the file's static chain) or ``policy`` (a
+:mod:`cola.policy` file, e.g. the router study's ``router.safetensors``: each request context runs
+the chain the policy picks for it; ``router`` is the older name of the same argument), ``dtype``; lm-eval's own
 ``batch_size`` and ``device``. Tokenization is lm-eval's (``TemplateLM``: context and
 continuation encoded whole, then split), so the identity chain scores as its ``hf`` model does.
 Requests that share a context run packed: the context once, every continuation after it, each
@@ -31,12 +31,11 @@ from lm_eval.api.model import TemplateLM
 from lm_eval.api.registry import register_model
 from tqdm import tqdm
 
-from benchmarks.experiments.router import context_feature
-from benchmarks.experiments.router_file import load_router
 from benchmarks.queries import PackedChoices
 from benchmarks.runner import stop_rule_for
 from cola import Chain, ChainModel, load_model, parse_chain
 from cola.chainfile import load_chain_file, weights_fingerprint
+from cola.policy import load_policy
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 logger = logging.getLogger(__name__)
@@ -103,6 +102,7 @@ class ColaLM(TemplateLM):
         chain: str | None = None,
         chain_file: str | None = None,
         chain_sample: str = "static",
+        policy: str | None = None,
         router: str | None = None,
         dtype: str = "float32",
         batch_size: int | str = 1,
@@ -117,20 +117,17 @@ class ColaLM(TemplateLM):
         loaded = load_model(model, dtype=DTYPES[dtype], device=usable_device(device))
         self.tokenizer = loaded.tokenizer
         self.chain_model = ChainModel(loaded.model)
-        if sum(choice is not None for choice in (chain, chain_file, router)) > 1:
-            raise ValueError("give one of chain=, chain_file= and router=")
+        if sum(choice is not None for choice in (chain, chain_file, policy, router)) > 1:
+            raise ValueError("give one of chain=, chain_file= and policy= (router=)")
         self.chain = resolve_chain(
             loaded.n_layers, loaded.model, chain=chain, chain_file=chain_file, chain_sample=chain_sample
         )
-        self.router = None
-        if router is not None:
-            self.router = load_router(
-                router,
-                fingerprint=weights_fingerprint(loaded.model),
-                n_layers=loaded.n_layers,
-                hidden_size=loaded.model.config.hidden_size,
-            )
-        self.routed: list[Chain] = []  # the chain each context ran, in order, when routing
+        policy = policy or router
+        self.policy = None
+        if policy is not None:
+            fingerprint = weights_fingerprint(loaded.model)
+            self.policy = load_policy(policy, self.chain_model, fingerprint=fingerprint)
+        self.routed: list[Chain] = []  # the chain each context ran, in order, under a policy
         self.batch_size = 1 if str(batch_size).startswith("auto") else int(batch_size)
         self.max_gen_toks = int(max_gen_toks)
 
@@ -173,12 +170,10 @@ class ColaLM(TemplateLM):
         return results
 
     def chain_for(self, context: list[int]) -> Chain:
-        """The chain a request with these context tokens runs: the fixed one, or the router's pick."""
-        if self.router is None:
+        """The chain a request with these context tokens runs: the fixed one, or the policy's pick."""
+        if self.policy is None:
             return self.chain
-        ids = torch.tensor([context], device=self.chain_model.device)
-        feature = context_feature(self.chain_model, ids, layers=self.router.feature_layers)
-        chain = self.router.library[self.router.route(feature)]
+        chain = self.policy.choose(self.chain_model, torch.tensor([context], device=self.chain_model.device))
         self.routed.append(chain)
         return chain
 

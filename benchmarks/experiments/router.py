@@ -1,11 +1,9 @@
 """Label-free chain routing and the static chain, learned from search results on a training split.
 
 Per-sample oracle chains need the answer to find. A router instead picks a chain for a new input
-from features the model computes anyway: the prompt's hidden state after the first few layers of
-the full chain (mean over the context tokens). It keeps a small library of chains that search
-found correct most often on the training split, labels every (training sample, library chain)
-pair by evaluating it, and routes a new input by its nearest training neighbours: the library
-chain with the best neighbour accuracy wins, unless it does not beat the full chain there.
+from features the model computes anyway (:class:`cola.policy.KnnRouter`, which applies it). Learning
+one here: keep a small library of chains that search found correct most often on the training
+split, and label every (training sample, library chain) pair by evaluating it.
 
 The static chain is the single chain with the best mean reward over training samples, found by
 MCTS on the mean reward: searched layer pruning, one chain for every input.
@@ -15,16 +13,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
-import torch
 
 from benchmarks.evaluator import ChainEvaluator
 from benchmarks.experiments.stats import mean_interval, wilson_interval
 from benchmarks.queries import Query
 from cola import Chain, ChainModel, full_chain, parse_chain
 from cola.engine import EngineConfig
+from cola.policy import context_feature
 from search import SearchConfig, StopRule, mcts_search
 
 
@@ -45,16 +43,6 @@ def prompt_feature(chain_model: ChainModel, query: Query, *, layers: int) -> np.
     return context_feature(chain_model, ids[:, :context], layers=layers)
 
 
-@torch.inference_mode()
-def context_feature(chain_model: ChainModel, ids: torch.Tensor, *, layers: int) -> np.ndarray:
-    """Mean hidden state of the tokens ``ids`` (1, T) after the first ``layers`` layers, L2-normalized."""
-    hidden = chain_model.embed(ids.to(chain_model.device))
-    inputs = chain_model.step_inputs(hidden)
-    hidden = chain_model.run_steps(hidden, tuple(range(layers)), inputs)
-    feature = hidden[0].float().mean(dim=0).cpu().numpy()
-    return feature / (np.linalg.norm(feature) + 1e-8)
-
-
 def evaluate_chains(
     chain_model: ChainModel, tokenizer, queries: list[Query], chains: list[Chain], engine: EngineConfig
 ) -> np.ndarray:
@@ -64,25 +52,6 @@ def evaluate_chains(
         evaluator = ChainEvaluator(chain_model, tokenizer, query, engine)
         labels[row] = [evaluator(chain) for chain in chains]
     return labels
-
-
-@dataclass
-class ChainRouter:
-    library: list[Chain]  # library[0] is the full chain, the fallback
-    features: np.ndarray  # (N, D), unit rows
-    labels: np.ndarray  # (N, K)
-    neighbors: int = 10
-    feature_layers: int = 4  # the features are the prompt's states after this many layers
-
-    def scores(self, feature: np.ndarray) -> np.ndarray:
-        nearest = np.argsort(-(self.features @ feature), kind="stable")[: self.neighbors]
-        return self.labels[nearest].mean(axis=0)
-
-    def route(self, feature: np.ndarray) -> int:
-        scores = self.scores(feature)
-        # Prefer shorter chains among equal scores; fall back unless strictly better than full.
-        best = min(range(len(self.library)), key=lambda k: (-scores[k], len(self.library[k]), k))
-        return best if scores[best] > scores[0] else 0
 
 
 class MeanEvaluator:

@@ -15,7 +15,6 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.experiments.router import (
-    ChainRouter,
     chain_library,
     comparison_row,
     evaluate_chains,
@@ -23,11 +22,11 @@ from benchmarks.experiments.router import (
     prompt_feature,
     table_markdown,
 )
-from benchmarks.experiments.router_file import save_router
 from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import ChainModel, format_chain, parse_chain
 from cola.engine import EngineConfig
+from cola.policy import KnnRouter, save_policy
 from search import CORRECT
 
 logger = logging.getLogger(__name__)
@@ -86,9 +85,7 @@ def _static_chain(setup: StudySetup, train_queries: list) -> dict:
     return json.loads(path.read_text())
 
 
-def _policy_table(
-    router: ChainRouter, static: tuple, test_queries: list, test_rows: dict
-) -> tuple[list, list]:
+def _policy_table(router: KnnRouter, static: tuple, test_queries: list, test_rows: dict) -> tuple[list, list]:
     """Each policy's (correct, chain length) per test sample, as comparison rows; the routed chains."""
     library = router.library
     policies = {"full chain": [], "static chain": [], "router": [], "oracle (library)": []}
@@ -143,7 +140,7 @@ def run_router_study(
     test_queries = build_queries(load_examples(test_task, limit=study.n_test), tokenizer, test_task)
     test_rows = _rows(setup, "test", test_queries, chains)
     train_ids = [q.example_id for q in train_queries]
-    router = ChainRouter(
+    router = KnnRouter(
         library=library,
         features=np.array([train_rows[i]["feature"] for i in train_ids]),
         labels=np.array([train_rows[i]["labels"][: len(library)] for i in train_ids]),
@@ -151,11 +148,12 @@ def run_router_study(
         feature_layers=study.feature_layers,
     )
     if model_fingerprint is not None:
-        save_router(
+        save_policy(
             router,
             setup.output_dir / "router.safetensors",
             fingerprint=model_fingerprint,
             n_layers=chain_model.n_layers,
+            trained_toward="gold",
         )
     table, routed = _policy_table(router, static, test_queries, test_rows)
     result = {

@@ -13,10 +13,9 @@ lm_eval = pytest.importorskip("lm_eval", reason="the lmeval extra: pip install -
 
 from lm_eval.api.instance import Instance  # noqa: E402
 
-from benchmarks.experiments.router import ChainRouter  # noqa: E402
-from benchmarks.experiments.router_file import save_router  # noqa: E402
 from benchmarks.lm_eval_model import ColaLM  # noqa: E402
 from cola.chainfile import weights_fingerprint  # noqa: E402
+from cola.policy import KnnRouter, save_policy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,9 +76,10 @@ def test_a_router_runs_the_chain_it_picks_for_each_context(tmp_path, tiny_checkp
     hidden = cola_lm.chain_model.config.hidden_size
     features = np.eye(hidden, dtype=np.float32)[:4]
     labels = np.array([[0.0, 1.0]] * 4)  # every training question: only the skip chain is right
-    router = ChainRouter([(0, 1, 2, 3), (0, 2, 3)], features, labels, neighbors=2, feature_layers=1)
+    router = KnnRouter([(0, 1, 2, 3), (0, 2, 3)], features, labels, neighbors=2, feature_layers=1)
     path = tmp_path / "router.safetensors"
-    save_router(router, path, fingerprint=weights_fingerprint(cola_lm.chain_model.model), n_layers=4)
+    fingerprint = weights_fingerprint(cola_lm.chain_model.model)
+    save_policy(router, path, fingerprint=fingerprint, n_layers=4, trained_toward="gold")
     routed = ColaLM(model=str(tiny_checkpoint), router=str(path))
     skipped = ColaLM(model=str(tiny_checkpoint), chain="0;2;3")
     pairs = [
@@ -88,9 +88,12 @@ def test_a_router_runs_the_chain_it_picks_for_each_context(tmp_path, tiny_checkp
     ]
     assert routed.loglikelihood(pairs) == skipped.loglikelihood(pairs)
     assert routed.routed == [(0, 2, 3), (0, 2, 3)]
-    with pytest.raises(ValueError, match="give one of chain=, chain_file= and router="):
+    assert ColaLM(model=str(tiny_checkpoint), policy=str(path)).loglikelihood(pairs) == routed.loglikelihood(
+        pairs
+    )
+    with pytest.raises(ValueError, match=r"give one of chain=, chain_file= and policy= \(router=\)"):
         ColaLM(model=str(tiny_checkpoint), chain="0;2;3", router=str(path))
-    save_router(router, path, fingerprint="sha256:other", n_layers=4)
+    save_policy(router, path, fingerprint="sha256:other", n_layers=4, trained_toward="gold")
     with pytest.raises(ValueError, match="trained on other weights"):
         ColaLM(model=str(tiny_checkpoint), router=str(path))
 

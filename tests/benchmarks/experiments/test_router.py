@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
-from benchmarks.experiments.router import ChainRouter, chain_library
-from benchmarks.experiments.router_file import load_router, save_router
+from benchmarks.experiments.router import chain_library
 from benchmarks.experiments.router_study import RouterStudy, run_router_study
 from benchmarks.experiments.search_run import SearchRun, run_search
 from benchmarks.experiments.stats import wilson_interval
@@ -27,23 +25,6 @@ def test_library_ranks_chains_by_how_many_samples_they_fix():
         {"n_layers": 4, "correct_chains": ["0,2-3", "0-1,3", "0-3,3"]},
     ]
     assert chain_library(records, size=2) == [(0, 1, 2, 3), (0, 2, 3), (0, 1, 3)]
-
-
-def test_router_routes_each_cluster_to_its_chain():
-    library = [(0, 1, 2, 3), (0, 2, 3), (1, 2, 3)]
-    rng = np.random.default_rng(0)
-    centres = np.eye(8)[:2]
-    features = np.concatenate(
-        [centres[0] + 0.05 * rng.standard_normal((20, 8)), centres[1] + 0.05 * rng.standard_normal((20, 8))]
-    )
-    features /= np.linalg.norm(features, axis=1, keepdims=True)
-    labels = np.zeros((40, 3))
-    labels[:20, 1] = 1  # cluster 0: only chain 1 is right
-    labels[20:, 0] = 1  # cluster 1: the full chain is right; chain 2 as well but no better
-    labels[20:, 2] = 1
-    router = ChainRouter(library, features, labels, neighbors=5)
-    assert router.route(centres[0]) == 1
-    assert router.route(centres[1]) == 0, "a tie with the full chain falls back to the full chain"
 
 
 def test_wilson_interval():
@@ -93,25 +74,3 @@ def test_router_study_end_to_end(tmp_path, tokenizer):
     # Rerunning reuses the saved rows and static chain and reproduces the same table.
     again = study_run()
     assert json.dumps(again["table"]) == json.dumps(result["table"])
-
-
-def test_saved_router_routes_as_before_and_refuses_other_weights(tmp_path):
-    rng = np.random.default_rng(1)
-    features = rng.standard_normal((6, 16)).astype(np.float32)
-    features /= np.linalg.norm(features, axis=1, keepdims=True)
-    router = ChainRouter([(0, 1, 2, 3), (0, 2, 3)], features, rng.integers(0, 2, (6, 2)).astype(float), 3, 2)
-    path = tmp_path / "router.safetensors"
-    save_router(router, path, fingerprint="sha256:abc", n_layers=4)
-    loaded = load_router(path, fingerprint="sha256:abc", n_layers=4, hidden_size=16)
-    assert loaded.library == router.library and (loaded.neighbors, loaded.feature_layers) == (3, 2)
-    for probe in rng.standard_normal((10, 16)):
-        assert loaded.route(probe) == router.route(probe)
-    with pytest.raises(ValueError, match="trained on other weights"):
-        load_router(path, fingerprint="sha256:def", n_layers=4, hidden_size=16)
-    with pytest.raises(ValueError, match="16-wide features; the model's are 8"):
-        load_router(path, fingerprint="sha256:abc", n_layers=4, hidden_size=8)
-    with pytest.raises(FileNotFoundError, match="no router file"):
-        load_router(tmp_path / "missing", fingerprint="sha256:abc", n_layers=4, hidden_size=16)
-    (tmp_path / "junk.safetensors").write_bytes(b"not a router")
-    with pytest.raises(ValueError, match="not a safetensors router file"):
-        load_router(tmp_path / "junk.safetensors", fingerprint="sha256:abc", n_layers=4, hidden_size=16)
