@@ -1,12 +1,15 @@
 """Time the composer against transformers' own forward on the embedded model; print a table.
 
-python scripts/bench_composer.py [tokens] [repeats]
+python scripts/bench_composer.py [--model smollm2] [--tokens 80] [--repeats 5] [--out composer.md]
+
+Each time is the best of ``repeats`` runs, all measured side by side in one process.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
+from pathlib import Path
 
 import torch
 
@@ -23,10 +26,9 @@ def best_of(fn, repeats: int) -> float:
 
 
 @torch.inference_mode()
-def main(tokens: int = 80, repeats: int = 5) -> None:
-    torch.set_num_threads(torch.get_num_threads())
+def bench(model_spec: str, tokens: int, repeats: int) -> str:
     start = time.perf_counter()
-    loaded = load_model("smollm2")
+    loaded = load_model(model_spec)
     load_s = time.perf_counter() - start
     model, n_layers = loaded.model, loaded.n_layers
     chain_model = ChainModel(model)
@@ -49,14 +51,32 @@ def main(tokens: int = 80, repeats: int = 5) -> None:
             best_of(lambda: chain_model(ids, range(15), logits_to_keep=1), repeats),
         ),
     ]
-    print(
-        f"model {loaded.name}, {tokens} tokens, batch 1, {torch.get_num_threads()} threads, load {load_s:.1f} s"
-    )
-    print("| run | layers | seconds | ms per layer |")
-    print("|---|---|---|---|")
-    for name, layers, seconds in rows:
-        print(f"| {name} | {layers} | {seconds:.3f} | {1000 * seconds / layers:.1f} |")
+    lines = [
+        f"model {loaded.name}, {tokens} tokens, batch 1, {torch.get_num_threads()} threads, "
+        f"best of {repeats}, load {load_s:.1f} s",
+        "",
+        "| run | layers | seconds | ms per layer |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {layers} | {seconds:.3f} | {1000 * seconds / layers:.1f} |"
+        for name, layers, seconds in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="smollm2", help="a cola.load_model spec (default: smollm2)")
+    parser.add_argument("--tokens", type=int, default=80)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=None, help="also write the table to this file")
+    args = parser.parse_args()
+    table = bench(args.model, args.tokens, args.repeats)
+    print(table, end="")
+    if args.out is not None:
+        args.out.write_text(table)
 
 
 if __name__ == "__main__":
-    main(*(int(arg) for arg in sys.argv[1:]))
+    main()

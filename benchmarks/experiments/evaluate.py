@@ -12,8 +12,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
+from benchmarks.experiments.machine import machine_state, summarize_machine
+from benchmarks.experiments.stats import wilson_interval
 from benchmarks.queries import GenerationQuery, Query, query_fields
 from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.runner import answer_choice, answer_generation
@@ -87,7 +90,7 @@ def make_record(query: Query, fields: dict, seconds: float, task: TaskConfig, in
         "chain": info.chain_text,
         "prompt": query.prompt,
     }
-    return record | query_fields(query) | fields | {"seconds": round(seconds, 4)}
+    return record | query_fields(query) | fields | {"seconds": round(seconds, 4)} | machine_state()
 
 
 def summarize(records: list[dict], task: TaskConfig, info: RunInfo, *, wall_seconds: float) -> dict:
@@ -103,15 +106,23 @@ def summarize(records: list[dict], task: TaskConfig, info: RunInfo, *, wall_seco
         "seed": info.seed,
         "n": count,
         "accuracy": sum(r["correct"] for r in records) / count if count else None,
+        "accuracy_ci95": wilson_interval(sum(r["correct"] for r in records), count),
         "seconds_per_question": sum(r["seconds"] for r in records) / count if count else None,
+        "seconds_median_p90": _median_p90([r["seconds"] for r in records]),
         "wall_seconds": round(wall_seconds, 2),
+        "machine": summarize_machine(records),
         "task": asdict(task),
     }
     if records and "correct_norm" in records[0]:
         summary["accuracy_norm"] = sum(r["correct_norm"] for r in records) / count
+        summary["accuracy_norm_ci95"] = wilson_interval(sum(r["correct_norm"] for r in records), count)
     if records and "exact_match" in records[0]:
         summary["exact_match"] = sum(r["exact_match"] for r in records) / count
     return summary
+
+
+def _median_p90(values: list[float]) -> list[float] | None:
+    return [float(np.median(values)), float(np.percentile(values, 90))] if values else None
 
 
 def evaluate(
