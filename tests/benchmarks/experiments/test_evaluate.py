@@ -5,6 +5,7 @@ import json
 import pytest
 
 from benchmarks.experiments.evaluate import RunInfo, evaluate
+from benchmarks.experiments.stats import wilson_interval
 from benchmarks.tasks import TaskConfig
 from cola import ChainModel
 from tests.conftest import build_tiny_model
@@ -33,6 +34,10 @@ def test_arc_records_and_summary(tmp_path, tokenizer, chain_model, mode):
     )
     assert all(len(r["scores"]) == n for r, n in zip(records, (4, 4, 5, 3, 2), strict=True))
     assert summary["accuracy"] == sum(r["correct"] for r in records) / 5
+    assert summary["accuracy_ci95"] == wilson_interval(sum(r["correct"] for r in records), 5)
+    seconds = sorted(r["seconds"] for r in records)
+    assert summary["seconds_median_p90"][0] == seconds[2] and seconds[3] <= summary["seconds_median_p90"][1]
+    assert summary["machine"]["n_with_load"] == 5 and all("load_1m" in r for r in records)
     assert json.loads((tmp_path / "summary.json").read_text())["n"] == 5
     key = "continuation_ids" if mode == "loglikelihood" else "candidate_ids"
     assert all(key in r for r in records)
