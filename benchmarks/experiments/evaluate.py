@@ -154,3 +154,25 @@ def evaluate(
     summary = summarize(records, task, info, wall_seconds=time.perf_counter() - start)
     write_json(output_dir / "summary.json", summary)
     return summary
+
+
+def accuracy_table(summaries: list[dict]) -> str:
+    """Markdown table of evaluation summaries: accuracy with its interval, time and load per run."""
+    lines = [
+        "| model | benchmark | mode | n | acc (95% CI) | acc_norm (95% CI) | s / question (median, p90) | load (median, max) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in summaries:
+        norm = _with_interval(s.get("accuracy_norm"), s.get("accuracy_norm_ci95"))
+        seconds = "{:.2f}, {:.2f}".format(*s["seconds_median_p90"])
+        machine = s.get("machine")
+        load = f"{machine['median_load_1m']:.1f}, {machine['max_load_1m']:.1f}" if machine else "–"
+        lines.append(
+            f"| {s['model']} | {s['benchmark']} | {s['mode']} | {s['n']} | "
+            f"{_with_interval(s['accuracy'], s['accuracy_ci95'])} | {norm} | {seconds} | {load} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _with_interval(value: float | None, interval: list[float] | None) -> str:
+    return "–" if value is None else f"{value:.3f} ({interval[0]:.3f}–{interval[1]:.3f})"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from benchmarks.experiments.evaluate import RunInfo, evaluate
+from benchmarks.experiments.evaluate import RunInfo, accuracy_table, evaluate
 from benchmarks.experiments.stats import wilson_interval
 from benchmarks.tasks import TaskConfig
 from cola import ChainModel
@@ -39,6 +39,11 @@ def test_arc_records_and_summary(tmp_path, tokenizer, chain_model, mode):
     assert summary["seconds_median_p90"][0] == seconds[2] and seconds[3] <= summary["seconds_median_p90"][1]
     assert summary["machine"]["n_with_load"] == 5 and all("load_1m" in r for r in records)
     assert json.loads((tmp_path / "summary.json").read_text())["n"] == 5
+    low, high = summary["accuracy_ci95"]
+    row = accuracy_table([summary]).splitlines()[2]
+    assert row.startswith(
+        f"| tiny | arc_easy | {mode} | 5 | {summary['accuracy']:.3f} ({low:.3f}–{high:.3f}) |"
+    )
     key = "continuation_ids" if mode == "loglikelihood" else "candidate_ids"
     assert all(key in r for r in records)
 
