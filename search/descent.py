@@ -14,8 +14,9 @@ most 8 layers shorter by construction. Descent goes deep on purpose:
    0.084, a random order 0.061;
 2. from the current correct chain, evaluate its removals (skip ``skip_sizes`` steps) in the order
    of the layers a validation split could lose most safely: the expected saving, size times the
-   product of the removed layers' single-skip ``keep`` rates (random order without a prior); the
-   first removal still correct becomes the current chain, and this step repeats from it;
+   product of the removed layers' single-skip ``keep`` rates (without a prior every rate counts
+   as 1, so the largest removals come first, in random order within a size); the first removal
+   still correct becomes the current chain, and this step repeats from it;
 3. when no removal of the current chain is correct, random edits of it are tried instead, and the
    first one that is correct and shorter becomes the current chain (back to step 2).
 

@@ -11,9 +11,9 @@ that reach the same chain update one set of statistics. Selection takes, with pr
 CoLa reference does). Selection descends through a node once it holds all the children progressive
 widening allows (all of them when ``widening`` is 0), else expands it. Each simulation evaluates a
 chain no simulation evaluated before, so ``simulations`` is the budget of chain evaluations:
-expansion links a child reached before by another edit order without spending a simulation on
-it, and an edit skipped because it would close a cycle on the current path stays untried for
-other paths. The CoLa reference's own search, which grows a single path, is
+expansion links a child reached before (by another edit order, or an ancestor that undoing a
+repeat gives back) without spending a simulation on it, and selection never steps onto a chain
+already on its path. The CoLa reference's own search, which grows a single path, is
 :mod:`search.reference`.
 """
 
@@ -126,19 +126,27 @@ class MCTS:
     def expands_fully(self, node: Node) -> bool:
         return node is self.root and self.config.widening == 0 and self.config.prior is None
 
-    def next_untried(self, node: Node, on_path: set[Chain]) -> int | None:
+    def next_untried(self, node: Node) -> int | None:
         """Index of the untried edit to expand: the last (the list is shuffled) or the best by the prior."""
-        candidates = [i for i, (chain, _) in enumerate(self.untried(node)) if chain not in on_path]
-        if not candidates or self.config.prior is None:
-            return candidates[-1] if candidates else None
-        return max(reversed(candidates), key=lambda i: self.prior_score(node.untried[i][1]))  # last of ties
+        untried = self.untried(node)
+        if not untried or self.config.prior is None:
+            return len(untried) - 1 if untried else None
+        return max(
+            reversed(range(len(untried))), key=lambda i: self.prior_score(untried[i][1])
+        )  # last of ties
 
     def prior_score(self, key: tuple) -> float:
         return self.learned.get(key, 0.0) if self.config.prior == "learned" else self.effects.mean(key)
 
-    def expand(self, node: Node, on_path: set[Chain]) -> Node | None:
-        """A new child of ``node`` to evaluate; children met before by another path are linked on the way."""
-        while (index := self.next_untried(node, on_path)) is not None:
+    def expand(self, node: Node) -> Node | None:
+        """A new child of ``node`` to evaluate; children met before are linked on the way.
+
+        A child met before may be an ancestor on the current path (skipping one copy of a repeated
+        layer undoes the repeat): linking it costs nothing, and selection never steps onto a chain
+        already on its path. Leaving it untried instead would keep the node from ever being fully
+        expanded, so selection would never descend through a repeat node.
+        """
+        while (index := self.next_untried(node)) is not None:
             chain, key = node.untried.pop(index)
             child = self.nodes.get(chain)
             if child is not None:
@@ -163,7 +171,7 @@ class MCTS:
         stalls = 0
         while self.evaluations_left > 0 and stalls < 10 * self.config.simulations:
             path = self.select()
-            child = self.expand(path[-1], {node.chain for node in path})
+            child = self.expand(path[-1])
             if child is None:  # nothing left to expand below this path: count it, move the statistics
                 stalls += 1
                 self.backup(path, path[-1].value_sum / path[-1].visits)

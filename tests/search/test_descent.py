@@ -39,6 +39,15 @@ def test_descent_removes_every_layer_the_answer_does_not_need():
     assert len(result.rewards) <= 201 and len(set(result.rewards)) == len(result.rewards)
 
 
+def test_without_a_prior_the_largest_removals_come_first_in_random_order():
+    config = SearchConfig(name="descent", simulations=15, stop=NO_STOP)
+    result = descent(needs(*range(8)), 8, config, np.random.default_rng(0))
+    removed = [8 - len(chain) for chain in list(result.rewards)[1:]]
+    assert removed == [2] * 7 + [1] * 8  # only the full chain is correct: every removal, larger first
+    others = descent(needs(*range(8)), 8, config, np.random.default_rng(1))
+    assert list(others.rewards) != list(result.rewards)  # the order within a size is drawn
+
+
 def test_removals_follow_the_keep_rates_and_a_sure_layer_pair_goes_first(tmp_path):
     # Layers 6 and 7 are the safest to lose, so the first removal tried skips both.
     path = write_prior(tmp_path, 8, keep={6: 0.99, 7: 0.98, 5: 0.9})

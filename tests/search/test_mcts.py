@@ -78,20 +78,29 @@ def test_a_chain_reached_by_two_edit_orders_is_one_node_linked_under_both_parent
     )
 
 
-def test_an_edit_refused_for_closing_a_cycle_stays_untried_for_other_paths():
+def test_undoing_a_repeat_links_the_ancestor_without_an_evaluation():
     search = MCTS(graded, 4, SearchConfig(simulations=10, stop=NO_STOP), np.random.default_rng(0))
     search.result.original_reward = search.evaluate(search.root.chain)
     node = Node((0, 1, 2, 3, 3))
     search.nodes[node.chain] = node
     search.evaluate(node.chain)
-    on_path = {search.root.chain, node.chain}
-    untried = search.untried(node)
-    assert search.root.chain in [chain for chain, _ in untried]  # skipping a copy of 3 undoes the repeat
-    while search.expand(node, on_path) is not None:
-        pass
-    assert [chain for chain, _ in node.untried] == [search.root.chain]
-    assert search.expand(node, {node.chain}) is None  # on a path without the root: linked, not evaluated
-    assert search.root in node.children and not node.untried
+    assert search.root.chain in [chain for chain, _ in search.untried(node)]  # skip a copy of 3
+    evaluated = len(search.result.rewards)
+    new = []
+    while (child := search.expand(node)) is not None:
+        new.append(child.chain)
+    assert search.root.chain not in new and len(search.result.rewards) == evaluated + len(new)
+    assert search.root in node.children and not node.untried  # fully expanded: selection goes through
+
+
+def test_mcts_descends_through_repeat_nodes_to_a_chain_only_they_lead_to():
+    # Three repeats of the full chain: every path to it descends through two repeat nodes.
+    target = (0, 0, 1, 1, 2, 2)
+    config = SearchConfig(simulations=300, length_penalty=0.0, stop=NO_STOP)
+    result = search_function("mcts")(
+        lambda chain: float(chain == target), 3, config, np.random.default_rng(0)
+    )
+    assert result.rewards.get(target) == 1.0
 
 
 def test_progressive_widening_bounds_children_by_visits_and_goes_deeper():
@@ -104,8 +113,8 @@ def test_progressive_widening_bounds_children_by_visits_and_goes_deeper():
         )
         result = search.run()
         for node in search.nodes.values():
-            if widening:
-                assert len(node.children) <= math.ceil(widening * math.sqrt(node.visits))
+            if widening:  # children first made here; linking one met before (a transposition) is free
+                assert node.grown <= math.ceil(widening * math.sqrt(node.visits))
         return max(30 - len(chain) for chain in result.rewards)  # skips only shorten: edits deep
 
     assert depth_reached(0.0) <= 4  # about 89 children a node: the root and part of one level
