@@ -16,7 +16,10 @@ gets at most one child: the tree is one path, a random walk of single edits from
 and UCB, the penalty and the random pick never choose between siblings. The first simulation
 re-evaluates the root (memoized here: no model call). Deliberate differences: the repeat-count-0
 actions (no-ops) are left out, the length cap and penalty use the model's own depth (the source
-assumes 28 layers), and ``simulations`` counts simulations, not distinct chains, as there.
+assumes 28 layers), and ``simulations`` is the budget of distinct chains evaluated, as for every
+search here (so that "found within k evaluations" means the same for all): a simulation that
+lands on a chain evaluated before costs nothing, up to ``STALLS_PER_SIMULATION`` times the budget
+in simulations (the source counts simulations).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import numpy as np
 from search.actions import children
 from search.config import SearchConfig
 from search.types import Chain, Evaluator, MemoEvaluator, SearchResult
+
+STALLS_PER_SIMULATION = 10  # bound on simulations that find no new chain, per unit of budget
 
 
 class TreeNode:
@@ -77,7 +82,11 @@ def reference_search(
     evaluate = MemoEvaluator(evaluator, result)
     root = TreeNode(tuple(range(n_layers)))
     result.original_reward = evaluate(root.chain)
-    for simulation in range(1, config.simulations + 1):
+    simulation = 0
+    while (
+        len(result.rewards) <= config.simulations and simulation < STALLS_PER_SIMULATION * config.simulations
+    ):
+        simulation += 1
         node = _leaf(root, simulation, config, n_layers, rng)
         if node.visits > 0:
             node = _expand(node, n_layers, config, rng)
