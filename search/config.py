@@ -67,6 +67,11 @@ class SearchConfig:
             raise ValueError("prior=learned takes a prior_file, and a prior_file needs prior=learned")
         if self.name == "descent" and self.prior == "edits":
             raise ValueError("search descent takes prior=learned or no prior, not prior=edits")
+        if self.control == "placebo_all" and self.stop.enabled:
+            raise ValueError(
+                "control=placebo_all needs search.stop.enabled=false: with the early stop the gold search "
+                "ends at a chain 2 layers shorter and the twin at any placebo chain, so their lengths do not compare"
+            )
         if self.widening < 0:
             raise ValueError(f"widening must be >= 0, got {self.widening}")
         if self.max_random_edits < 1:

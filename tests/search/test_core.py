@@ -135,6 +135,8 @@ def test_unknown_search_and_bad_config():
         SearchConfig(simulations=0)
     with pytest.raises(ValueError, match="unknown search 'beam'; choose from mcts, guided"):
         SearchConfig(name="beam")
+    with pytest.raises(ValueError, match="control=placebo_all needs search.stop.enabled=false"):
+        SearchConfig(control="placebo_all")
 
 
 def test_config_knows_every_registered_search():
