@@ -16,7 +16,7 @@ import numpy as np
 from benchmarks.experiments.machine import describe_machine, summarize_machine
 from benchmarks.experiments.search_plots import plot_report
 from benchmarks.experiments.stats import mcnemar_exact, paired_bootstrap_interval, rate, sign_flip_p
-from benchmarks.results import ResultsLog, write_json
+from benchmarks.results import SETTINGS_FILE, ResultsLog, SettingsMismatch, claim_run_dir, write_json
 
 PAPER = {"shortening_rate": 0.75, "correction_rate": 0.60}  # "over 75%" / "over 60%" (abstract)
 
@@ -174,7 +174,13 @@ def summarize_search(records: list[dict]) -> dict:
 
 
 def merge_shards(shard_dirs: list[Path], output_dir: Path) -> dict:
-    """Combine shard ``results.jsonl`` files (each sample once) and summarize them together."""
+    """Combine shard ``results.jsonl`` files (each sample once) and summarize them together.
+
+    The shards must be one run split up: the same settings but for their shard index. The merged
+    directory records those settings with the shards it holds, so a later merge of other shards
+    into it is refused like any stale restart.
+    """
+    claim_run_dir(output_dir, merged_settings(shard_dirs))
     merged = ResultsLog(output_dir / "results.jsonl")
     for shard in shard_dirs:
         path = Path(shard) / "results.jsonl"
@@ -186,6 +192,29 @@ def merge_shards(shard_dirs: list[Path], output_dir: Path) -> dict:
     summary = summarize_search(merged.records) | {"shards": [str(s) for s in shard_dirs]}
     write_json(output_dir / "summary.json", summary)
     return summary
+
+
+def merged_settings(shard_dirs: list[Path]) -> dict:
+    """The shards' common settings, with ``shard`` = [their indexes, the shard count]."""
+    settings = []
+    for shard in shard_dirs:
+        path = Path(shard) / SETTINGS_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"shard has no {SETTINGS_FILE}: {path}; it cannot be checked for merging")
+        settings.append(json.loads(path.read_text()))
+    positions = [entry.pop("shard") for entry in settings]
+    for shard, entry in zip(shard_dirs[1:], settings[1:], strict=True):
+        if entry != settings[0]:
+            differing = sorted(
+                key for key in entry.keys() | settings[0].keys() if entry.get(key) != settings[0].get(key)
+            )
+            raise SettingsMismatch(
+                f"{shard} was run with other settings than {shard_dirs[0]} ({', '.join(differing)})"
+            )
+    indexes, counts = [index for index, _ in positions], {count for _, count in positions}
+    if len(counts) > 1 or len(set(indexes)) < len(indexes):
+        raise SettingsMismatch(f"the shards are not parts of one split run: (index, count) = {positions}")
+    return settings[0] | {"shard": [sorted(indexes), counts.pop()]}
 
 
 def _fmt(value, interval=None) -> str:

@@ -114,6 +114,18 @@ def test_shards_merge_into_the_unsharded_result(tmp_path, chain_model, tokenizer
     assert by_id == {r["id"]: stable(r) for r in read_jsonl(tmp_path / "whole" / "results.jsonl")}
     for key in ("n", "accuracy", "shortening_rate", "correction_rate", "mean_best_length"):
         assert merged[key] == whole[key]
+    settings = json.loads((tmp_path / "merged" / "run_settings.json").read_text())
+    assert settings["shard"] == [[0, 1], 2] and settings["seed"] == 0
+
+
+def test_shards_of_other_runs_are_not_merged(tmp_path, chain_model, tokenizer):
+    run(chain_model, tokenizer, tmp_path / "shard0", shard_index=0, shard_count=2)
+    run(chain_model, tokenizer, tmp_path / "other", shard_index=1, shard_count=2, seed=1)
+    with pytest.raises(SettingsMismatch, match=r"other was run with other settings than .*shard0 \(seed\)"):
+        merge_shards([tmp_path / "shard0", tmp_path / "other"], tmp_path / "merged")
+    with pytest.raises(SettingsMismatch, match="not parts of one split run"):
+        merge_shards([tmp_path / "shard0", tmp_path / "shard0"], tmp_path / "merged")
+    assert not (tmp_path / "merged").exists()
 
 
 def test_report_has_table_and_plots(tmp_path, chain_model, tokenizer):
