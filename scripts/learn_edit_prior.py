@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.experiments.edit_prior import learn_edit_prior, read_scan
+from benchmarks.experiments.edit_prior import learn_edit_prior, read_scan, scan_split
 
 
 def main() -> None:
@@ -22,7 +22,8 @@ def main() -> None:
     parser.add_argument("run", type=Path, help="the scan's run directory (results.jsonl inside)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    prior = learn_edit_prior(read_scan(args.run, "learn the prior"), source=str(args.run))
+    records = read_scan(args.run, "learn the prior")
+    prior = learn_edit_prior(records, source=str(args.run), split=scan_split(args.run))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(prior, indent=1) + "\n")
     top = ", ".join(

@@ -24,6 +24,8 @@ def _read_prior(path: str, n_layers: int) -> dict:
     data = json.loads(file.read_text())
     if data.get("format") != FORMAT:
         raise ValueError(f"{file}: not an edit prior file (format {data.get('format')!r})")
+    if data.get("split") == "test":
+        raise ValueError(f"{file} was learned on a test split; learn priors on validation or train splits")
     if data.get("n_layers") != n_layers:
         raise ValueError(
             f"{file} was learned on a {data.get('n_layers')}-layer model; this one has {n_layers} layers"

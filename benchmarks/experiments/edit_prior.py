@@ -30,9 +30,14 @@ def read_scan(run: Path, purpose: str) -> list[dict]:
     results = run / "results.jsonl"
     if not results.is_file():
         raise SystemExit(f"error: no results.jsonl in {run}")
-    if json.loads((run / "run_settings.json").read_text())["task"]["split"] == "test":
+    if scan_split(run) == "test":
         raise SystemExit(f"error: {purpose} on a validation (or train) split, never on test")
     return ResultsLog(results).records
+
+
+def scan_split(run: Path) -> str:
+    """The split a scan's run directory was run on (its ``run_settings.json``)."""
+    return json.loads((run / "run_settings.json").read_text())["task"]["split"]
 
 
 def wrong_with_twin(records: list[dict]) -> list[dict]:
@@ -46,7 +51,9 @@ def single_edit_signatures(n_layers: int) -> dict[tuple, tuple]:
     return {chain: signature(full, edit) for chain, edit in children(full, n_layers, EditConfig()).items()}
 
 
-def learn_edit_prior(records: list[dict], source: str) -> dict:
+def learn_edit_prior(records: list[dict], source: str, *, split: str | None = None) -> dict:
+    """The prior file's content from a scan's records; ``source`` and ``split`` say where they came
+    from (a prior learned on a test split is refused when loaded)."""
     paired = wrong_with_twin(records)
     if not paired:
         raise ValueError(
@@ -77,6 +84,7 @@ def learn_edit_prior(records: list[dict], source: str) -> dict:
     return {
         "format": FORMAT,
         "source": source,
+        "split": split,
         "n_layers": n_layers,
         "n_questions": len(paired),
         "n_correct_questions": len(correct),

@@ -8,6 +8,7 @@ or on where an interrupted run resumed.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import zlib
@@ -147,6 +148,13 @@ def placebo_twin(
     )
 
 
+def file_sha256(path: str) -> str:
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"edit prior file not found: {file}")
+    return hashlib.sha256(file.read_bytes()).hexdigest()
+
+
 def run_settings(task: TaskConfig, run: SearchRun, search_config: SearchConfig) -> dict:
     """What decides a search run's records: a run directory holds records of these settings only."""
     return {
@@ -154,6 +162,8 @@ def run_settings(task: TaskConfig, run: SearchRun, search_config: SearchConfig) 
         "model_fingerprint": run.model_fingerprint,
         "task": asdict(task),
         "search": asdict(search_config),
+        # The prior file's content, not only its name: a file learned again changes the records.
+        "prior_sha256": file_sha256(search_config.prior_file) if search_config.prior_file else None,
         "seed": run.seed,
         "shard": [run.shard_index, run.shard_count],
     }

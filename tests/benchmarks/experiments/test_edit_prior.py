@@ -67,3 +67,16 @@ def test_a_scan_is_read_only_from_a_validation_run(tmp_path):
         read_scan(tmp_path, "compare orders")
     (tmp_path / "run_settings.json").write_text(json.dumps({"task": {"split": "validation"}}))
     assert read_scan(tmp_path, "learn the prior") == [scanned]
+
+
+def test_a_prior_says_its_split_and_one_learned_on_test_is_refused_when_loaded(tmp_path):
+    from search.prior import load_edit_prior
+
+    records = [record(["0,2-3"], ["0-2"])]
+    for split in ("validation", "test"):
+        path = tmp_path / f"{split}.json"
+        path.write_text(json.dumps(learn_edit_prior(records, source="scan", split=split)))
+        assert json.loads(path.read_text())["split"] == split
+    assert load_edit_prior(str(tmp_path / "validation.json"), 4)[("skip", 1, 1)] == 0.0  # rank 0 first
+    with pytest.raises(ValueError, match="test.json was learned on a test split"):
+        load_edit_prior(str(tmp_path / "test.json"), 4)

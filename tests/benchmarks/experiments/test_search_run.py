@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.experiments.search_report import merge_shards, summarize_search, write_report
-from benchmarks.experiments.search_run import SearchRun, run_search
+from benchmarks.experiments.search_run import SearchRun, run_search, run_settings
 from benchmarks.results import SettingsMismatch
 from benchmarks.tasks import TaskConfig
 from cola import ChainModel
@@ -197,6 +197,18 @@ def test_restart_with_other_settings_is_refused_and_changes_nothing(tmp_path, ch
     assert "\n" not in str(refused.value)
     assert {name: (tmp_path / name).read_bytes() for name in before} == before
     run(chain_model, tokenizer, tmp_path)  # the same settings resume
+
+
+def test_run_settings_hold_the_prior_file_content(tmp_path):
+    prior = tmp_path / "prior.json"
+    prior.write_text('{"format": "cola-edit-prior", "n_layers": 4, "edits": []}')
+    config = SearchConfig(name="learned", prior="learned", prior_file=str(prior))
+    task, run_fields = TaskConfig("arc_easy", path=ARC_PATH), SearchRun(model="tiny")
+    before = run_settings(task, run_fields, config)
+    prior.write_text('{"format": "cola-edit-prior", "n_layers": 4, "edits": [], "split": "validation"}')
+    after = run_settings(task, run_fields, config)
+    assert before["prior_sha256"] != after["prior_sha256"] and before["search"] == after["search"]
+    assert run_settings(task, run_fields, CONFIG)["prior_sha256"] is None
 
 
 def script(name: str, *overrides: str) -> subprocess.CompletedProcess:
