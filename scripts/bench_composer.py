@@ -8,6 +8,7 @@ Each time is the best of ``repeats`` runs, all measured side by side in one proc
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def best_of(fn, repeats: int) -> float:
 
 @torch.inference_mode()
 def bench(model_spec: str, tokens: int, repeats: int) -> str:
+    load_before = os.getloadavg()[0]  # other work beside the bench slows every row alike
     start = time.perf_counter()
     loaded = load_model(model_spec)
     load_s = time.perf_counter() - start
@@ -53,7 +55,7 @@ def bench(model_spec: str, tokens: int, repeats: int) -> str:
     ]
     lines = [
         f"model {loaded.name}, {tokens} tokens, batch 1, {torch.get_num_threads()} threads, "
-        f"best of {repeats}, load {load_s:.1f} s",
+        f"best of {repeats}, model load {load_s:.1f} s, 1-minute machine load before {load_before:.2f}",
         "",
         "| run | layers | seconds | ms per layer |",
         "|---|---|---|---|",
