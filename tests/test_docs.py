@@ -120,12 +120,32 @@ def check_options(script: list[str], args: list[str]) -> None:
     assert used <= listed, f"{' '.join(script)} does not take {sorted(used - listed)}"
 
 
-@cache
 def help_text(script: tuple[str, ...]) -> str:
-    shown = subprocess.run(
-        [sys.executable, *script, "--help"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
-    )
-    return shown.stdout
+    return all_help_texts()[script]
+
+
+@cache
+def all_help_texts() -> dict[tuple[str, ...], str]:
+    """Every documented argparse script's ``--help``, run side by side (each imports torch)."""
+    scripts = {("scripts/run_lm_eval.py",)} | {
+        (words[1],)
+        for words in (shlex.split(PLACEHOLDER.sub("", command), comments=True) for _, command in COMMANDS)
+        if len(words) > 1
+        and words[1].startswith("scripts/")
+        and words[1].endswith(".py")
+        and not HYDRA_MAIN.search((ROOT / words[1]).read_text())
+    }
+    running = {
+        script: subprocess.Popen(
+            [sys.executable, *script, "--help"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+        for script in scripts
+    }
+    texts = {}
+    for script, process in running.items():
+        texts[script], _ = process.communicate(timeout=300)
+        assert process.returncode == 0, f"{' '.join(script)} --help failed"
+    return texts
 
 
 def check_pytest(args: list[str], markers: list[str]) -> None:
