@@ -90,6 +90,13 @@ def _flat(settings: dict, prefix: str = "") -> dict:
     return flat
 
 
+def settings_changes(stored: dict, now: dict) -> str:
+    """Every key whose value differs, as ``seed: 0 -> 1; ...`` (nested keys dotted); "" when none."""
+    stored, now = _flat(stored), _flat(now)
+    differing = [key for key in sorted(stored.keys() | now.keys()) if stored.get(key) != now.get(key)]
+    return "; ".join(f"{key}: {stored.get(key)!r} -> {now.get(key)!r}" for key in differing)
+
+
 def claim_run_dir(output_dir: str | Path, settings: dict) -> None:
     """Record ``settings`` in a new run directory, or check them against the recorded ones.
 
@@ -105,10 +112,7 @@ def claim_run_dir(output_dir: str | Path, settings: dict) -> None:
         output_dir.mkdir(parents=True, exist_ok=True)
         write_json(path, settings)
         return
-    stored, now = _flat(json.loads(path.read_text())), _flat(settings)
-    differing = [key for key in sorted(stored.keys() | now.keys()) if stored.get(key) != now.get(key)]
-    if differing:
-        changes = "; ".join(f"{key}: {stored.get(key)!r} -> {now.get(key)!r}" for key in differing)
+    if changes := settings_changes(json.loads(path.read_text()), settings):
         raise SettingsMismatch(
             f"{output_dir} holds a run with other settings ({changes}); use another directory or those settings"
         )

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.experiments.machine import machine_state, summarize_machine
-from benchmarks.experiments.stats import wilson_interval
+from benchmarks.experiments.stats import format_rate, wilson_interval
 from benchmarks.queries import GenerationQuery, Query, query_fields
 from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.runner import answer_choice, answer_generation
@@ -94,7 +94,7 @@ def make_record(query: Query, fields: dict, seconds: float, task: TaskConfig, in
 
 
 def summarize(records: list[dict], task: TaskConfig, info: RunInfo, *, wall_seconds: float) -> dict:
-    count = len(records)
+    count, correct = len(records), sum(r["correct"] for r in records)
     summary = {
         "model": info.model,
         "benchmark": task.benchmark,
@@ -105,8 +105,8 @@ def summarize(records: list[dict], task: TaskConfig, info: RunInfo, *, wall_seco
         "chain_length": len(info.chain),
         "seed": info.seed,
         "n": count,
-        "accuracy": sum(r["correct"] for r in records) / count if count else None,
-        "accuracy_ci95": wilson_interval(sum(r["correct"] for r in records), count),
+        "accuracy": correct / count if count else None,
+        "accuracy_ci95": wilson_interval(correct, count),
         "seconds_per_question": sum(r["seconds"] for r in records) / count if count else None,
         "seconds_median_p90": _median_p90([r["seconds"] for r in records]),
         "wall_seconds": round(wall_seconds, 2),
@@ -114,8 +114,9 @@ def summarize(records: list[dict], task: TaskConfig, info: RunInfo, *, wall_seco
         "task": asdict(task),
     }
     if records and "correct_norm" in records[0]:
-        summary["accuracy_norm"] = sum(r["correct_norm"] for r in records) / count
-        summary["accuracy_norm_ci95"] = wilson_interval(sum(r["correct_norm"] for r in records), count)
+        correct_norm = sum(r["correct_norm"] for r in records)
+        summary["accuracy_norm"] = correct_norm / count
+        summary["accuracy_norm_ci95"] = wilson_interval(correct_norm, count)
     if records and "exact_match" in records[0]:
         summary["exact_match"] = sum(r["exact_match"] for r in records) / count
     return summary
@@ -163,16 +164,12 @@ def accuracy_table(summaries: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
-        norm = _with_interval(s.get("accuracy_norm"), s.get("accuracy_norm_ci95"))
+        norm = format_rate(s.get("accuracy_norm"), s.get("accuracy_norm_ci95"))
         seconds = "{:.2f}, {:.2f}".format(*s["seconds_median_p90"])
         machine = s.get("machine")
         load = f"{machine['median_load_1m']:.1f}, {machine['max_load_1m']:.1f}" if machine else "–"
         lines.append(
             f"| {s['model']} | {s['benchmark']} | {s['mode']} | {s['n']} | "
-            f"{_with_interval(s['accuracy'], s['accuracy_ci95'])} | {norm} | {seconds} | {load} |"
+            f"{format_rate(s['accuracy'], s['accuracy_ci95'])} | {norm} | {seconds} | {load} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def _with_interval(value: float | None, interval: list[float] | None) -> str:
-    return "–" if value is None else f"{value:.3f} ({interval[0]:.3f}–{interval[1]:.3f})"

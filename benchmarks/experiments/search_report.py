@@ -15,8 +15,21 @@ import numpy as np
 
 from benchmarks.experiments.machine import describe_machine, summarize_machine
 from benchmarks.experiments.search_plots import plot_report
-from benchmarks.experiments.stats import mcnemar_exact, paired_bootstrap_interval, rate, sign_flip_p
-from benchmarks.results import SETTINGS_FILE, ResultsLog, SettingsMismatch, claim_run_dir, write_json
+from benchmarks.experiments.stats import (
+    format_rate,
+    mcnemar_exact,
+    paired_bootstrap_interval,
+    rate,
+    sign_flip_p,
+)
+from benchmarks.results import (
+    SETTINGS_FILE,
+    ResultsLog,
+    SettingsMismatch,
+    claim_run_dir,
+    settings_changes,
+    write_json,
+)
 
 PAPER = {"shortening_rate": 0.75, "correction_rate": 0.60}  # "over 75%" / "over 60%" (abstract)
 
@@ -204,24 +217,12 @@ def merged_settings(shard_dirs: list[Path]) -> dict:
         settings.append(json.loads(path.read_text()))
     positions = [entry.pop("shard") for entry in settings]
     for shard, entry in zip(shard_dirs[1:], settings[1:], strict=True):
-        if entry != settings[0]:
-            differing = sorted(
-                key for key in entry.keys() | settings[0].keys() if entry.get(key) != settings[0].get(key)
-            )
-            raise SettingsMismatch(
-                f"{shard} was run with other settings than {shard_dirs[0]} ({', '.join(differing)})"
-            )
+        if changes := settings_changes(settings[0], entry):
+            raise SettingsMismatch(f"{shard} was run with other settings than {shard_dirs[0]} ({changes})")
     indexes, counts = [index for index, _ in positions], {count for _, count in positions}
     if len(counts) > 1 or len(set(indexes)) < len(indexes):
         raise SettingsMismatch(f"the shards are not parts of one split run: (index, count) = {positions}")
     return settings[0] | {"shard": [sorted(indexes), counts.pop()]}
-
-
-def _fmt(value, interval=None) -> str:
-    if value is None:
-        return "–"
-    text = f"{value:.3f}" if isinstance(value, float) else str(value)
-    return f"{text} ({interval[0]:.3f}–{interval[1]:.3f})" if interval else text
 
 
 ROWS = [
@@ -267,7 +268,7 @@ def _table(summaries: dict[str, dict], rows: list, *, paper: bool) -> list[str]:
     header = "| metric | " + " | ".join(names) + (" | paper (CoLa) |" if paper else " |")
     lines = [header, "|---" * (len(names) + 1 + paper) + "|"]
     for label, key in rows:
-        cells = [_fmt(summaries[n].get(key), summaries[n].get(f"{key}_ci")) for n in names]
+        cells = [format_rate(summaries[n].get(key), summaries[n].get(f"{key}_ci")) for n in names]
         tail = (f" > {PAPER[key]:.2f} |" if key in PAPER else " |") if paper else ""
         lines.append(f"| {label} | " + " | ".join(cells) + " |" + tail)
     return lines
@@ -285,8 +286,8 @@ def budget_table(summaries: dict[str, dict]) -> list[str]:
                 cells.append("– (beyond the run's budget)")
                 continue
             cells.append(
-                f"{_fmt(at['paired_correction_rate'])} vs {_fmt(at['placebo_correction_rate'])}: "
-                f"{_fmt(at['genuine_correction'], at['genuine_correction_ci'])}, p={_fmt(at['genuine_correction_p'])}"
+                f"{format_rate(at['paired_correction_rate'])} vs {format_rate(at['placebo_correction_rate'])}: "
+                f"{format_rate(at['genuine_correction'], at['genuine_correction_ci'])}, p={format_rate(at['genuine_correction_p'])}"
             )
         lines.append(f"| {budget} | " + " | ".join(cells) + " |")
     return lines
@@ -309,7 +310,7 @@ def paired_comparisons(records_by_run: dict[str, list[dict]]) -> list[str]:
         b = [y["best_chain"] is not None for _, y in shared]
         lines.append(
             f"- {names[0]} vs {name}, {len(shared)} originally-wrong samples: correction "
-            f"{_fmt(rate(a)[0])} vs {_fmt(rate(b)[0])}, McNemar p = {_fmt(mcnemar_exact(a, b))}"
+            f"{format_rate(rate(a)[0])} vs {format_rate(rate(b)[0])}, McNemar p = {format_rate(mcnemar_exact(a, b))}"
         )
         both = [(x, y) for x, y in shared if "placebo_best_chain" in x and "placebo_best_chain" in y]
         if both:
@@ -324,9 +325,9 @@ def genuine_difference(pairs: list[tuple[dict, dict]], budget: int) -> str:
 
     da, db = [genuine(x) for x, _ in pairs], [genuine(y) for _, y in pairs]
     return (
-        f"  - within {budget} evaluations: genuine correction {_fmt(float(np.mean(da)))} vs "
-        f"{_fmt(float(np.mean(db)))}, difference {_fmt(float(np.mean(da) - np.mean(db)), paired_bootstrap_interval(da, db))}, "
-        f"sign-flip p = {_fmt(sign_flip_p(da, db))}"
+        f"  - within {budget} evaluations: genuine correction {format_rate(float(np.mean(da)))} vs "
+        f"{format_rate(float(np.mean(db)))}, difference {format_rate(float(np.mean(da) - np.mean(db)), paired_bootstrap_interval(da, db))}, "
+        f"sign-flip p = {format_rate(sign_flip_p(da, db))}"
     )
 
 
@@ -336,9 +337,9 @@ def _lead(summaries: dict[str, dict]) -> list[str]:
         placebo = summary.get("placebo")
         if placebo and placebo["n_placebo_pairs"]:
             lines.append(
-                f"- **{name}**: genuine correction {_fmt(placebo['genuine_correction'], placebo['genuine_correction_ci'])} "
-                f"(gold {_fmt(placebo['paired_correction_rate'])} vs placebo {_fmt(placebo['placebo_correction_rate'])}, "
-                f"McNemar p = {_fmt(placebo['genuine_correction_p'])}, {placebo['n_placebo_pairs']} samples)"
+                f"- **{name}**: genuine correction {format_rate(placebo['genuine_correction'], placebo['genuine_correction_ci'])} "
+                f"(gold {format_rate(placebo['paired_correction_rate'])} vs placebo {format_rate(placebo['placebo_correction_rate'])}, "
+                f"McNemar p = {format_rate(placebo['genuine_correction_p'])}, {placebo['n_placebo_pairs']} samples)"
             )
     return lines
 

@@ -89,3 +89,11 @@ def mean_interval(values: Sequence[float], z: float = Z95) -> tuple[float, float
     array = np.asarray(values, dtype=float)
     half = z * array.std(ddof=1) / math.sqrt(len(array)) if len(array) > 1 else math.nan
     return float(array.mean()), float(array.mean() - half), float(array.mean() + half)
+
+
+def format_rate(value, interval: Sequence[float] | None = None) -> str:
+    """``0.510 (0.441–0.578)``: a rate with its interval as the reports print it; "–" for none."""
+    if value is None:
+        return "–"
+    text = f"{value:.3f}" if isinstance(value, float) else str(value)
+    return f"{text} ({interval[0]:.3f}–{interval[1]:.3f})" if interval else text

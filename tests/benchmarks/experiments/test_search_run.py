@@ -121,7 +121,9 @@ def test_shards_merge_into_the_unsharded_result(tmp_path, chain_model, tokenizer
 def test_shards_of_other_runs_are_not_merged(tmp_path, chain_model, tokenizer):
     run(chain_model, tokenizer, tmp_path / "shard0", shard_index=0, shard_count=2)
     run(chain_model, tokenizer, tmp_path / "other", shard_index=1, shard_count=2, seed=1)
-    with pytest.raises(SettingsMismatch, match=r"other was run with other settings than .*shard0 \(seed\)"):
+    with pytest.raises(
+        SettingsMismatch, match=r"other was run with other settings than .*shard0 \(seed: 0 -> 1\)"
+    ):
         merge_shards([tmp_path / "shard0", tmp_path / "other"], tmp_path / "merged")
     with pytest.raises(SettingsMismatch, match="not parts of one split run"):
         merge_shards([tmp_path / "shard0", tmp_path / "shard0"], tmp_path / "merged")
