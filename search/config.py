@@ -9,7 +9,10 @@ from search.types import StopRule
 
 # The names of search.SEARCHES, the registry; kept here because the registry imports the searches,
 # which import this module (tests/search/test_core.py checks that the two agree).
-SEARCH_NAMES = ("mcts", "guided", "learned", "reference", "random", "greedy", "descent")
+CHAIN_SEARCH_NAMES = ("mcts", "guided", "learned", "reference", "random", "greedy", "descent")
+# The model's own tries (search/guesses.py): no chain is evaluated, answers are drawn or ranked.
+GUESS_SEARCH_NAMES = ("sample", "sample_matched", "rank")
+SEARCH_NAMES = CHAIN_SEARCH_NAMES + GUESS_SEARCH_NAMES
 CONTROLS = (None, "placebo", "placebo_all")
 REWARDS = ("binary", "margin")
 EXPLORATION_COUNTS = ("parent", "global")
@@ -47,6 +50,16 @@ class SearchConfig:
     # answer's score margin over the best other choice, (correct + sigmoid(margin)) / 2, so a
     # near miss outranks a rout while "correct" stays what counts as success.
     reward: str = "binary"
+    # search=sample: the temperature of the full chain's answer distribution it draws from;
+    # search=sample_matched reads its temperature from ``temperature_file`` instead, the one
+    # scripts/match_temperature.py chose on a validation split.
+    temperature: float = 1.0
+    temperature_file: str | None = None
+
+    @property
+    def guesses(self) -> bool:
+        """Whether this search tries the full chain's own answers rather than chains."""
+        return self.name in GUESS_SEARCH_NAMES
 
     def __post_init__(self):
         if self.simulations < 1:
@@ -72,6 +85,12 @@ class SearchConfig:
                 "control=placebo_all needs search.stop.enabled=false: with the early stop the gold search "
                 "ends at a chain 2 layers shorter and the twin at any placebo chain, so their lengths do not compare"
             )
+        if (self.name == "sample_matched") != (self.temperature_file is not None):
+            raise ValueError("search=sample_matched takes a temperature_file, and only it does")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.name in GUESS_SEARCH_NAMES and self.prior is not None:
+            raise ValueError(f"search {self.name} draws answers, not edits: it takes no prior")
         if self.widening < 0:
             raise ValueError(f"widening must be >= 0, got {self.widening}")
         if self.max_random_edits < 1:

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from search.guesses import first_hit
+
 Chain = tuple[int, ...]
 """Original layer indices in execution order: the same alias as ``cola.Chain`` (this package
 may not import ``cola``; a test checks the two agree)."""
@@ -66,10 +68,7 @@ class SearchResult:
         full chain itself, when correct, counts 0); None if none is correct. A search with a
         budget of k evaluations finds a correct chain iff this is at most k: selection never
         depends on the budget."""
-        for index, reward in enumerate(self.rewards.values()):
-            if reward > CORRECT:
-                return index
-        return None
+        return first_hit([reward > CORRECT for reward in self.rewards.values()])
 
 
 class MemoEvaluator:

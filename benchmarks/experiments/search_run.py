@@ -20,14 +20,16 @@ from tqdm import tqdm
 
 from benchmarks.datasets import Example, benchmark_spec, load_benchmark
 from benchmarks.evaluator import ChainEvaluator, TargetEvaluator
+from benchmarks.experiments.guess_run import guess_fields, load_matched_temperature
 from benchmarks.experiments.machine import machine_state
 from benchmarks.experiments.search_report import summarize_search
-from benchmarks.queries import LetterQuery, Query, query_fields
+from benchmarks.queries import GenerationQuery, LetterQuery, Query, query_fields
 from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.tasks import TaskConfig, build_query, load_examples
 from cola import ChainModel, format_chain
 from cola.engine import EngineConfig
 from search import CORRECT, SearchConfig, SearchResult, search_function
+from search.guesses import choice_ranks
 
 logger = logging.getLogger(__name__)
 
@@ -82,17 +84,43 @@ def search_fields(result: SearchResult, prefix: str = "") -> dict:
     }
 
 
+def chain_search_fields(result: SearchResult, evaluator: ChainEvaluator) -> dict:
+    """A chain search's record fields: its chains, and the prediction of every chain it evaluated."""
+    best = result.best_chain
+    return {
+        **search_fields(result),
+        "best_distinct_layers": len(set(best)) if best else None,
+        "n_evaluated": len(result.rewards),
+        "iterations": result.iterations,
+        "stopped_early": result.stopped_early,
+        "predictions": [evaluator.details[chain]["prediction"] for chain in result.rewards],
+    }
+
+
+def ranking_fields(query: Query, full_outcome: dict, placebo: int | None) -> dict:
+    """The full chain's ranking of the choices: its scores in the task's metric (the ones that
+    decide its answer), gold's rank and the placebo's (0 = its answer, 1 = the runner-up)."""
+    if isinstance(query, GenerationQuery):
+        return {}
+    scores = full_outcome.get("decisive_scores", full_outcome["scores"])
+    ranks = choice_ranks(scores)
+    return {
+        "full_scores": [round(float(score), 5) for score in scores],
+        "gold_rank": ranks[query.gold],
+        "placebo_rank": ranks[placebo] if placebo is not None else None,
+    }
+
+
 def search_record(
     query: Query,
-    result: SearchResult,
     evaluator: ChainEvaluator,
     task: TaskConfig,
     run: SearchRun,
-    seconds: float,
     search_name: str,
+    fields: dict,
+    seconds: float,
 ) -> dict:
-    best = result.best_chain
-    full = tuple(range(result.n_layers))
+    full = evaluator.details[tuple(range(evaluator.chain_model.n_layers))]
     return {
         "id": query.example_id,
         "model": run.model,
@@ -103,39 +131,46 @@ def search_record(
         "seed": run.seed,
         "prompt": query.prompt,
         **query_fields(query),
-        "n_layers": result.n_layers,
-        "original_correct": result.original_reward > CORRECT,
-        "original_prediction": evaluator.details[full]["prediction"],
-        **search_fields(result),
-        "best_distinct_layers": len(set(best)) if best else None,
-        "n_evaluated": len(result.rewards),
-        "iterations": result.iterations,
-        "stopped_early": result.stopped_early,
+        "n_layers": evaluator.chain_model.n_layers,
+        "original_correct": bool(full["correct"]),
+        "original_prediction": full["prediction"],
+        **fields,
         **evaluator.stats.as_dict(),
         "seconds": round(seconds, 3),
     }
 
 
+def sample_placebo(query: Query, evaluator: ChainEvaluator, run: SearchRun) -> int | None:
+    full = evaluator.outcome(tuple(range(evaluator.chain_model.n_layers)))
+    return draw_placebo(
+        query.gold, full["prediction"], n_choices(query), placebo_rng(run.seed, query.example_id)
+    )
+
+
+def needs_twin(original_correct: bool, placebo: int | None, search_config: SearchConfig) -> bool:
+    """The twin runs on originally-wrong samples with a placebo (on every such sample with
+    ``control="placebo_all"``)."""
+    return placebo is not None and (not original_correct or search_config.control == "placebo_all")
+
+
 def placebo_twin(
-    query: Query, evaluator: ChainEvaluator, result: SearchResult, run: SearchRun, search_config
+    evaluator: ChainEvaluator,
+    result: SearchResult,
+    placebo: int | None,
+    run: SearchRun,
+    search_config,
+    example_id: str,
 ) -> dict:
-    """The same search, budget and seed stream aimed at a placebo answer, on an originally-wrong
-    sample (on every sample with ``control="placebo_all"``); on others only the placebo is drawn."""
-    full = tuple(range(result.n_layers))
-    prediction = evaluator.details[full]["prediction"]
-    placebo = draw_placebo(query.gold, prediction, n_choices(query), placebo_rng(run.seed, query.example_id))
+    """The same search, budget and seed stream aimed at the placebo answer, where it is needed."""
     predictions = [evaluator.details[chain]["prediction"] for chain in list(result.rewards)[1:]]
-    fields = {"placebo": placebo, "gold_picks": predictions.count(query.gold)}
+    fields = {"placebo": placebo, "gold_picks": predictions.count(evaluator.query.gold)}
     fields["placebo_picks"] = predictions.count(placebo) if placebo is not None else None
-    if placebo is None or (result.original_reward > CORRECT and search_config.control != "placebo_all"):
+    if not needs_twin(result.original_reward > CORRECT, placebo, search_config):
         return fields
     computed, start = len(evaluator.outcomes), time.perf_counter()
     search = search_function(search_config.name)
     twin = search(
-        TargetEvaluator(evaluator, placebo),
-        result.n_layers,
-        search_config,
-        sample_rng(run.seed, query.example_id),
+        TargetEvaluator(evaluator, placebo), result.n_layers, search_config, sample_rng(run.seed, example_id)
     )
     return (
         fields
@@ -144,14 +179,47 @@ def placebo_twin(
             "placebo_n_evaluated": len(twin.rewards),
             "placebo_extra_chains": len(evaluator.outcomes) - computed,
             "placebo_seconds": round(time.perf_counter() - start, 3),
+            "placebo_predictions": [evaluator.details[chain]["prediction"] for chain in twin.rewards],
         }
     )
 
 
-def file_sha256(path: str) -> str:
+def searched_fields(
+    evaluator: ChainEvaluator,
+    search_config: SearchConfig,
+    run: SearchRun,
+    example_id: str,
+    temperature: float,
+) -> dict:
+    """One sample's search (a chain search or the model's own tries), its twin and the full
+    chain's ranking: every record field that depends on the search."""
+    query, rng = evaluator.query, sample_rng(run.seed, example_id)
+    full = evaluator.outcome(tuple(range(evaluator.chain_model.n_layers)))  # every search's first
+    placebo = sample_placebo(query, evaluator, run) if search_config.control is not None else None
+    if search_config.guesses:
+        twin = needs_twin(bool(full["correct"]), placebo, search_config)
+        fields = guess_fields(evaluator, search_config, temperature, rng, placebo=placebo, twin=twin)
+        if search_config.control is not None:
+            picks = fields["predictions"][1:]
+            fields |= {
+                "placebo": placebo,
+                "gold_picks": picks.count(query.gold),
+                "placebo_picks": picks.count(placebo),
+            }
+    else:
+        result = search_function(search_config.name)(
+            evaluator, evaluator.chain_model.n_layers, search_config, rng
+        )
+        fields = chain_search_fields(result, evaluator)
+        if search_config.control is not None:
+            fields |= placebo_twin(evaluator, result, placebo, run, search_config, example_id)
+    return ranking_fields(query, full, placebo) | fields
+
+
+def file_sha256(path: str, what: str) -> str:
     file = Path(path)
     if not file.is_file():
-        raise FileNotFoundError(f"edit prior file not found: {file}")
+        raise FileNotFoundError(f"{what} file not found: {file}")
     return hashlib.sha256(file.read_bytes()).hexdigest()
 
 
@@ -163,7 +231,14 @@ def run_settings(task: TaskConfig, run: SearchRun, search_config: SearchConfig) 
         "task": asdict(task),
         "search": asdict(search_config),
         # The prior file's content, not only its name: a file learned again changes the records.
-        "prior_sha256": file_sha256(search_config.prior_file) if search_config.prior_file else None,
+        "prior_sha256": file_sha256(search_config.prior_file, "edit prior")
+        if search_config.prior_file
+        else None,
+        "temperature_sha256": (
+            file_sha256(search_config.temperature_file, "matched-temperature")
+            if search_config.temperature_file
+            else None
+        ),
         "seed": run.seed,
         "shard": [run.shard_index, run.shard_count],
     }
@@ -181,7 +256,6 @@ def run_search(
     progress: bool = False,
 ) -> dict:
     """Search every sample of this shard into ``output_dir``; resume whatever is already there."""
-    search = search_function(search_config.name)
     samples = shard_of(load_examples(task, limit=run.limit), run)
     if benchmark_spec(task.benchmark).kind != "choice":
         if search_config.control is not None:
@@ -190,6 +264,11 @@ def run_search(
             )
         if search_config.reward == "margin":
             raise ValueError(f"search.reward=margin needs a multiple-choice benchmark, not {task.benchmark}")
+    temperature = search_config.temperature
+    if search_config.temperature_file:
+        temperature = load_matched_temperature(
+            search_config.temperature_file, model=run.model, benchmark=task.benchmark
+        )
     output_dir = Path(output_dir)
     claim_run_dir(output_dir, run_settings(task, run, search_config))
     log = ResultsLog(output_dir / "results.jsonl")
@@ -201,12 +280,9 @@ def run_search(
         query = build_query(example, tokenizer, task, shots=shots)
         evaluator = ChainEvaluator(chain_model, tokenizer, query, engine_config, reward=search_config.reward)
         machine, start = machine_state(), time.perf_counter()
-        result = search(evaluator, chain_model.n_layers, search_config, sample_rng(run.seed, example.id))
+        fields = searched_fields(evaluator, search_config, run, example.id, temperature)
         seconds = time.perf_counter() - start
-        record = search_record(query, result, evaluator, task, run, seconds, search_config.name) | machine
-        if search_config.control is not None:
-            record |= placebo_twin(query, evaluator, result, run, search_config)
-        log.append(record)
+        log.append(search_record(query, evaluator, task, run, search_config.name, fields, seconds) | machine)
     wanted = {example.id for example in samples}
     records = [record for record in log.records if record["id"] in wanted]
     summary = summarize_search(records) | {

@@ -248,7 +248,8 @@ def test_scripts_turn_bad_input_into_one_line_and_status_2(tmp_path, tiny_checkp
     assert (
         unknown.returncode == 2
         and unknown.stderr.strip()
-        == "error: unknown search 'beam'; choose from mcts, guided, learned, reference, random, greedy, descent"
+        == "error: unknown search 'beam'; choose from mcts, guided, learned, reference, random, greedy, descent, "
+        "sample, sample_matched, rank"
     )
 
 
