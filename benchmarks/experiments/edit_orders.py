@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.experiments.edit_prior import learn_edit_prior, single_edit_signatures, wrong_with_twin
+from benchmarks.experiments.edit_prior import learn_edit_prior, single_edit_signatures
+from benchmarks.experiments.reach import wrong_with_twin
 from cola import parse_chain
 
 ORDERS = {
@@ -21,7 +22,9 @@ ORDERS = {
 
 
 def genuine_within(order: list[tuple], records: list[dict], budget: int) -> float:
-    """Share of ``records`` whose gold some of the first ``budget`` edits picks, less the placebo's."""
+    """Share of ``records`` whose gold some of the first ``budget`` edits picks, less the placebo's:
+    what a search trying single edits in this ``order`` would have reached within ``budget``,
+    read from a scan of every single edit (not a search record's first reaching evaluation)."""
     n_layers = records[0]["n_layers"]
     tried = set(order[:budget])
 

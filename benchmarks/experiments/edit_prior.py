@@ -18,6 +18,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from benchmarks.experiments.reach import wrong_with_twin
 from benchmarks.results import ResultsLog
 from cola import parse_chain
 from search import EditConfig, children, signature
@@ -38,11 +39,6 @@ def read_scan(run: Path, purpose: str) -> list[dict]:
 def scan_split(run: Path) -> str:
     """The split a scan's run directory was run on (its ``run_settings.json``)."""
     return json.loads((run / "run_settings.json").read_text())["task"]["split"]
-
-
-def wrong_with_twin(records: list[dict]) -> list[dict]:
-    """The originally-wrong records whose placebo twin ran: the ones that say gold from placebo."""
-    return [r for r in records if "placebo_correct_chains" in r and not r.get("original_correct")]
 
 
 def single_edit_signatures(n_layers: int) -> dict[tuple, tuple]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.experiments.reach import first_evaluations, twin_ran, wrong_with_twin
 from cola import parse_chain
 
 
@@ -40,11 +41,11 @@ def correction_curve(records: list[dict], budgets: np.ndarray, prefix: str = "")
     """Share of originally-wrong samples (with a placebo, for either target) corrected within each
     budget of evaluations; None when the records hold no evaluation counts."""
     wrong = [r for r in records if not r["original_correct"]]
-    if prefix or any("placebo_best_chain" in r for r in wrong):
-        wrong = [r for r in wrong if "placebo_best_chain" in r]
+    if prefix or any(twin_ran(r) for r in wrong):
+        wrong = wrong_with_twin(records)
     if not wrong or any(f"{prefix}first_correct_evaluation" not in r for r in wrong):
         return None
-    firsts = np.array([r[f"{prefix}first_correct_evaluation"] or np.inf for r in wrong], dtype=float)
+    firsts = first_evaluations(wrong, prefix)
     return (firsts[None, :] <= budgets[:, None]).mean(axis=1)
 
 
@@ -133,5 +134,11 @@ def plot_report(records_by_run: dict[str, list[dict]], output_dir: Path) -> list
     curves = plot_correction_curves(records_by_run, output_dir)
     plots += [curves] if curves else []
     single = len(records_by_run) == 1
-    plots += [plot_layer_usage("" if single else name, rs, output_dir) for name, rs in records_by_run.items()]
+    plots += [
+        plot_layer_usage("" if single else name, rs, output_dir)
+        for name, rs in records_by_run.items()
+        if any(
+            r["best_chain"] and r["best_length"] != r["n_layers"] for r in rs
+        )  # chains beyond the full one
+    ]
     return plots

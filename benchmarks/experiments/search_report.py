@@ -13,7 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.experiments.equal_margin_report import equal_margin_section
 from benchmarks.experiments.machine import describe_machine, summarize_machine
+from benchmarks.experiments.reach import found_within, reach, with_twin
+from benchmarks.experiments.search_compare import BUDGETS, family_table, paired_comparisons, secondary_family
 from benchmarks.experiments.search_plots import plot_report
 from benchmarks.experiments.stats import (
     format_rate,
@@ -34,9 +37,6 @@ from benchmarks.results import (
 PAPER = {"shortening_rate": 0.75, "correction_rate": 0.60}  # "over 75%" / "over 60%" (abstract)
 
 
-BUDGETS = (10, 25, 50, 100, 200)  # chain evaluations after the full chain
-
-
 def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
@@ -46,18 +46,11 @@ def _with_interval(name: str, flags: list[bool]) -> dict:
     return {name: value, f"{name}_ci": interval}
 
 
-def _found_within(record: dict, budget: int | None, prefix: str = "") -> bool:
-    first = record.get(f"{prefix}first_correct_evaluation")
-    if first is None:  # records from before evaluation counts were kept: any correct chain
-        return record[f"{prefix}best_chain"] is not None and budget is None
-    return budget is None or first <= budget
-
-
 def genuine_correction(paired: list[dict], budget: int | None = None, suffix: str = "") -> dict:
     """Correction toward gold minus toward the placebo on the same samples (within ``budget``
     evaluations, or the whole search), with its paired-bootstrap interval and McNemar p-value."""
-    gold = [_found_within(r, budget) for r in paired]
-    placebo = [_found_within(r, budget, "placebo_") for r in paired]
+    gold = [found_within(r, budget) for r in paired]
+    placebo = [found_within(r, budget, "placebo_") for r in paired]
     gold_rate, placebo_rate = rate(gold), rate(placebo)
     difference = gold_rate[0] - placebo_rate[0] if paired else None
     return {
@@ -71,24 +64,9 @@ def genuine_correction(paired: list[dict], budget: int | None = None, suffix: st
     }
 
 
-def reach(records: list[dict]) -> int:
-    """The most chain evaluations any search in these records spent after the full chain: rates
-    "within k evaluations" for a larger k would only repeat a smaller run's final rate."""
-    spent = [
-        max(r["n_evaluated"] - 1, r.get("iterations") or 0, (r.get("placebo_n_evaluated") or 1) - 1)
-        for r in records
-    ]  # iterations: a search whose first simulation re-evaluated the full chain still had its budget
-    return max(spent, default=0)
-
-
-def _with_twin(records: list[dict]) -> list[dict]:
-    """The records whose placebo twin ran (a placebo was drawn and the twin searched for it)."""
-    return [r for r in records if r.get("placebo") is not None and "placebo_best_chain" in r]
-
-
 def placebo_summary(wrong: list[dict]) -> dict:
     """The placebo-paired figures over originally-wrong samples that have a placebo."""
-    paired = _with_twin(wrong)
+    paired = with_twin(wrong)
     reached = reach(paired)
     evaluated = sum(r["n_evaluated"] - 1 for r in paired)
     summary = {
@@ -98,22 +76,10 @@ def placebo_summary(wrong: list[dict]) -> dict:
         "by_budget": {budget: genuine_correction(paired, budget) for budget in BUDGETS if budget <= reached},
         "gold_pick_share": sum(r["gold_picks"] for r in paired) / evaluated if evaluated else None,
         "placebo_pick_share": sum(r["placebo_picks"] for r in paired) / evaluated if evaluated else None,
-        "mean_first_correct_evaluation": _mean(
-            [r["first_correct_evaluation"] for r in paired if r["first_correct_evaluation"] is not None]
-        ),
-        "placebo_mean_first_correct_evaluation": _mean(
-            [
-                r["placebo_first_correct_evaluation"]
-                for r in paired
-                if r["placebo_first_correct_evaluation"] is not None
-            ]
-        ),
-        # How short the correction gets toward each target: a length the placebo reaches as
-        # easily says the chain's depth, not the model's knowledge, decided the answer.
-        "mean_best_length_gold": _mean([r["best_length"] for r in paired if r["best_length"] is not None]),
-        "mean_best_length_placebo": _mean(
-            [r["placebo_best_length"] for r in paired if r["placebo_best_length"] is not None]
-        ),
+        # Means over the samples where both targets were reached, so both average the same samples.
+        **paired_means(paired, "first_correct_evaluation", "mean_first_correct_evaluation"),
+        **paired_means(paired, "best_length", "mean_best_length"),
+        **by_gold_rank(paired),
         "placebo_mean_extra_chains": _mean([r["placebo_extra_chains"] for r in paired]),
         "placebo_mean_seconds": _mean([r["placebo_seconds"] for r in paired]),
     }
@@ -121,11 +87,37 @@ def placebo_summary(wrong: list[dict]) -> dict:
     return summary
 
 
+def paired_means(paired: list[dict], field: str, name: str) -> dict:
+    """Mean of ``field`` toward gold and toward the placebo over the samples where both were reached."""
+    both = [r for r in paired if r[field] is not None and r[f"placebo_{field}"] is not None]
+    return {
+        f"{name}_gold": _mean([r[field] for r in both]),
+        f"{name}_placebo": _mean([r[f"placebo_{field}"] for r in both]),
+        f"{name}_n_both": len(both),
+    }
+
+
+def by_gold_rank(paired: list[dict]) -> dict:
+    """How often gold is the full chain's runner-up, and genuine correction where it is and where
+    it ranks lower: a search that only flips near-ties gains where gold is the runner-up."""
+    ranked = [r for r in paired if r.get("gold_rank") is not None]
+    if not ranked:
+        return {}
+    runner_up = [r for r in ranked if r["gold_rank"] == 1]
+    lower = [r for r in ranked if r["gold_rank"] >= 2]
+    return {
+        **_with_interval("runner_up_share", [r["gold_rank"] == 1 for r in ranked]),
+        "placebo_runner_up_share": float(np.mean([r["placebo_rank"] == 1 for r in ranked])),
+        "gold_runner_up": genuine_correction(runner_up) | {"n": len(runner_up)},
+        "gold_lower": genuine_correction(lower) | {"n": len(lower)},
+    }
+
+
 def shortening_control(correct: list[dict]) -> dict:
     """The placebo twin on originally-correct samples (``control=placebo_all``): how short a chain
     picking a wrong answer gets beside how short one keeping the gold answer gets. Where the
     placebo is reached as short, the search's depth, not the model's knowledge, set the answer."""
-    paired = _with_twin(correct)
+    paired = with_twin(correct)
     both = [r for r in paired if r["placebo_best_length"] is not None]
     gold, placebo = [r["best_length"] for r in both], [r["placebo_best_length"] for r in both]
     return {
@@ -147,6 +139,17 @@ def seconds_quantiles(records: list[dict]) -> dict:
         "median_seconds_per_sample": float(np.median(seconds)),
         "p90_seconds_per_sample": float(np.percentile(seconds, 90)),
     }
+
+
+def seconds_per_try(records: list[dict]) -> float | None:
+    """The median cost of one try: a draw for the model's own tries, a chain evaluation (the
+    sample's seconds over the chains it evaluated) for a chain search."""
+    costs = [
+        r["try_seconds"] if "try_seconds" in r else r["seconds"] / r["n_evaluated"]
+        for r in records
+        if r["n_evaluated"] > 1
+    ]
+    return float(np.median(costs)) if costs else None
 
 
 def summarize_search(records: list[dict]) -> dict:
@@ -176,6 +179,7 @@ def summarize_search(records: list[dict]) -> dict:
         "mean_layer_forwards": _mean([r["layer_forwards"] for r in records]),
         "mean_seconds_per_sample": _mean([r["seconds"] for r in records]),
         **seconds_quantiles(records),
+        "seconds_per_try_median": seconds_per_try(records),
         "total_seconds": float(sum(r["seconds"] for r in records)),
         "machine": summarize_machine(records),
     }
@@ -237,6 +241,7 @@ ROWS = [
     ("mean layer-forwards", "mean_layer_forwards"),
     ("seconds per sample, median", "median_seconds_per_sample"),
     ("seconds per sample, 90th percentile", "p90_seconds_per_sample"),
+    ("seconds per try (a chain evaluation, or a draw), median", "seconds_per_try_median"),
 ]
 PLACEBO_ROWS = [
     ("originally-wrong samples with a placebo", "n_placebo_pairs"),
@@ -246,10 +251,13 @@ PLACEBO_ROWS = [
     ("McNemar exact p (gold vs placebo)", "genuine_correction_p"),
     ("share of evaluated chains picking gold (an early stop ends at the first)", "gold_pick_share"),
     ("share of evaluated chains picking the placebo", "placebo_pick_share"),
-    ("mean evaluations to the first gold chain", "mean_first_correct_evaluation"),
-    ("mean evaluations to the first placebo chain", "placebo_mean_first_correct_evaluation"),
-    ("mean best length of the corrections toward gold", "mean_best_length_gold"),
-    ("mean best length of the corrections toward the placebo", "mean_best_length_placebo"),
+    ("gold is the full chain's runner-up (share of these samples)", "runner_up_share"),
+    ("the placebo is the runner-up", "placebo_runner_up_share"),
+    ("samples where both gold and the placebo were reached", "mean_first_correct_evaluation_n_both"),
+    ("… mean evaluations to the first gold chain", "mean_first_correct_evaluation_gold"),
+    ("… mean evaluations to the first placebo chain", "mean_first_correct_evaluation_placebo"),
+    ("… mean best length toward gold", "mean_best_length_gold"),
+    ("… mean best length toward the placebo", "mean_best_length_placebo"),
     ("placebo twin: extra chains computed per sample", "placebo_mean_extra_chains"),
 ]
 
@@ -278,7 +286,8 @@ def budget_table(summaries: dict[str, dict]) -> list[str]:
     """Genuine correction (gold − placebo, 95% CI, McNemar p) after k chain evaluations."""
     names = [n for n in summaries if "placebo" in summaries[n]]
     lines = ["| evaluations | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for budget in BUDGETS:
+    most = max((int(b) for n in names for b in summaries[n]["placebo"]["by_budget"]), default=0)
+    for budget in (b for b in BUDGETS if b <= most):
         cells = []
         for name in names:
             at = summaries[name]["placebo"]["by_budget"].get(str(budget))
@@ -293,42 +302,41 @@ def budget_table(summaries: dict[str, dict]) -> list[str]:
     return lines
 
 
-def paired_comparisons(records_by_run: dict[str, list[dict]]) -> list[str]:
-    """Each run against the first on the originally-wrong samples both hold: correction (McNemar),
-    and genuine correction at every budget both runs reached (paired bootstrap interval of the
-    per-sample gold-minus-placebo difference, sign-flip p)."""
-    names = list(records_by_run)
+def rank_lines(summaries: dict[str, dict]) -> list[str]:
+    """Genuine correction where gold is the full chain's runner-up and where it ranks lower."""
     lines = []
-    first = {r["id"]: r for r in records_by_run[names[0]]}
-    for name in names[1:]:
-        shared = [
-            (first[r["id"]], r)
-            for r in records_by_run[name]
-            if r["id"] in first and not r["original_correct"]
+    for name, summary in summaries.items():
+        placebo = summary.get("placebo", {})
+        if "runner_up_share" not in placebo:
+            continue
+        parts = [
+            f"gold {part['n']} samples: {format_rate(part['paired_correction_rate'])} vs placebo "
+            f"{format_rate(part['placebo_correction_rate'])}, genuine {format_rate(part['genuine_correction'], part['genuine_correction_ci'])}"
+            for part in (placebo["gold_runner_up"], placebo["gold_lower"])
         ]
-        a = [x["best_chain"] is not None for x, _ in shared]
-        b = [y["best_chain"] is not None for _, y in shared]
         lines.append(
-            f"- {names[0]} vs {name}, {len(shared)} originally-wrong samples: correction "
-            f"{format_rate(rate(a)[0])} vs {format_rate(rate(b)[0])}, McNemar p = {format_rate(mcnemar_exact(a, b))}"
+            f"- **{name}**: gold is the full chain's runner-up on {format_rate(placebo['runner_up_share'], placebo['runner_up_share_ci'])} "
+            f"of the wrong samples (the placebo on {format_rate(placebo['placebo_runner_up_share'])}). Runner-up "
+            f"{parts[0]}; lower-ranked {parts[1]}."
         )
-        both = [(x, y) for x, y in shared if "placebo_best_chain" in x and "placebo_best_chain" in y]
-        if both:
-            common = min(reach([x for x, _ in both]), reach([y for _, y in both]))
-            lines += [genuine_difference(both, budget) for budget in BUDGETS if budget <= common]
-    return lines
+    return ["By gold's rank in the full chain's scores (whole run):", "", *lines, ""] if lines else []
 
 
-def genuine_difference(pairs: list[tuple[dict, dict]], budget: int) -> str:
-    def genuine(record: dict) -> int:
-        return _found_within(record, budget) - _found_within(record, budget, "placebo_")
-
-    da, db = [genuine(x) for x, _ in pairs], [genuine(y) for _, y in pairs]
-    return (
-        f"  - within {budget} evaluations: genuine correction {format_rate(float(np.mean(da)))} vs "
-        f"{format_rate(float(np.mean(db)))}, difference {format_rate(float(np.mean(da) - np.mean(db)), paired_bootstrap_interval(da, db))}, "
-        f"sign-flip p = {format_rate(sign_flip_p(da, db))}"
-    )
+def _against_own_tries(records_by_run: dict[str, list[dict]]) -> list[str]:
+    table = family_table(secondary_family(records_by_run))
+    if not table:
+        return []
+    return [
+        "## Against the model's own tries",
+        "",
+        "Genuine correction (gold − placebo, per sample) of each chain search against the full chain's",
+        "own tries at equal tries: `sample_matched` within 1, 5 and 10, `rank` within 1 and 2, paired on",
+        "the originally-wrong samples both twins ran on; paired bootstrap interval, sign-flip p, Holm over",
+        "each chain search's comparisons (bold: adjusted p < 0.05).",
+        "",
+        *table,
+        "",
+    ]
 
 
 def _lead(summaries: dict[str, dict]) -> list[str]:
@@ -379,9 +387,12 @@ def write_report(run_dirs: dict[str, Path], output_dir: Path) -> Path:
             ]
             + budget_table(summaries)
             + [""]
+            + rank_lines(summaries)
             if placebo
             else []
         ),
+        *_against_own_tries(records_by_run),
+        *equal_margin_section(records_by_run),
         *(_shortening(summaries)),
         *_table(summaries, ROWS, paper=True),
         "",

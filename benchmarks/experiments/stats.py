@@ -2,7 +2,9 @@
 
 * a proportion: Wilson score interval (95%), which stays inside [0, 1] and behaves at 0 and n;
 * a difference of two rates on the same samples: percentile paired bootstrap (fixed seed), and
-  the exact McNemar test on the discordant pairs (a two-sided binomial test with p = 1/2).
+  the exact McNemar test on the discordant pairs (a two-sided binomial test with p = 1/2);
+* a paired mean difference: the sign-flip permutation test.
+The tests and intervals are scipy.stats'; this module fixes their settings and edge cases.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats
 
 Z95 = 1.959963984540054
 BOOTSTRAP_SEED = 0
@@ -21,6 +24,14 @@ def wilson_interval(successes: float, n: int, z: float = Z95) -> list[float] | N
     """[low, high] of a proportion ``successes / n``; None when there are no samples."""
     if n == 0:
         return None
+    if z != Z95 or successes != int(successes):
+        return _wilson_formula(successes, n, z)
+    interval = stats.binomtest(int(successes), n).proportion_ci(confidence_level=0.95, method="wilson")
+    return [float(interval.low), float(interval.high)]
+
+
+def _wilson_formula(successes: float, n: int, z: float) -> list[float]:
+    # Other confidence levels and fractional counts (weighted samples), which scipy does not take.
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
@@ -44,44 +55,52 @@ def paired_differences(first: Sequence[float], second: Sequence[float]) -> np.nd
 def paired_bootstrap_interval(
     first: Sequence[float], second: Sequence[float], *, resamples: int = BOOTSTRAP_RESAMPLES
 ) -> list[float] | None:
-    """95% interval of mean(first) - mean(second), resampling the samples (pairs kept together)."""
+    """95% percentile-bootstrap interval of mean(first) - mean(second), resampling the samples
+    (pairs kept together; scipy.stats.bootstrap, fixed seed)."""
     differences = paired_differences(first, second)
-    if not len(differences):
-        return None
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    draws = rng.integers(0, len(differences), size=(resamples, len(differences)))
-    means = differences[draws].mean(axis=1)
-    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
+    if len(differences) < 2 or np.ptp(differences) == 0:
+        return [float(differences.mean())] * 2 if len(differences) else None
+    result = stats.bootstrap(
+        (differences,), np.mean, n_resamples=resamples, method="percentile", random_state=BOOTSTRAP_SEED
+    )
+    return [float(result.confidence_interval.low), float(result.confidence_interval.high)]
 
 
 def sign_flip_p(
     first: Sequence[float], second: Sequence[float], *, draws: int = BOOTSTRAP_RESAMPLES
 ) -> float | None:
     """Two-sided p-value that mean(first - second) is 0: the paired differences' signs are
-    exchangeable under that null (Monte Carlo over random sign flips, fixed seed)."""
+    exchangeable under that null (scipy.stats.permutation_test over sign flips: exact up to 13
+    pairs, Monte Carlo with a fixed seed beyond)."""
     differences = paired_differences(first, second)
     if not len(differences):
         return None
-    observed = abs(differences.mean())
-    signs = np.random.default_rng(BOOTSTRAP_SEED).choice((-1.0, 1.0), size=(draws, len(differences)))
-    extreme = np.abs((signs * differences).mean(axis=1)) >= observed - 1e-12
-    return float((extreme.sum() + 1) / (draws + 1))
+    if not differences.any():
+        return 1.0
+    result = stats.permutation_test(
+        (differences,),
+        lambda sample, axis: np.mean(sample, axis=axis),
+        permutation_type="samples",
+        n_resamples=draws,
+        alternative="two-sided",
+        random_state=BOOTSTRAP_SEED,
+    )
+    return float(min(1.0, result.pvalue))
 
 
 def mcnemar_exact(first: Sequence[bool], second: Sequence[bool]) -> float | None:
     """Two-sided exact McNemar p-value of paired outcomes: does ``first`` succeed where ``second``
-    fails more often than the reverse? None without samples; 1.0 without discordant pairs."""
+    fails more often than the reverse? (scipy.stats.binomtest on the discordant pairs, p = 1/2.)
+    None without samples; 1.0 without discordant pairs."""
     if len(first) != len(second):
         raise ValueError(f"paired samples differ in length: {len(first)} vs {len(second)}")
     if not first:
         return None
     only_first = sum(a and not b for a, b in zip(first, second, strict=True))
     only_second = sum(b and not a for a, b in zip(first, second, strict=True))
-    n, k = only_first + only_second, min(only_first, only_second)
-    if n == 0:
+    if only_first + only_second == 0:
         return 1.0
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
-    return min(1.0, 2 * tail)
+    return float(stats.binomtest(only_first, only_first + only_second, 0.5).pvalue)
 
 
 def mean_interval(values: Sequence[float], z: float = Z95) -> tuple[float, float, float]:

@@ -12,7 +12,9 @@ def record(gold: list[str], placebo: list[str]) -> dict:
         "n_layers": 4,
         "original_correct": False,
         "correct_chains": gold,
+        "placebo": 1,
         "placebo_correct_chains": placebo,
+        "placebo_best_chain": placebo[0] if placebo else None,
     }
 
 

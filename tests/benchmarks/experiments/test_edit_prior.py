@@ -10,7 +10,14 @@ from benchmarks.experiments.edit_prior import learn_edit_prior
 
 
 def record(correct: list[str], placebo: list[str]) -> dict:
-    return {"n_layers": 4, "correct_chains": correct, "placebo_correct_chains": placebo}
+    return {
+        "n_layers": 4,
+        "original_correct": False,
+        "correct_chains": correct,
+        "placebo": 1,
+        "placebo_correct_chains": placebo,
+        "placebo_best_chain": placebo[0] if placebo else None,
+    }
 
 
 def test_scores_are_gold_minus_placebo_picks_per_question_over_single_edits():
