@@ -7,7 +7,7 @@ optionally ``hint``); ``benchmarks.evaluator.ChainEvaluator`` is the one that ru
 
 from search.actions import Edit, EditConfig, children, legal_edits
 from search.baselines import greedy_search, random_search
-from search.config import SearchConfig
+from search.config import GUESS_SEARCH_NAMES, SearchConfig
 from search.descent import descent_search
 from search.mcts import mcts_search, signature
 from search.reference import reference_search
@@ -25,6 +25,11 @@ SEARCHES = {
 
 
 def search_function(name: str):
+    if name in GUESS_SEARCH_NAMES:
+        raise ValueError(
+            f"search {name} tries the full chain's own answers and evaluates no chain; it runs through "
+            "scripts/run_search.py, not as a chain search"
+        )
     if name not in SEARCHES:
         raise ValueError(f"unknown search {name!r}; choose from {', '.join(SEARCHES)}")
     return SEARCHES[name]

@@ -326,6 +326,9 @@ def _against_own_tries(records_by_run: dict[str, list[dict]]) -> list[str]:
     table = family_table(secondary_family(records_by_run))
     if not table:
         return []
+    costs = [
+        f"{name} {cost:.2g} s" for name, records in records_by_run.items() if (cost := seconds_per_try(records))
+    ]
     return [
         "## Against the model's own tries",
         "",
@@ -335,6 +338,9 @@ def _against_own_tries(records_by_run: dict[str, list[dict]]) -> list[str]:
         "each chain search's comparisons (bold: adjusted p < 0.05).",
         "",
         *table,
+        "",
+        "The cost of one try (median; a chain evaluation for a chain search, a draw for the model's own",
+        f"tries, whose one full-chain evaluation every search pays too): {', '.join(costs)}.",
         "",
     ]
 
