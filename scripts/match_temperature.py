@@ -45,7 +45,9 @@ def checked_records(run_dir: Path) -> list[dict]:
         "records without predictions or full-chain scores (rerun with this version)": any(
             "predictions" not in r or "full_scores" not in r for r in records
         ),
-        "early-stopped questions (run with search.stop.enabled=false)": any(r["stopped_early"] for r in records),
+        "early-stopped questions (run with search.stop.enabled=false)": any(
+            r["stopped_early"] for r in records
+        ),
     }
     if bad := [problem for problem, found in problems.items() if found]:
         raise SystemExit(f"error: {run_dir} has {'; '.join(bad)}")
@@ -53,7 +55,9 @@ def checked_records(run_dir: Path) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("run_dir", type=Path, help="a search=random run on a validation split")
     parser.add_argument("--out", type=Path, required=True, help="the temperature file to write")
     args = parser.parse_args()

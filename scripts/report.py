@@ -2,6 +2,9 @@
 
     python scripts/report.py --out reports/arc_easy mcts=outputs/search/.../mcts-seed0-n50 \
         random=outputs/search/.../random-seed0-n50 greedy=outputs/search/.../greedy-seed0-n50
+
+With --common, every run is read on the samples all of them hold (say, 200-question runs beside
+the first 200 questions of 500-question runs), so every table compares the same samples.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ def main() -> None:
     )
     parser.add_argument("runs", nargs="+", help="NAME=RUN_DIR, the first one is plotted")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--common", action="store_true", help="only the samples every run holds")
     args = parser.parse_args()
     runs = {}
     for item in args.runs:
@@ -25,7 +29,7 @@ def main() -> None:
         if not sep or not Path(path, "results.jsonl").is_file():
             raise SystemExit(f"expected NAME=RUN_DIR with a results.jsonl inside, got {item!r}")
         runs[name] = Path(path)
-    report = write_report(runs, args.out)
+    report = write_report(runs, args.out, common=args.common)
     print(report.read_text().split("\n\n")[1])
     print(f"report: {report}")
 

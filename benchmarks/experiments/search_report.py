@@ -327,7 +327,9 @@ def _against_own_tries(records_by_run: dict[str, list[dict]]) -> list[str]:
     if not table:
         return []
     costs = [
-        f"{name} {cost:.2g} s" for name, records in records_by_run.items() if (cost := seconds_per_try(records))
+        f"{name} {cost:.2g} s"
+        for name, records in records_by_run.items()
+        if (cost := seconds_per_try(records))
     ]
     return [
         "## Against the model's own tries",
@@ -366,11 +368,17 @@ def _shortening(summaries: dict[str, dict]) -> list[str]:
     return [intro, "", *_table(controls, SHORTENING_ROWS, paper=False), ""]
 
 
-def write_report(run_dirs: dict[str, Path], output_dir: Path) -> Path:
-    """``report.md`` comparing the runs (search name -> run directory), with plots of every run."""
+def write_report(run_dirs: dict[str, Path], output_dir: Path, *, common: bool = False) -> Path:
+    """``report.md`` comparing the runs (search name -> run directory), with plots of every run;
+    with ``common``, on the samples every run holds."""
     output_dir.mkdir(parents=True, exist_ok=True)
     records_by_run = {name: ResultsLog(Path(d) / "results.jsonl").records for name, d in run_dirs.items()}
     records_by_run = {name: records for name, records in records_by_run.items() if records}
+    if common and records_by_run:
+        shared = set.intersection(*({r["id"] for r in records} for records in records_by_run.values()))
+        records_by_run = {
+            name: [r for r in records if r["id"] in shared] for name, records in records_by_run.items()
+        }
     summaries = {name: summarize_search(records) for name, records in records_by_run.items()}
     plots = plot_report(records_by_run, output_dir) if records_by_run else []
     first = next(iter(summaries.values()), {})

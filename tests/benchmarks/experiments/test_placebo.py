@@ -166,3 +166,17 @@ def test_placebo_all_twins_the_correct_samples_too_and_reports_the_shortening_co
     assert summary["placebo"]["n_placebo_pairs"] == sum(
         not r["original_correct"] and r["placebo"] is not None for r in records
     )
+
+
+def test_a_common_report_reads_every_run_on_the_samples_all_of_them_hold(placebo_run, tmp_path):
+    _, runs = placebo_run
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    lines = (runs[1] / "results.jsonl").read_text().splitlines()
+    (partial / "results.jsonl").write_text("\n".join(lines[:2]) + "\n")
+    report = write_report({"whole": runs[0], "partial": partial}, tmp_path / "out", common=True).read_text()
+    assert "| samples | 2 | 2 |" in report
+    assert (
+        "| samples | 5 | 2 |"
+        in write_report({"whole": runs[0], "partial": partial}, tmp_path / "all").read_text()
+    )
