@@ -97,6 +97,9 @@ def paired_means(paired: list[dict], field: str, name: str) -> dict:
     }
 
 
+RANK_SPLIT_BUDGET = 25  # genuine correction by gold's rank reads "within 25", or the run's reach
+
+
 def by_gold_rank(paired: list[dict]) -> dict:
     """How often gold is the full chain's runner-up, and genuine correction where it is and where
     it ranks lower: a search that only flips near-ties gains where gold is the runner-up."""
@@ -105,11 +108,13 @@ def by_gold_rank(paired: list[dict]) -> dict:
         return {}
     runner_up = [r for r in ranked if r["gold_rank"] == 1]
     lower = [r for r in ranked if r["gold_rank"] >= 2]
+    budget = min(RANK_SPLIT_BUDGET, reach(ranked))
     return {
         **_with_interval("runner_up_share", [r["gold_rank"] == 1 for r in ranked]),
         "placebo_runner_up_share": float(np.mean([r["placebo_rank"] == 1 for r in ranked])),
-        "gold_runner_up": genuine_correction(runner_up) | {"n": len(runner_up)},
-        "gold_lower": genuine_correction(lower) | {"n": len(lower)},
+        "rank_split_budget": budget,
+        "gold_runner_up": genuine_correction(runner_up, budget) | {"n": len(runner_up)},
+        "gold_lower": genuine_correction(lower, budget) | {"n": len(lower)},
     }
 
 
@@ -316,10 +321,10 @@ def rank_lines(summaries: dict[str, dict]) -> list[str]:
         ]
         lines.append(
             f"- **{name}**: gold is the full chain's runner-up on {format_rate(placebo['runner_up_share'], placebo['runner_up_share_ci'])} "
-            f"of the wrong samples (the placebo on {format_rate(placebo['placebo_runner_up_share'])}). Runner-up "
-            f"{parts[0]}; lower-ranked {parts[1]}."
+            f"of the wrong samples (the placebo on {format_rate(placebo['placebo_runner_up_share'])}). Within "
+            f"{placebo['rank_split_budget']} evaluations: runner-up {parts[0]}; lower-ranked {parts[1]}."
         )
-    return ["By gold's rank in the full chain's scores (whole run):", "", *lines, ""] if lines else []
+    return ["By gold's rank in the full chain's scores:", "", *lines, ""] if lines else []
 
 
 def _against_own_tries(records_by_run: dict[str, list[dict]]) -> list[str]:
