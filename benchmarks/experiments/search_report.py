@@ -8,6 +8,7 @@ recomputed from the records, so a merged or resumed run reports exactly what its
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -373,11 +374,24 @@ def _shortening(summaries: dict[str, dict]) -> list[str]:
     return [intro, "", *_table(controls, SHORTENING_ROWS, paper=False), ""]
 
 
+def load_records(path: Path) -> list[dict]:
+    """A run's records: its directory's results.jsonl, or a records file as committed under
+    docs/results (``.jsonl`` or gzip-compressed ``.jsonl.gz``)."""
+    if path.is_dir():
+        path = path / "results.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"no search records at {path}")
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+    return ResultsLog(path).records
+
+
 def write_report(run_dirs: dict[str, Path], output_dir: Path, *, common: bool = False) -> Path:
     """``report.md`` comparing the runs (search name -> run directory), with plots of every run;
     with ``common``, on the samples every run holds."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    records_by_run = {name: ResultsLog(Path(d) / "results.jsonl").records for name, d in run_dirs.items()}
+    records_by_run = {name: load_records(Path(d)) for name, d in run_dirs.items()}
     records_by_run = {name: records for name, records in records_by_run.items() if records}
     if common and records_by_run:
         shared = set.intersection(*({r["id"] for r in records} for records in records_by_run.values()))

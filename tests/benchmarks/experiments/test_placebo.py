@@ -180,3 +180,16 @@ def test_a_common_report_reads_every_run_on_the_samples_all_of_them_hold(placebo
         "| samples | 5 | 2 |"
         in write_report({"whole": runs[0], "partial": partial}, tmp_path / "all").read_text()
     )
+
+
+def test_a_report_reads_committed_gzip_records_as_it_reads_a_run(placebo_run, tmp_path):
+    import gzip
+
+    _, runs = placebo_run
+    packed = tmp_path / "seed0.jsonl.gz"
+    with gzip.open(packed, "wt") as handle:
+        handle.write((runs[0] / "results.jsonl").read_text())
+    from_run = write_report({"seed0": runs[0]}, tmp_path / "a").read_text()
+    from_file = write_report({"seed0": packed}, tmp_path / "b").read_text()
+    strip = lambda text: text.split("```json")[0]  # noqa: E731  (plots differ only in their folder)
+    assert strip(from_run) == strip(from_file)
