@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.results import ResultsLog
+from benchmarks.experiments.search_report import load_records
 from search.guesses import change_share, matched_temperature
 
 
@@ -33,12 +33,12 @@ def random_change_share(records: list[dict]) -> float:
 
 
 def checked_records(run_dir: Path) -> list[dict]:
-    path = run_dir / "results.jsonl"
-    if not path.is_file():
-        raise SystemExit(f"error: no results.jsonl in {run_dir}")
-    records = ResultsLog(path).records
+    try:
+        records = load_records(run_dir)
+    except FileNotFoundError as error:
+        raise SystemExit(f"error: {error}") from None
     if not records:
-        raise SystemExit(f"error: {path} holds no records")
+        raise SystemExit(f"error: {run_dir} holds no records")
     problems = {
         "a test split (match on validation questions)": any(r["split"] == "test" for r in records),
         "another search than random": any(r["search"] != "random" for r in records),
@@ -58,7 +58,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("run_dir", type=Path, help="a search=random run on a validation split")
+    parser.add_argument(
+        "run_dir", type=Path, help="a search=random run on a validation split (its folder or records file)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="the temperature file to write")
     args = parser.parse_args()
     records = checked_records(args.run_dir)
