@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.experiments.search_report import load_records
+from benchmarks.experiments.search_summary import load_records
 from search.guesses import change_share, matched_temperature
 
 

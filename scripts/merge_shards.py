@@ -11,7 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.experiments.search_report import merge_shards, write_report
+from benchmarks.experiments.search_report import write_report
+from benchmarks.experiments.search_summary import merge_shards
 
 
 def main() -> None:

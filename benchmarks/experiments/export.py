@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.experiments.search_report import summarize_search
+from benchmarks.experiments.search_summary import summarize_search
 from benchmarks.results import ResultsLog
 from cola import Chain, LoadedModel, parse_chain
 from cola.chainfile import ChainEntry, ChainFile, weights_fingerprint

@@ -22,7 +22,7 @@ from benchmarks.datasets import Example, benchmark_spec, load_benchmark
 from benchmarks.evaluator import ChainEvaluator, TargetEvaluator
 from benchmarks.experiments.guess_run import guess_fields, load_matched_temperature
 from benchmarks.experiments.machine import machine_state
-from benchmarks.experiments.search_report import summarize_search
+from benchmarks.experiments.search_summary import summarize_search
 from benchmarks.queries import GenerationQuery, LetterQuery, Query, query_fields
 from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.tasks import TaskConfig, build_query, load_examples

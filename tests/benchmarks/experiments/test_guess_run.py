@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.experiments.guess_run import load_matched_temperature
-from benchmarks.experiments.search_report import summarize_search
 from benchmarks.experiments.search_run import SearchRun, run_search
+from benchmarks.experiments.search_summary import summarize_search
 from benchmarks.results import SettingsMismatch
 from benchmarks.tasks import TaskConfig
 from cola import ChainModel

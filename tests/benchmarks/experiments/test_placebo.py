@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from benchmarks.evaluator import ChainEvaluator
-from benchmarks.experiments.search_report import summarize_search, write_report
+from benchmarks.experiments.search_report import write_report
 from benchmarks.experiments.search_run import SearchRun, draw_placebo, run_search
+from benchmarks.experiments.search_summary import summarize_search
 from benchmarks.experiments.stats import (
     mcnemar_exact,
     paired_bootstrap_interval,

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.experiments.search_report import merge_shards, summarize_search, write_report
+from benchmarks.experiments.search_report import write_report
 from benchmarks.experiments.search_run import SearchRun, run_search, run_settings
+from benchmarks.experiments.search_summary import merge_shards, summarize_search
 from benchmarks.results import SettingsMismatch
 from benchmarks.tasks import TaskConfig
 from cola import ChainModel
