@@ -162,26 +162,19 @@ def placebo_twin(
     example_id: str,
 ) -> dict:
     """The same search, budget and seed stream aimed at the placebo answer, where it is needed."""
-    predictions = [evaluator.details[chain]["prediction"] for chain in list(result.rewards)[1:]]
-    fields = {"placebo": placebo, "gold_picks": predictions.count(evaluator.query.gold)}
-    fields["placebo_picks"] = predictions.count(placebo) if placebo is not None else None
     if not needs_twin(result.original_reward > CORRECT, placebo, search_config):
-        return fields
+        return {}
     computed, start = len(evaluator.outcomes), time.perf_counter()
     search = search_function(search_config.name)
     twin = search(
         TargetEvaluator(evaluator, placebo), result.n_layers, search_config, sample_rng(run.seed, example_id)
     )
-    return (
-        fields
-        | search_fields(twin, "placebo_")
-        | {
-            "placebo_n_evaluated": len(twin.rewards),
-            "placebo_extra_chains": len(evaluator.outcomes) - computed,
-            "placebo_seconds": round(time.perf_counter() - start, 3),
-            "placebo_predictions": [evaluator.details[chain]["prediction"] for chain in twin.rewards],
-        }
-    )
+    return search_fields(twin, "placebo_") | {
+        "placebo_n_evaluated": len(twin.rewards),
+        "placebo_extra_chains": len(evaluator.outcomes) - computed,
+        "placebo_seconds": round(time.perf_counter() - start, 3),
+        "placebo_predictions": [evaluator.details[chain]["prediction"] for chain in twin.rewards],
+    }
 
 
 def searched_fields(
@@ -199,13 +192,6 @@ def searched_fields(
     if search_config.guesses:
         twin = needs_twin(bool(full["correct"]), placebo, search_config)
         fields = guess_fields(evaluator, search_config, temperature, rng, placebo=placebo, twin=twin)
-        if search_config.control is not None:
-            picks = fields["predictions"][1:]
-            fields |= {
-                "placebo": placebo,
-                "gold_picks": picks.count(query.gold),
-                "placebo_picks": picks.count(placebo),
-            }
     else:
         result = search_function(search_config.name)(
             evaluator, evaluator.chain_model.n_layers, search_config, rng
@@ -213,6 +199,13 @@ def searched_fields(
         fields = chain_search_fields(result, evaluator)
         if search_config.control is not None:
             fields |= placebo_twin(evaluator, result, placebo, run, search_config, example_id)
+    if search_config.control is not None:  # how often the tries (chains or answers) picked each target
+        picks = fields["predictions"][1:]
+        fields |= {
+            "placebo": placebo,
+            "gold_picks": picks.count(query.gold),
+            "placebo_picks": picks.count(placebo) if placebo is not None else None,
+        }
     return ranking_fields(query, full, placebo) | fields
 
 
