@@ -191,6 +191,14 @@ class GenerationQuery:
 Query = LetterQuery | LoglikelihoodQuery | GenerationQuery
 
 
+def context_ids(query: Query) -> torch.Tensor:
+    """The (1, T) tokens a query shows before any answer: what a chain policy reads to choose."""
+    ids = query.input_ids[:1]
+    if isinstance(query, LoglikelihoodQuery):
+        return ids[:, : query.context_lengths[0]]
+    return ids
+
+
 def query_fields(query: Query) -> dict:
     """What a result record keeps of a query besides its prompt: the gold answer and, for
     multiple choice, the token ids that were scored."""

@@ -10,6 +10,7 @@ records of one setting never go out under another's label.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -71,6 +72,14 @@ def write_json(path: str | Path, payload: dict) -> None:
     temporary = path.with_suffix(path.suffix + ".tmp")
     temporary.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     temporary.replace(path)
+
+
+def file_sha256(path: str | Path, what: str) -> str:
+    """The sha256 of a file a run reads (a prior, a policy), refused with ``what`` named if missing."""
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"{what} file not found: {file}")
+    return hashlib.sha256(file.read_bytes()).hexdigest()
 
 
 SETTINGS_FILE = "run_settings.json"

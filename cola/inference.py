@@ -40,6 +40,12 @@ def encode(tokenizer, text: str, *, chat: bool) -> list[int]:
     return tokenizer(text, add_special_tokens=not chat).input_ids
 
 
+def prompt_ids(tokenizer, prompt: str, *, chat: bool | None = None) -> torch.Tensor:
+    """The (1, T) token ids generation starts from (what a chain policy reads to choose)."""
+    chat = uses_chat(tokenizer, chat)
+    return torch.tensor([encode(tokenizer, format_prompt(tokenizer, prompt, chat=chat), chat=chat)])
+
+
 class TextStreamer:
     """Writes decoded text as tokens arrive (batch of one), re-decoding to keep merges right."""
 
@@ -69,8 +75,7 @@ def generate_text(
     stream: TextIO | None = None,
 ) -> str:
     """Greedy completion of ``prompt`` under ``chain``; streamed to ``stream`` when given."""
-    chat = uses_chat(tokenizer, chat)
-    ids = torch.tensor([encode(tokenizer, format_prompt(tokenizer, prompt, chat=chat), chat=chat)])
+    ids = prompt_ids(tokenizer, prompt, chat=chat)
     output = chain_model.generate(
         ids.to(chain_model.device),
         chain,

@@ -1,6 +1,7 @@
 """Evaluate a model under one chain on a benchmark (Hydra entry point).
 
 python scripts/evaluate.py model=smollm2 benchmark=arc_easy limit=100 chain=0-9,9,10-29
+python scripts/evaluate.py model=smollm2 benchmark=arc_easy policy=<a cola policy file>
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from benchmarks.experiments.session import (
     quote_chain_arguments,
     set_threads,
 )
+from benchmarks.results import file_sha256
 from cola.chainfile import weights_fingerprint
+from cola.policy import load_policy
 
 
 @hydra.main(config_path="../conf", config_name="evaluate", version_base="1.3")
@@ -31,13 +34,20 @@ def main(cfg: DictConfig) -> None:
     set_threads(cfg.threads)
     output_dir = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
     check_chain_argument(cfg.chain)
+    if cfg.policy is not None and cfg.chain is not None:
+        raise ValueError("give chain= or policy=, not both")
+    policy_sha256 = file_sha256(cfg.policy, "policy") if cfg.policy is not None else None
     task = instantiate(cfg.benchmark)
     loaded, chain_model = open_model(**cfg.model)
+    fingerprint = weights_fingerprint(loaded.model)
+    policy = load_policy(cfg.policy, chain_model, fingerprint=fingerprint) if cfg.policy is not None else None
     info = RunInfo(
         model=loaded.name,
-        chain=chain_from_text(cfg.chain, loaded.n_layers),
+        chain=None if policy is not None else chain_from_text(cfg.chain, loaded.n_layers),
         seed=cfg.seed,
-        model_fingerprint=weights_fingerprint(loaded.model),
+        model_fingerprint=fingerprint,
+        policy=policy,
+        policy_sha256=policy_sha256,
     )
     summary = evaluate(
         chain_model,

@@ -2,11 +2,13 @@
 
 python scripts/generate.py model=smollm2 chain=0-9,9,10-29 prompt="What is the capital of Italy?"
 python scripts/generate.py chain_file=chains.json chain_sample=static prompt="..."
+python scripts/generate.py policy=<a cola policy file> prompt="..."   (the policy picks the chain)
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -20,8 +22,9 @@ from benchmarks.experiments.session import (
     set_threads,
 )
 from cola import format_chain
-from cola.chainfile import load_chain_file
-from cola.inference import generate_text
+from cola.chainfile import load_chain_file, weights_fingerprint
+from cola.inference import generate_text, prompt_ids
+from cola.policy import load_policy
 
 
 @hydra.main(config_path="../conf", config_name="generate", version_base="1.3")
@@ -29,15 +32,22 @@ from cola.inference import generate_text
 def main(cfg: DictConfig) -> None:
     set_threads(cfg.threads)
     check_chain_argument(cfg.chain)
+    if sum(choice is not None for choice in (cfg.chain, cfg.chain_file, cfg.policy)) > 1:
+        raise ValueError("give one of chain=, chain_file= and policy=")
+    if cfg.policy is not None and not Path(cfg.policy).is_file():
+        raise FileNotFoundError(f"policy file not found: {cfg.policy}")
     loaded, chain_model = open_model(**cfg.model)
     chain = chain_from_text(cfg.chain, loaded.n_layers)
-    if cfg.chain_file and not cfg.chain:
+    if cfg.chain_file:
         chains = load_chain_file(cfg.chain_file, model=loaded.model)
         chain = (
             chains.static_chain if cfg.chain_sample == "static" else chains.chain_for(str(cfg.chain_sample))
         )
         if chain is None:
             raise ValueError(f"{cfg.chain_file} has no static chain; pass chain_sample=<sample id>")
+    if cfg.policy is not None:
+        policy = load_policy(cfg.policy, chain_model, fingerprint=weights_fingerprint(loaded.model))
+        chain = policy.choose(chain_model, prompt_ids(loaded.tokenizer, cfg.prompt, chat=cfg.chat))
     print(
         f"[{loaded.name}, chain {format_chain(chain)} ({len(chain)} of {loaded.n_layers} layers)]",
         file=sys.stderr,

@@ -13,7 +13,8 @@ from omegaconf import OmegaConf
 
 from benchmarks.tasks import TaskConfig
 from cola.engine import EngineConfig
-from search import SearchConfig, search_function
+from search import EditConfig, SearchConfig, search_function
+from search.static_chain import RaceConfig
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TOP_LEVEL = sorted(path.stem for path in CONF.glob("*.yaml"))
@@ -64,8 +65,12 @@ def test_config_composes(config_name, choices):
         hash(search)  # frozen and hashable all the way down: lists became tuples
     if "engine" in cfg:
         assert isinstance(instantiate(cfg.engine), EngineConfig)
-    if "study" in cfg:
+    if "study" in cfg and "train_run" in cfg.study:
         assert instantiate(cfg.study, train_run="some/run").train_run == "some/run"
+    elif "study" in cfg:  # the static-chain learner: its race settings become the race's objects
+        study = instantiate(cfg.study)
+        assert isinstance(study.race, RaceConfig) and isinstance(study.race.edits, EditConfig)
+        hash(study)
     if "model" in cfg:
         assert cfg.model.spec
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,11 +17,12 @@ from tqdm import tqdm
 
 from benchmarks.experiments.machine import machine_state, summarize_machine
 from benchmarks.experiments.stats import format_rate, wilson_interval
-from benchmarks.queries import GenerationQuery, Query, query_fields
+from benchmarks.queries import GenerationQuery, Query, context_ids, query_fields
 from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.runner import answer_choice, answer_generation
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import Chain, ChainModel, format_chain
+from cola.policy import ChainPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -31,23 +32,36 @@ class RunInfo:
     """What every record and summary carries about the run."""
 
     model: str
-    chain: Chain
+    chain: Chain | None  # None: ``policy`` picks each question's chain
     seed: int = 0
     model_fingerprint: str | None = None  # of the weights (cola.chainfile.weights_fingerprint)
+    policy: ChainPolicy | None = None
+    policy_sha256: str | None = None  # of the policy file
+
+    def __post_init__(self):
+        if (self.chain is None) == (self.policy is None):
+            raise ValueError("evaluate one chain or one policy: give exactly one")
 
     def settings(self, task: TaskConfig) -> dict:
         """What decides an evaluation's records: its directory holds records of these only."""
-        return {
+        settings = {
             "model": self.model,
             "model_fingerprint": self.model_fingerprint,
             "task": asdict(task),
             "chain": self.chain_text,
             "seed": self.seed,
         }
+        return settings | ({"policy_sha256": self.policy_sha256} if self.policy is not None else {})
 
     @property
     def chain_text(self) -> str:
-        return format_chain(self.chain)
+        return format_chain(self.chain) if self.policy is None else f"policy:{self.policy.kind}"
+
+    def chooser(self, chain_model: ChainModel) -> Callable[[Query], Chain]:
+        """The chain each query runs: the fixed one, or the policy's pick from its context."""
+        if self.policy is None:
+            return lambda query: self.chain
+        return lambda query: self.policy.choose(chain_model, context_ids(query))
 
 
 def _batches(queries: list[Query], size: int) -> Iterable[list[Query]]:
@@ -56,20 +70,42 @@ def _batches(queries: list[Query], size: int) -> Iterable[list[Query]]:
 
 
 def score_queries(
-    chain_model: ChainModel, tokenizer, queries: list[Query], chain: Chain, *, batch_size: int = 1
-) -> Iterable[tuple[Query, dict, float]]:
-    """Yield (query, result fields, seconds per query) for each query, in order."""
+    chain_model: ChainModel,
+    tokenizer,
+    queries: list[Query],
+    choose: Callable[[Query], Chain],
+    *,
+    batch_size: int = 1,
+) -> Iterable[tuple[Query, dict, Chain, float]]:
+    """Yield (query, result fields, the chain it ran, seconds per query) for each query, in order.
+
+    The seconds include choosing the chain (a router's feature pass), since a policy pays for it."""
     generation = [query for query in queries if isinstance(query, GenerationQuery)]
     if generation and len(generation) != len(queries):
         raise ValueError("a run mixes generation and multiple-choice queries")
     for batch in _batches(queries, batch_size if generation else 1):
         start = time.perf_counter()
+        chains = [choose(query) for query in batch]
         if generation:
-            results = answer_generation(chain_model, tokenizer, batch, chain)
+            results = _generate_by_chain(chain_model, tokenizer, batch, chains)
         else:
-            results = [_choice_fields(answer_choice(chain_model, batch[0], chain))]
+            results = [_choice_fields(answer_choice(chain_model, batch[0], chains[0]))]
         seconds = (time.perf_counter() - start) / len(batch)
-        yield from ((query, result, seconds) for query, result in zip(batch, results, strict=True))
+        for query, result, chain in zip(batch, results, chains, strict=True):
+            yield query, result, chain, seconds
+
+
+def _generate_by_chain(
+    chain_model: ChainModel, tokenizer, batch: list[Query], chains: list[Chain]
+) -> list[dict]:
+    """Answers for a batch, generated together where queries run the same chain."""
+    results: list[dict | None] = [None] * len(batch)
+    for chain in dict.fromkeys(chains):
+        members = [index for index, other in enumerate(chains) if other == chain]
+        answers = answer_generation(chain_model, tokenizer, [batch[index] for index in members], chain)
+        for index, answer in zip(members, answers, strict=True):
+            results[index] = answer
+    return results
 
 
 def _choice_fields(outcome) -> dict:
@@ -79,7 +115,9 @@ def _choice_fields(outcome) -> dict:
     return fields
 
 
-def make_record(query: Query, fields: dict, seconds: float, task: TaskConfig, info: RunInfo) -> dict:
+def make_record(
+    query: Query, fields: dict, chain: Chain, seconds: float, task: TaskConfig, info: RunInfo
+) -> dict:
     record = {
         "id": query.example_id,
         "model": info.model,
@@ -87,7 +125,8 @@ def make_record(query: Query, fields: dict, seconds: float, task: TaskConfig, in
         "split": task.split,
         "mode": task.mode,
         "seed": info.seed,
-        "chain": info.chain_text,
+        "chain": format_chain(chain),
+        "chain_length": len(chain),
         "prompt": query.prompt,
     }
     return record | query_fields(query) | fields | {"seconds": round(seconds, 4)} | machine_state()
@@ -102,7 +141,7 @@ def summarize(records: list[dict], task: TaskConfig, info: RunInfo, *, wall_seco
         "mode": task.mode,
         "chat": task.chat,
         "chain": info.chain_text,
-        "chain_length": len(info.chain),
+        "chain_length": _mean_length(records, info),
         "seed": info.seed,
         "n": count,
         "accuracy": correct / count if count else None,
@@ -120,6 +159,12 @@ def summarize(records: list[dict], task: TaskConfig, info: RunInfo, *, wall_seco
     if records and "exact_match" in records[0]:
         summary["exact_match"] = sum(r["exact_match"] for r in records) / count
     return summary
+
+
+def _mean_length(records: list[dict], info: RunInfo) -> float | None:
+    """Mean steps run per question (records written before lengths were kept ran ``info.chain``)."""
+    lengths = [record.get("chain_length", len(info.chain or ())) for record in records]
+    return sum(lengths) / len(lengths) if lengths else None
 
 
 def _median_p90(values: list[float]) -> list[float] | None:
@@ -147,9 +192,11 @@ def evaluate(
     if len(todo) < len(examples):
         logger.info("resuming: %d of %d examples already done", len(examples) - len(todo), len(examples))
     queries = build_queries(todo, tokenizer, task)
-    scored = score_queries(chain_model, tokenizer, queries, info.chain, batch_size=batch_size)
-    for query, fields, seconds in tqdm(scored, total=len(queries), disable=not progress, desc=task.benchmark):
-        log.append(make_record(query, fields, seconds, task, info))
+    scored = score_queries(chain_model, tokenizer, queries, info.chooser(chain_model), batch_size=batch_size)
+    for query, fields, chain, seconds in tqdm(
+        scored, total=len(queries), disable=not progress, desc=task.benchmark
+    ):
+        log.append(make_record(query, fields, chain, seconds, task, info))
     wanted = {example.id for example in examples}
     records = [record for record in log.records if record["id"] in wanted]
     summary = summarize(records, task, info, wall_seconds=time.perf_counter() - start)

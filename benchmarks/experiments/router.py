@@ -19,7 +19,7 @@ import numpy as np
 
 from benchmarks.evaluator import ChainEvaluator
 from benchmarks.experiments.stats import mean_interval, wilson_interval
-from benchmarks.queries import Query
+from benchmarks.queries import Query, context_ids
 from cola import Chain, ChainModel, full_chain, parse_chain
 from cola.engine import EngineConfig
 from cola.policy import context_feature
@@ -38,9 +38,7 @@ def chain_library(records: list[dict], *, size: int) -> list[Chain]:
 
 def prompt_feature(chain_model: ChainModel, query: Query, *, layers: int) -> np.ndarray:
     """The routing feature of a query's context (its first row, before any choice)."""
-    ids = query.input_ids[:1]
-    context = getattr(query, "context_lengths", (ids.shape[1],))[0]
-    return context_feature(chain_model, ids[:, :context], layers=layers)
+    return context_feature(chain_model, context_ids(query), layers=layers)
 
 
 def evaluate_chains(

@@ -8,7 +8,6 @@ or on where an interrupted run resumed.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import zlib
@@ -24,7 +23,7 @@ from benchmarks.experiments.guess_run import guess_fields, load_matched_temperat
 from benchmarks.experiments.machine import machine_state
 from benchmarks.experiments.search_summary import summarize_search
 from benchmarks.queries import GenerationQuery, LetterQuery, Query, query_fields
-from benchmarks.results import ResultsLog, claim_run_dir, write_json
+from benchmarks.results import ResultsLog, claim_run_dir, file_sha256, write_json
 from benchmarks.tasks import TaskConfig, build_query, load_examples
 from cola import ChainModel, format_chain
 from cola.engine import EngineConfig
@@ -207,13 +206,6 @@ def searched_fields(
             "placebo_picks": picks.count(placebo) if placebo is not None else None,
         }
     return ranking_fields(query, full, placebo) | fields
-
-
-def file_sha256(path: str, what: str) -> str:
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"{what} file not found: {file}")
-    return hashlib.sha256(file.read_bytes()).hexdigest()
 
 
 def run_settings(task: TaskConfig, run: SearchRun, search_config: SearchConfig) -> dict:

@@ -90,3 +90,43 @@ def test_invalid_task_configs_are_refused():
         TaskConfig("arc_easy", mode="cot")
     with pytest.raises(ValueError, match="metric must be 'acc' or 'acc_norm'"):
         TaskConfig("arc_easy", metric="f1")
+
+
+class ByContextLength:
+    """A toy policy: even-length contexts run one chain, odd ones another."""
+
+    kind = "toy"
+
+    def choose(self, chain_model, context_ids):
+        return (0, 1, 1, 3) if context_ids.shape[1] % 2 == 0 else (0, 2, 3)
+
+
+@pytest.mark.parametrize(
+    ("task", "batch_size"),
+    [
+        (TaskConfig("arc_easy", path=ARC_PATH), 1),
+        (TaskConfig("gsm8k", mode="direct", path=GSM_PATH, max_new_tokens=4), 3),
+    ],
+)
+def test_a_policy_runs_the_chain_it_picks_for_each_question(
+    tmp_path, tokenizer, chain_model, task, batch_size
+):
+    info = RunInfo("tiny", None, policy=ByContextLength(), policy_sha256="abc")
+    summary = evaluate(chain_model, tokenizer, task, info, tmp_path / "policy", batch_size=batch_size)
+    records = read_jsonl(tmp_path / "policy" / "results.jsonl")
+    assert {r["chain"] for r in records} <= {"0-1,1,3", "0,2-3"}
+    assert summary["chain"] == "policy:toy"
+    assert summary["chain_length"] == pytest.approx(sum(r["chain_length"] for r in records) / len(records))
+    for chain, text in (((0, 1, 1, 3), "0-1,1,3"), ((0, 2, 3), "0,2-3")):  # each as a fixed chain
+        evaluate(chain_model, tokenizer, task, RunInfo("tiny", chain), tmp_path / text, batch_size=1)
+        fixed = {r["id"]: r for r in read_jsonl(tmp_path / text / "results.jsonl")}
+        for record in (r for r in records if r["chain"] == text):
+            assert record["prediction"] == fixed[record["id"]]["prediction"]
+            assert record.get("scores") == pytest.approx(fixed[record["id"]].get("scores"))
+
+
+def test_a_run_is_one_chain_or_one_policy():
+    with pytest.raises(ValueError, match="exactly one"):
+        RunInfo("tiny", (0, 1), policy=ByContextLength())
+    with pytest.raises(ValueError, match="exactly one"):
+        RunInfo("tiny", None)

@@ -1,0 +1,245 @@
+"""Learn one static chain on a labelled split, stop it on validation, save it as a policy file.
+
+The race itself is :mod:`search.static_chain`; this driver gives it a scorer that runs the model.
+Learn on ``train``, choose the stopping point on ``validation``: no test question is read.
+
+Every (question, chain) outcome computed is appended to ``outcomes.jsonl`` as soon as a question's
+chains are done (its prediction and choice scores, so either objective can be read from it), and
+the race is deterministic given them: a rerun replays the finished steps from the file and
+resumes where the killed one stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from benchmarks.evaluator import ChainEvaluator
+from benchmarks.results import ResultsLog, claim_run_dir, write_json
+from benchmarks.tasks import TaskConfig, build_queries, load_examples
+from cola import Chain, ChainModel, format_chain, full_chain
+from cola.engine import EngineConfig
+from cola.policy import StaticChain, save_policy
+from search.static_chain import RaceConfig, Step, learn_static_chain, pick_on_validation
+
+logger = logging.getLogger(__name__)
+
+OBJECTIVES = ("gold", "faithful")  # the answer key, or the full chain's own answer
+
+
+@dataclass(frozen=True)
+class StaticChainStudy:
+    race: RaceConfig
+    objective: str = "gold"
+    train_split: str = "train"
+    validation_split: str = "validation"
+    validation_limit: int | None = None  # None: the whole validation split
+    seed: int = 0  # shuffles the training questions before the first ones are taken
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
+        for split in (self.train_split, self.validation_split):
+            if split == "test":
+                raise ValueError("a static chain is learned and stopped on labelled splits, never on test")
+
+
+class OutcomeStore:
+    """Per (split, question, chain) outcomes, appended per question as they are computed."""
+
+    def __init__(self, path: Path):
+        self.log = ResultsLog(path, key="key")
+        self.outcomes: dict[tuple[str, str], dict[str, dict]] = defaultdict(dict)
+        self.lines: dict[tuple[str, str], int] = defaultdict(int)
+        for record in self.log.records:
+            question = (record["split"], record["id"])
+            self.outcomes[question] |= record["outcomes"]
+            self.lines[question] += 1
+
+    def missing(self, split: str, question_id: str, chains: Sequence[Chain]) -> list[Chain]:
+        known = self.outcomes[(split, question_id)]
+        return [chain for chain in chains if format_chain(chain) not in known]
+
+    def add(self, split: str, question_id: str, outcomes: dict[str, dict]) -> None:
+        question = (split, question_id)
+        key = f"{split}:{question_id}:{self.lines[question]}"
+        self.log.append({"key": key, "split": split, "id": question_id, "outcomes": outcomes})
+        self.outcomes[question] |= outcomes
+        self.lines[question] += 1
+
+    def get(self, split: str, question_id: str, chain: Chain) -> dict:
+        return self.outcomes[(split, question_id)][format_chain(chain)]
+
+
+class SplitScorer:
+    """0/1 hits of chains on the first questions of one split, computing only what is not stored."""
+
+    def __init__(self, chain_model, tokenizer, queries, split, store, *, objective, engine, progress, label):
+        self.chain_model = chain_model
+        self.tokenizer = tokenizer
+        self.queries = queries
+        self.split = split
+        self.store = store
+        self.objective = objective
+        self.engine = engine
+        self.progress = progress
+        self.label = label  # what the progress bar says
+        self.full = full_chain(chain_model.n_layers)
+        self.calls = 0
+
+    def __call__(self, chains: Sequence[Chain], n: int) -> np.ndarray:
+        if n > len(self.queries):
+            raise ValueError(
+                f"the race asks for {n} {self.split} questions; the split has {len(self.queries)}"
+            )
+        self.calls += 1
+        wanted = [*chains, self.full] if self.objective == "faithful" else list(chains)
+        todo = [
+            query for query in self.queries[:n] if self.store.missing(self.split, query.example_id, wanted)
+        ]
+        desc = f"{self.label} {self.calls}: {len(chains)} chains"
+        for query in tqdm(todo, disable=not self.progress, desc=desc, leave=False):
+            self._compute(query, self.store.missing(self.split, query.example_id, wanted))
+        return np.array(
+            [[self.hit(query.example_id, chain) for chain in chains] for query in self.queries[:n]]
+        )
+
+    def _compute(self, query, chains: list[Chain]) -> None:
+        evaluator = ChainEvaluator(self.chain_model, self.tokenizer, query, self.engine)
+        evaluator.hint(chains, certain=len(chains), may_stop=False)
+        outcomes = {}
+        for chain in chains:
+            outcome = evaluator.outcome(chain)
+            outcomes[format_chain(chain)] = {
+                "correct": bool(outcome["correct"]),
+                "prediction": outcome["prediction"],
+                "scores": [round(float(score), 5) for score in outcome.get("scores", ())],
+            }
+        self.store.add(self.split, query.example_id, outcomes)
+
+    def hit(self, question_id: str, chain: Chain) -> bool:
+        outcome = self.store.get(self.split, question_id, chain)
+        if self.objective == "gold":
+            return outcome["correct"]
+        return outcome["prediction"] == self.store.get(self.split, question_id, self.full)["prediction"]
+
+
+def training_queries(task: TaskConfig, study: StaticChainStudy, tokenizer, n: int) -> list:
+    examples = load_examples(replace(task, split=study.train_split))
+    if len(examples) < n:
+        raise ValueError(
+            f"the race needs {n} {study.train_split} questions; {task.benchmark} has {len(examples)}"
+        )
+    order = np.random.default_rng(study.seed).permutation(len(examples))[:n]
+    return build_queries([examples[i] for i in order], tokenizer, replace(task, split=study.train_split))
+
+
+def path_rows(path: list[Step], validation: np.ndarray, picked: int) -> list[dict]:
+    return [
+        {
+            "step": index,
+            "chain": format_chain(step.chain),
+            "length": len(step.chain),
+            "edit": step.edit,
+            "screen_accuracy": step.screen_accuracy,
+            "train_accuracy": step.final_accuracy,
+            "validation_accuracy": float(validation[:, index].mean()),
+            "candidates": step.candidates,
+            "picked": index == picked,
+        }
+        for index, step in enumerate(path)
+    ]
+
+
+def path_markdown(rows: list[dict], study: StaticChainStudy, n_validation: int) -> str:
+    race = study.race
+    lines = [
+        f"Objective `{study.objective}`; train accuracy on {race.final_questions} {study.train_split} "
+        f"questions, validation accuracy on {n_validation} {study.validation_split} questions.",
+        "",
+        "| step | edit | layers | train acc | validation acc | chain |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        mark = " **(picked)**" if row["picked"] else ""
+        lines.append(
+            f"| {row['step']}{mark} | {row['edit'] or 'start'} | {row['length']} | {row['train_accuracy']:.3f} | "
+            f"{row['validation_accuracy']:.3f} | `{row['chain']}` |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def learn_static_chain_policy(
+    chain_model: ChainModel,
+    tokenizer,
+    task: TaskConfig,
+    study: StaticChainStudy,
+    engine: EngineConfig,
+    output_dir: str | Path,
+    *,
+    model_fingerprint: str,
+    progress: bool = False,
+    start: Chain | None = None,
+) -> dict:
+    """Race a static chain on ``train``, stop it on ``validation``; write the path and the policy file."""
+    output_dir = Path(output_dir)
+    start = tuple(start) if start is not None else full_chain(chain_model.n_layers)
+    settings = {
+        "model_fingerprint": model_fingerprint,
+        "task": asdict(task),
+        "study": asdict(study),
+        "start": format_chain(start),
+    }
+    claim_run_dir(output_dir, settings)
+    store = OutcomeStore(output_dir / "outcomes.jsonl")
+    common = dict(objective=study.objective, engine=engine, progress=progress)
+    train = SplitScorer(
+        chain_model,
+        tokenizer,
+        training_queries(task, study, tokenizer, study.race.final_questions),
+        study.train_split,
+        store,
+        label="race step",
+        **common,
+    )
+    path = learn_static_chain(start, chain_model.n_layers, train, study.race)
+    validation_task = replace(task, split=study.validation_split)
+    validation_queries = build_queries(
+        load_examples(validation_task, limit=study.validation_limit), tokenizer, validation_task
+    )
+    scorer = SplitScorer(
+        chain_model,
+        tokenizer,
+        validation_queries,
+        study.validation_split,
+        store,
+        label="validation",
+        **common,
+    )
+    chains = [step.chain for step in path]
+    validation = scorer(chains, len(validation_queries))
+    picked = pick_on_validation(chains, validation.mean(axis=0))
+    rows = path_rows(path, validation, picked)
+    policy_path = output_dir / "static_chain.safetensors"
+    save_policy(
+        StaticChain(chains[picked]),
+        policy_path,
+        fingerprint=model_fingerprint,
+        n_layers=chain_model.n_layers,
+        trained_toward=study.objective,
+    )
+    result = {
+        "settings": settings,
+        "path": rows,
+        "picked": format_chain(chains[picked]),
+        "policy": str(policy_path),
+    }
+    write_json(output_dir / "path.json", result)
+    (output_dir / "path.md").write_text(path_markdown(rows, study, len(validation_queries)))
+    return result
