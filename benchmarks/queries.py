@@ -206,7 +206,11 @@ def query_fields(query: Query) -> dict:
         return {"candidate_ids": list(query.candidate_ids), "gold": query.gold}
     if isinstance(query, GenerationQuery):
         return {"gold": query.gold}
-    return {"continuation_ids": [list(ids) for ids in query.continuation_ids], "gold": query.gold}
+    return {
+        "continuation_ids": [list(ids) for ids in query.continuation_ids],
+        "choice_chars": list(query.choice_chars),  # what acc_norm divides by; a calibration reads it
+        "gold": query.gold,
+    }
 
 
 def _single_token_ids(tokenizer, labels: list[str], *, chat: bool) -> list[int] | None:

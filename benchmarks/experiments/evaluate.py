@@ -17,12 +17,12 @@ from tqdm import tqdm
 
 from benchmarks.experiments.machine import machine_state, summarize_machine
 from benchmarks.experiments.stats import format_rate, wilson_interval
-from benchmarks.queries import GenerationQuery, Query, context_ids, query_fields
+from benchmarks.queries import GenerationQuery, LoglikelihoodQuery, Query, context_ids, query_fields
 from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.runner import answer_choice, answer_generation
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import Chain, ChainModel, format_chain
-from cola.policy import ChainPolicy
+from cola.policy import ChainPolicy, ChoiceCalibration
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,21 @@ class RunInfo:
     @property
     def chain_text(self) -> str:
         return format_chain(self.chain) if self.policy is None else f"policy:{self.policy.kind}"
+
+    def rescored(self, query: Query, fields: dict) -> dict:
+        """A choice calibration policy decides the answer from the full chain's scores; the raw
+        prediction stays beside it."""
+        if not isinstance(self.policy, ChoiceCalibration):
+            return fields
+        if not isinstance(query, LoglikelihoodQuery):
+            raise ValueError("a choice calibration needs loglikelihood-mode multiple choice")
+        tokens = [len(ids) for ids in query.continuation_ids]
+        prediction = self.policy.predict(fields["scores"], query.choice_chars, tokens)
+        return fields | {
+            "prediction": prediction,
+            "correct": prediction == query.gold,
+            "prediction_uncalibrated": fields["prediction"],
+        }
 
     def chooser(self, chain_model: ChainModel) -> Callable[[Query], Chain]:
         """The chain each query runs: the fixed one, or the policy's pick from its context."""
@@ -196,7 +211,7 @@ def evaluate(
     for query, fields, chain, seconds in tqdm(
         scored, total=len(queries), disable=not progress, desc=task.benchmark
     ):
-        log.append(make_record(query, fields, chain, seconds, task, info))
+        log.append(make_record(query, info.rescored(query, fields), chain, seconds, task, info))
     wanted = {example.id for example in examples}
     records = [record for record in log.records if record["id"] in wanted]
     summary = summarize(records, task, info, wall_seconds=time.perf_counter() - start)

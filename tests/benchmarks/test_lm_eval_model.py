@@ -15,7 +15,7 @@ from lm_eval.api.instance import Instance  # noqa: E402
 
 from benchmarks.lm_eval_model import ColaLM  # noqa: E402
 from cola.chainfile import weights_fingerprint  # noqa: E402
-from cola.policy import KnnRouter, save_policy  # noqa: E402
+from cola.policy import CHOICE_FEATURES, ChoiceCalibration, KnnRouter, save_policy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,3 +155,15 @@ def test_identity_chain_matches_lm_evals_hf_model_and_our_harness(monkeypatch):
         assert max(range(len(hf_scores)), key=hf_scores.__getitem__) == max(
             range(len(cola_scores)), key=cola_scores.__getitem__
         )
+
+
+def test_a_choice_calibration_is_refused_since_lm_eval_scores_choices_alone(
+    tmp_path, tiny_checkpoint, cola_lm
+):
+    features = len(CHOICE_FEATURES)
+    calibration = ChoiceCalibration(np.ones(features), np.zeros(features), np.ones(features))
+    path = tmp_path / "calibration.safetensors"
+    fingerprint = weights_fingerprint(cola_lm.chain_model.model)
+    save_policy(calibration, path, fingerprint=fingerprint, n_layers=4, trained_toward="gold")
+    with pytest.raises(ValueError, match="cannot apply one: use scripts/evaluate.py"):
+        ColaLM(model=str(tiny_checkpoint), policy=str(path))
