@@ -19,7 +19,7 @@ from benchmarks.experiments.calibration import choice_data, fit_on_validation
 from benchmarks.experiments.search_summary import load_records
 from benchmarks.results import SETTINGS_FILE
 from cola import parse_chain
-from cola.policy import save_policy
+from cola.policy import CHOICE_FEATURES, save_policy
 
 ANY_DEPTH = 100_000  # parse a stored chain before the model's depth is known
 
@@ -80,7 +80,7 @@ def main() -> None:
             "calibrated_by_ridge": by_ridge,
         },
         "ridge": ridge,
-        "weights": dict(zip(json.loads(calibration.settings()["features"]), calibration.weights.tolist())),
+        "weights": dict(zip(CHOICE_FEATURES, calibration.weights.tolist(), strict=True)),
         "policy": str(args.out),
     }
     args.out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
