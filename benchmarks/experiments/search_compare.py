@@ -15,6 +15,7 @@ import numpy as np
 from benchmarks.experiments.reach import common_reach, found_within, twin_ran
 from benchmarks.experiments.stats import (
     format_rate,
+    holm,
     mcnemar_exact,
     paired_bootstrap_interval,
     rate,
@@ -25,16 +26,6 @@ from search.config import GUESS_SEARCH_NAMES
 BUDGETS = (1, 5, 10, 25, 50, 100, 200)  # chain evaluations (or tries) after the full chain
 FAMILY = (("sample_matched", (1, 5, 10)), ("rank", (1, 2)))
 ALPHA = 0.05
-
-
-def holm(p_values: list[float]) -> list[float]:
-    """Holm's step-down adjustment: the i-th smallest p times (m - i), kept monotone, capped at 1."""
-    order = np.argsort(p_values)
-    adjusted, running = [0.0] * len(p_values), 0.0
-    for position, index in enumerate(order):
-        running = max(running, min(1.0, (len(p_values) - position) * p_values[index]))
-        adjusted[index] = running
-    return adjusted
 
 
 def genuine(record: dict, budget: int) -> int:

@@ -103,6 +103,16 @@ def mcnemar_exact(first: Sequence[bool], second: Sequence[bool]) -> float | None
     return float(stats.binomtest(only_first, only_first + only_second, 0.5).pvalue)
 
 
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjustment: the i-th smallest p times (m - i), kept monotone, capped at 1."""
+    order = np.argsort(p_values)
+    adjusted, running = [0.0] * len(p_values), 0.0
+    for position, index in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - position) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
 def mean_interval(values: Sequence[float], z: float = Z95) -> tuple[float, float, float]:
     """(mean, low, high): the normal-approximation interval of a mean (NaN bounds for n < 2)."""
     array = np.asarray(values, dtype=float)

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from benchmarks.experiments.equal_margin import chain_units, equal_margin_test, search_units
-from benchmarks.experiments.search_compare import holm, paired_comparisons, secondary_family
+from benchmarks.experiments.search_compare import paired_comparisons, secondary_family
 from benchmarks.experiments.search_summary import placebo_summary
+from benchmarks.experiments.stats import holm
 
 
 def test_holm_matches_a_hand_worked_example():

@@ -1,0 +1,95 @@
+"""Label-free policies against the full chain and the best calibration on the same questions.
+
+Reads ``scripts/evaluate.py`` runs (the full chain, chain policies, calibrations) of one split and
+writes one row per policy: accuracy with its Wilson interval; the paired difference from the full
+chain and from the rival (the best calibration), each with a bootstrap interval and the exact
+McNemar p, Holm-adjusted over the policies compared with the full chain; mean layers run; seconds
+per question (median, p90) and the machine load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmarks.experiments.machine import summarize_machine
+from benchmarks.experiments.stats import format_rate, holm, mcnemar_exact, paired_bootstrap_interval, rate
+
+
+@dataclass(frozen=True)
+class Comparison:
+    difference: float
+    interval: list[float] | None
+    p: float | None
+
+
+def compare(first: list[bool], second: list[bool]) -> Comparison:
+    difference = float(np.mean(first) - np.mean(second))
+    return Comparison(difference, paired_bootstrap_interval(first, second), mcnemar_exact(first, second))
+
+
+def common_records(runs: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Each run's records on the questions every run answered, in one order; refused if that is none."""
+    shared = set.intersection(*({record["id"] for record in records} for records in runs.values()))
+    if not shared:
+        raise ValueError("the runs share no question")
+    order = [record["id"] for record in next(iter(runs.values())) if record["id"] in shared]
+    return {name: [{r["id"]: r for r in records}[i] for i in order] for name, records in runs.items()}
+
+
+def policy_rows(runs: dict[str, list[dict]], *, full: str, rival: str | None = None) -> list[dict]:
+    """One row per run; differences against ``full`` (Holm over the others) and ``rival``."""
+    runs = common_records(runs)
+    correct = {name: [bool(r["correct"]) for r in records] for name, records in runs.items()}
+    rows = []
+    for name, records in runs.items():
+        accuracy, interval = rate(correct[name])
+        seconds = [r["seconds"] for r in records]
+        rows.append(
+            {
+                "policy": name,
+                "n": len(records),
+                "accuracy": accuracy,
+                "accuracy_ci95": interval,
+                "vs_full": compare(correct[name], correct[full]) if name != full else None,
+                "vs_rival": compare(correct[name], correct[rival]) if rival and name != rival else None,
+                "mean_layers": float(np.mean([r["chain_length"] for r in records])),
+                "seconds_median_p90": [float(np.median(seconds)), float(np.percentile(seconds, 90))],
+                "machine": summarize_machine(records),
+            }
+        )
+    compared = [row for row in rows if row["vs_full"] is not None]
+    for row, adjusted in zip(compared, holm([row["vs_full"].p for row in compared]), strict=True):
+        row["vs_full_holm"] = adjusted
+    return rows
+
+
+def _difference(comparison: Comparison | None, adjusted: float | None = None) -> str:
+    if comparison is None:
+        return "–"
+    low, high = comparison.interval
+    text = f"{comparison.difference:+.3f} ({low:+.3f}–{high:+.3f}), p = {comparison.p:.3f}"
+    if adjusted is not None:
+        text += f", Holm {adjusted:.3f}"
+        if adjusted < 0.05:
+            text = f"**{text}**"
+    return text
+
+
+def policy_markdown(rows: list[dict], *, full: str, rival: str | None) -> str:
+    lines = [
+        f"| policy | n | accuracy (95% CI) | − {full} (95% CI, McNemar p) | − {rival or 'rival'} | "
+        "mean layers | s / question (median, p90) | load (median) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        machine = row["machine"]
+        load = f"{machine['median_load_1m']:.1f}" if machine else "–"
+        lines.append(
+            f"| {row['policy']} | {row['n']} | {format_rate(row['accuracy'], row['accuracy_ci95'])} | "
+            f"{_difference(row['vs_full'], row.get('vs_full_holm'))} | {_difference(row['vs_rival'])} | "
+            f"{row['mean_layers']:.2f} | {row['seconds_median_p90'][0]:.2f}, {row['seconds_median_p90'][1]:.2f} | "
+            f"{load} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,44 @@
+"""The policy table: paired on common questions, differences and Holm as computed by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.experiments.policy_table import policy_markdown, policy_rows
+from benchmarks.experiments.stats import mcnemar_exact
+
+
+def records(flags: list[int], length: int, *, skip: int = 0) -> list[dict]:
+    return [
+        {"id": f"q{index}", "correct": bool(flag), "chain_length": length, "seconds": 0.1 * (1 + index % 3)}
+        for index, flag in enumerate(flags)
+        if index >= skip
+    ]
+
+
+def test_rows_pair_on_common_questions_and_adjust_over_the_policies():
+    full = [1, 0, 0, 1, 0, 1, 0, 0, 1, 0] * 4
+    better = [1, 1, 1, 1, 0, 1, 1, 0, 1, 0] * 4  # +3 per block of ten, never worse
+    worse = [0, 0, 0, 1, 0, 1, 0, 0, 1, 0] * 4
+    runs = {
+        "full chain": records(full, 30),
+        "static": records(better, 27, skip=2),
+        "calibration": records(worse, 30),
+    }
+    rows = {row["policy"]: row for row in policy_rows(runs, full="full chain", rival="calibration")}
+    assert all(row["n"] == 38 for row in rows.values())
+    static = rows["static"]
+    assert static["accuracy"] == pytest.approx(sum(better[2:]) / 38)
+    assert static["vs_full"].difference == pytest.approx((sum(better[2:]) - sum(full[2:])) / 38)
+    assert static["vs_full"].p == mcnemar_exact([bool(x) for x in better[2:]], [bool(x) for x in full[2:]])
+    p_values = [static["vs_full"].p, rows["calibration"]["vs_full"].p]
+    assert static["vs_full_holm"] == pytest.approx(min(1.0, 2 * min(p_values)))
+    assert static["mean_layers"] == 27 and rows["full chain"]["vs_full"] is None
+    assert rows["calibration"]["vs_rival"] is None and static["vs_rival"].difference > 0
+    table = policy_markdown(list(rows.values()), full="full chain", rival="calibration")
+    assert table.splitlines()[3].startswith("| static | 38 |") and "**+0." in table.splitlines()[3]
+
+
+def test_runs_without_a_common_question_are_refused():
+    with pytest.raises(ValueError, match="share no question"):
+        policy_rows({"a": records([1], 3), "b": records([1, 0], 3, skip=1)}, full="a")
