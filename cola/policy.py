@@ -22,6 +22,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
+from cola.block_router import BlockRouter
 from cola.chain import Chain, format_chain, parse_chain
 from cola.composer import ChainModel
 
@@ -197,7 +198,12 @@ class ChoiceCalibration:
         return cls(arrays["weights"], arrays["mean"], arrays["scale"])
 
 
-POLICY_KINDS = {"static": StaticChain, "knn_router": KnnRouter, "choice_calibration": ChoiceCalibration}
+POLICY_KINDS = {
+    "static": StaticChain,
+    "knn_router": KnnRouter,
+    "block_router": BlockRouter,
+    "choice_calibration": ChoiceCalibration,
+}
 
 
 def save_policy(

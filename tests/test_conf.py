@@ -71,6 +71,8 @@ def test_config_composes(config_name, choices):
         study = instantiate(cfg.study)
         assert isinstance(study.race, RaceConfig) and isinstance(study.race.edits, EditConfig)
         hash(study)
+    if "training" in cfg:
+        assert instantiate(cfg.training).target == "gold"
     if "model" in cfg:
         assert cfg.model.spec
 

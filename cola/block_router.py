@@ -1,0 +1,124 @@
+"""A trained router (Dr.LLM's form): before each block of layers a small MLP reads the prompt's
+pooled hidden state at that point of the chain and decides to skip, execute or repeat the block.
+
+The prompt decides for the whole sequence: the chain is fixed once the context has been walked
+through the blocks, and every continuation then runs that chain. The same walk serves training
+(the decisions forced to a target chain's, collecting the features the router will see) and
+inference (the decisions the MLPs take).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from cola.chain import Chain
+from cola.composer import ChainModel
+
+SKIP, EXECUTE, REPEAT = 0, 1, 2
+DECISIONS = ("skip", "execute", "repeat")
+
+Block = tuple[int, int]  # layers [start, end)
+
+
+def layer_blocks(n_layers: int, size: int) -> list[Block]:
+    """Consecutive blocks of ``size`` layers (the last may be shorter)."""
+    if size < 1:
+        raise ValueError(f"a block holds at least one layer, got size {size}")
+    return [(start, min(start + size, n_layers)) for start in range(0, n_layers, size)]
+
+
+def chain_of(decisions: list[int], blocks: list[Block]) -> Chain:
+    """The chain the decisions make: each block's layers 0, 1 or 2 times (skip, execute, repeat)."""
+    return tuple(
+        layer
+        for decision, (start, end) in zip(decisions, blocks, strict=True)
+        for layer in tuple(range(start, end)) * decision
+    )
+
+
+def block_decisions(chain: Chain, blocks: list[Block]) -> list[int] | None:
+    """The decisions whose chain is ``chain``, or None: it is not a sequence of whole blocks, each
+    skipped, run once or run twice in a row."""
+    decisions, position = [], 0
+    for start, end in blocks:
+        block = tuple(range(start, end))
+        count = 0
+        while count < 2 and chain[position : position + len(block)] == block:
+            position += len(block)
+            count += 1
+        decisions.append(count)
+    return decisions if position == len(chain) else None
+
+
+@torch.inference_mode()
+def walk_blocks(
+    chain_model: ChainModel,
+    context_ids: torch.Tensor,
+    blocks: list[Block],
+    decide: Callable[[int, np.ndarray], int],
+) -> tuple[list[int], np.ndarray]:
+    """Walk the context (1, T) through ``blocks``: before block k, ``decide(k, feature)`` with the
+    mean hidden state over the context's tokens at that point; (decisions, features (K, H))."""
+    hidden = chain_model.embed(context_ids.to(chain_model.device))
+    inputs = chain_model.step_inputs(hidden)
+    decisions, features = [], []
+    for index, (start, end) in enumerate(blocks):
+        feature = hidden[0].float().mean(dim=0).cpu().numpy()
+        features.append(feature)
+        decision = decide(index, feature)
+        decisions.append(decision)
+        steps = tuple(range(start, end)) * decision
+        if steps:
+            hidden = chain_model.run_steps(hidden, steps, inputs)
+    return decisions, np.stack(features)
+
+
+@dataclass
+class BlockRouter:
+    """Per-block MLPs (features -> hidden ReLU -> skip / execute / repeat) on standardized features."""
+
+    blocks: list[Block]
+    mean: np.ndarray  # (K, H)
+    scale: np.ndarray  # (K, H)
+    w1: np.ndarray  # (K, H, h)
+    b1: np.ndarray  # (K, h)
+    w2: np.ndarray  # (K, h, 3)
+    b2: np.ndarray  # (K, 3)
+    kind: ClassVar[str] = "block_router"
+
+    def logits(self, index: int, feature: np.ndarray) -> np.ndarray:
+        x = (feature - self.mean[index]) / self.scale[index]
+        return np.maximum(x @ self.w1[index] + self.b1[index], 0.0) @ self.w2[index] + self.b2[index]
+
+    def decide(self, index: int, feature: np.ndarray) -> int:
+        return int(np.argmax(self.logits(index, feature)))
+
+    def choose(self, chain_model: ChainModel, context_ids: torch.Tensor) -> Chain:
+        decisions, _ = walk_blocks(chain_model, context_ids, self.blocks, self.decide)
+        chain = chain_of(decisions, self.blocks)
+        return chain if chain else tuple(range(chain_model.n_layers))  # every block skipped: no chain
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        names = ("mean", "scale", "w1", "b1", "w2", "b2")
+        return {name: np.ascontiguousarray(getattr(self, name), dtype=np.float32) for name in names}
+
+    def settings(self) -> dict[str, str]:
+        return {"blocks": json.dumps([list(block) for block in self.blocks])}
+
+    @classmethod
+    def from_file(cls, arrays: dict[str, np.ndarray], settings: dict[str, str], chain_model: ChainModel):
+        blocks = [tuple(block) for block in json.loads(settings["blocks"])]
+        if blocks != layer_blocks(chain_model.n_layers, blocks[0][1] - blocks[0][0]):
+            raise ValueError(
+                f"the router's blocks {blocks} do not tile this model's {chain_model.n_layers} layers"
+            )
+        width, hidden_size = arrays["mean"].shape[1], chain_model.config.hidden_size
+        if width != hidden_size:
+            raise ValueError(f"the router reads {width}-wide features; the model's are {hidden_size}")
+        return cls(blocks, **{name: arrays[name] for name in ("mean", "scale", "w1", "b1", "w2", "b2")})
