@@ -77,20 +77,27 @@ class OutcomeStore:
         return self.outcomes[(split, question_id)][format_chain(chain)]
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """What every scorer of one learning run shares."""
+
+    chain_model: ChainModel
+    tokenizer: object
+    store: OutcomeStore
+    objective: str
+    engine: EngineConfig
+    progress: bool
+
+
 class SplitScorer:
     """0/1 hits of chains on the first questions of one split, computing only what is not stored."""
 
-    def __init__(self, chain_model, tokenizer, queries, split, store, *, objective, engine, progress, label):
-        self.chain_model = chain_model
-        self.tokenizer = tokenizer
+    def __init__(self, scoring: Scoring, queries: list, split: str, label: str):
+        self.scoring = scoring
         self.queries = queries
         self.split = split
-        self.store = store
-        self.objective = objective
-        self.engine = engine
-        self.progress = progress
         self.label = label  # what the progress bar says
-        self.full = full_chain(chain_model.n_layers)
+        self.full = full_chain(scoring.chain_model.n_layers)
         self.calls = 0
 
     def __call__(self, chains: Sequence[Chain], n: int) -> np.ndarray:
@@ -99,19 +106,19 @@ class SplitScorer:
                 f"the race asks for {n} {self.split} questions; the split has {len(self.queries)}"
             )
         self.calls += 1
-        wanted = [*chains, self.full] if self.objective == "faithful" else list(chains)
-        todo = [
-            query for query in self.queries[:n] if self.store.missing(self.split, query.example_id, wanted)
-        ]
+        store = self.scoring.store
+        wanted = [*chains, self.full] if self.scoring.objective == "faithful" else list(chains)
+        todo = [query for query in self.queries[:n] if store.missing(self.split, query.example_id, wanted)]
         desc = f"{self.label} {self.calls}: {len(chains)} chains"
-        for query in tqdm(todo, disable=not self.progress, desc=desc, leave=False):
-            self._compute(query, self.store.missing(self.split, query.example_id, wanted))
+        for query in tqdm(todo, disable=not self.scoring.progress, desc=desc, leave=False):
+            self._compute(query, store.missing(self.split, query.example_id, wanted))
         return np.array(
             [[self.hit(query.example_id, chain) for chain in chains] for query in self.queries[:n]]
         )
 
     def _compute(self, query, chains: list[Chain]) -> None:
-        evaluator = ChainEvaluator(self.chain_model, self.tokenizer, query, self.engine)
+        scoring = self.scoring
+        evaluator = ChainEvaluator(scoring.chain_model, scoring.tokenizer, query, scoring.engine)
         evaluator.hint(chains, certain=len(chains), may_stop=False)
         outcomes = {}
         for chain in chains:
@@ -121,13 +128,15 @@ class SplitScorer:
                 "prediction": outcome["prediction"],
                 "scores": [round(float(score), 5) for score in outcome.get("scores", ())],
             }
-        self.store.add(self.split, query.example_id, outcomes)
+        scoring.store.add(self.split, query.example_id, outcomes)
 
     def hit(self, question_id: str, chain: Chain) -> bool:
-        outcome = self.store.get(self.split, question_id, chain)
-        if self.objective == "gold":
+        outcome = self.scoring.store.get(self.split, question_id, chain)
+        if self.scoring.objective == "gold":
             return outcome["correct"]
-        return outcome["prediction"] == self.store.get(self.split, question_id, self.full)["prediction"]
+        return (
+            outcome["prediction"] == self.scoring.store.get(self.split, question_id, self.full)["prediction"]
+        )
 
 
 def training_queries(task: TaskConfig, study: StaticChainStudy, tokenizer, n: int) -> list:
@@ -197,31 +206,17 @@ def learn_static_chain_policy(
         "start": format_chain(start),
     }
     claim_run_dir(output_dir, settings)
-    store = OutcomeStore(output_dir / "outcomes.jsonl")
-    common = dict(objective=study.objective, engine=engine, progress=progress)
-    train = SplitScorer(
-        chain_model,
-        tokenizer,
-        training_queries(task, study, tokenizer, study.race.final_questions),
-        study.train_split,
-        store,
-        label="race step",
-        **common,
+    scoring = Scoring(
+        chain_model, tokenizer, OutcomeStore(output_dir / "outcomes.jsonl"), study.objective, engine, progress
     )
+    train_queries = training_queries(task, study, tokenizer, study.race.final_questions)
+    train = SplitScorer(scoring, train_queries, study.train_split, "race step")
     path = learn_static_chain(start, chain_model.n_layers, train, study.race)
     validation_task = replace(task, split=study.validation_split)
     validation_queries = build_queries(
         load_examples(validation_task, limit=study.validation_limit), tokenizer, validation_task
     )
-    scorer = SplitScorer(
-        chain_model,
-        tokenizer,
-        validation_queries,
-        study.validation_split,
-        store,
-        label="validation",
-        **common,
-    )
+    scorer = SplitScorer(scoring, validation_queries, study.validation_split, "validation")
     chains = [step.chain for step in path]
     validation = scorer(chains, len(validation_queries))
     picked = pick_on_validation(chains, validation.mean(axis=0))
