@@ -35,7 +35,7 @@ from benchmarks.queries import PackedChoices
 from benchmarks.runner import stop_rule_for
 from cola import Chain, ChainModel, load_model, parse_chain
 from cola.chainfile import load_chain_file, weights_fingerprint
-from cola.policy import ChoiceCalibration, load_policy
+from cola.policy import ChainEnsemble, ChoiceCalibration, load_policy
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 logger = logging.getLogger(__name__)
@@ -127,10 +127,10 @@ class ColaLM(TemplateLM):
         if policy is not None:
             fingerprint = weights_fingerprint(loaded.model)
             self.policy = load_policy(policy, self.chain_model, fingerprint=fingerprint)
-            if isinstance(self.policy, ChoiceCalibration):
+            if isinstance(self.policy, ChoiceCalibration | ChainEnsemble):
                 raise ValueError(
-                    f"{policy} recalibrates a question's choice scores together; lm-eval scores each "
-                    "choice alone, so it cannot apply one: use scripts/evaluate.py policy=..."
+                    f"{policy} is a {self.policy.kind} policy, which scores a question's choices together; "
+                    "lm-eval scores each choice alone, so it cannot apply one: use scripts/evaluate.py policy=..."
                 )
         self.routed: list[Chain] = []  # the chain each context ran, in order, under a policy
         self.batch_size = 1 if str(batch_size).startswith("auto") else int(batch_size)

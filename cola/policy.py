@@ -128,6 +128,30 @@ class KnnRouter:
         )
 
 
+@dataclass(frozen=True)
+class ChainEnsemble:
+    """Several chains answer together: the mean of their choice scores decides. It runs every
+    chain, so it cannot be cheaper than one; it tests whether chains carry label-free accuracy."""
+
+    chains: tuple[Chain, ...]
+    kind: ClassVar[str] = "chain_ensemble"
+
+    def choose(self, chain_model: ChainModel, context_ids: torch.Tensor) -> Chain:
+        raise ValueError(
+            "a chain ensemble runs all its chains and picks none; use scripts/evaluate.py policy=..."
+        )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"lengths": np.array([len(chain) for chain in self.chains], dtype=np.int64)}
+
+    def settings(self) -> dict[str, str]:
+        return {"chains": json.dumps([format_chain(chain) for chain in self.chains])}
+
+    @classmethod
+    def from_file(cls, arrays: dict[str, np.ndarray], settings: dict[str, str], chain_model: ChainModel):
+        return cls(tuple(parse_chain(text, chain_model.n_layers) for text in json.loads(settings["chains"])))
+
+
 MAX_POSITIONS = 5  # ARC lists at most five choices; later positions share the last indicator
 CHOICE_FEATURES = (
     "score",
@@ -203,6 +227,7 @@ POLICY_KINDS = {
     "knn_router": KnnRouter,
     "block_router": BlockRouter,
     "choice_calibration": ChoiceCalibration,
+    "chain_ensemble": ChainEnsemble,
 }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from benchmarks.experiments.ensemble import score_ensemble
 from benchmarks.experiments.machine import machine_state, summarize_machine
 from benchmarks.experiments.stats import format_rate, wilson_interval
 from benchmarks.queries import GenerationQuery, LoglikelihoodQuery, Query, context_ids, query_fields
@@ -22,7 +23,7 @@ from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.runner import answer_choice, answer_generation
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import Chain, ChainModel, format_chain
-from cola.policy import ChainPolicy, ChoiceCalibration
+from cola.policy import ChainEnsemble, ChainPolicy, ChoiceCalibration
 
 logger = logging.getLogger(__name__)
 
@@ -131,8 +132,15 @@ def _choice_fields(outcome) -> dict:
 
 
 def make_record(
-    query: Query, fields: dict, chain: Chain, seconds: float, task: TaskConfig, info: RunInfo
+    query: Query,
+    fields: dict,
+    ran: Chain | tuple[Chain, ...],
+    seconds: float,
+    task: TaskConfig,
+    info: RunInfo,
 ) -> dict:
+    """One question's record; ``ran`` is the chain it ran, or an ensemble's chains (joined by +)."""
+    chains = ran if ran and isinstance(ran[0], tuple) else (ran,)
     record = {
         "id": query.example_id,
         "model": info.model,
@@ -140,8 +148,8 @@ def make_record(
         "split": task.split,
         "mode": task.mode,
         "seed": info.seed,
-        "chain": format_chain(chain),
-        "chain_length": len(chain),
+        "chain": "+".join(format_chain(chain) for chain in chains),
+        "chain_length": sum(len(chain) for chain in chains),
         "prompt": query.prompt,
     }
     return record | query_fields(query) | fields | {"seconds": round(seconds, 4)} | machine_state()
@@ -207,7 +215,12 @@ def evaluate(
     if len(todo) < len(examples):
         logger.info("resuming: %d of %d examples already done", len(examples) - len(todo), len(examples))
     queries = build_queries(todo, tokenizer, task)
-    scored = score_queries(chain_model, tokenizer, queries, info.chooser(chain_model), batch_size=batch_size)
+    if isinstance(info.policy, ChainEnsemble):
+        scored = score_ensemble(chain_model, tokenizer, queries, info.policy)
+    else:
+        scored = score_queries(
+            chain_model, tokenizer, queries, info.chooser(chain_model), batch_size=batch_size
+        )
     for query, fields, chain, seconds in tqdm(
         scored, total=len(queries), disable=not progress, desc=task.benchmark
     ):

@@ -139,14 +139,19 @@ class SplitScorer:
         )
 
 
-def training_queries(task: TaskConfig, study: StaticChainStudy, tokenizer, n: int) -> list:
+def training_examples(task: TaskConfig, study: StaticChainStudy, n: int) -> list:
+    """The race's first ``n`` training questions, in its (seeded) order."""
     examples = load_examples(replace(task, split=study.train_split))
     if len(examples) < n:
         raise ValueError(
             f"the race needs {n} {study.train_split} questions; {task.benchmark} has {len(examples)}"
         )
     order = np.random.default_rng(study.seed).permutation(len(examples))[:n]
-    return build_queries([examples[i] for i in order], tokenizer, replace(task, split=study.train_split))
+    return [examples[i] for i in order]
+
+
+def training_queries(task: TaskConfig, study: StaticChainStudy, tokenizer, n: int) -> list:
+    return build_queries(training_examples(task, study, n), tokenizer, replace(task, split=study.train_split))
 
 
 def path_rows(path: list[Step], validation: np.ndarray, picked: int) -> list[dict]:
