@@ -4,8 +4,6 @@ recovered on synthetic questions; its policy file round-trips."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -22,7 +20,7 @@ from benchmarks.experiments.evaluate import RunInfo, evaluate
 from benchmarks.tasks import TaskConfig
 from cola import ChainModel
 from cola.policy import CHOICE_FEATURES, ChoiceCalibration, choice_features, load_policy, save_policy
-from tests.benchmarks.experiments.test_search_run import ARC_PATH, ROOT
+from tests.benchmarks.experiments.test_search_run import ARC_PATH, script
 from tests.conftest import build_tiny_model
 
 
@@ -105,19 +103,7 @@ def test_calibrate_script_fits_on_full_chain_runs_and_evaluate_applies_it(tmp_pa
         evaluate(chain_model, tokenizer, task, info, tmp_path / split)
         runs[split] = tmp_path / split
     out = tmp_path / "policy" / "calibration.safetensors"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts/calibrate.py"),
-            str(runs["train"]),
-            str(runs["validation"]),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = script("calibrate.py", str(runs["train"]), str(runs["validation"]), "--out", str(out))
     assert done.returncode == 0, done.stderr
     summary = json.loads(out.with_suffix(".json").read_text())
     assert (
@@ -136,17 +122,5 @@ def test_calibrate_script_fits_on_full_chain_runs_and_evaluate_applies_it(tmp_pa
     assert [r["prediction_uncalibrated"] for r in calibrated] == [r["prediction"] for r in full]
     assert all(r["correct"] == (r["prediction"] == r["gold"]) for r in calibrated)
 
-    wrong_split = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts/calibrate.py"),
-            str(runs["validation"]),
-            str(runs["validation"]),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    wrong_split = script("calibrate.py", str(runs["validation"]), str(runs["validation"]), "--out", str(out))
     assert wrong_split.returncode != 0 and "split 'validation', not 'train'" in wrong_split.stderr

@@ -4,8 +4,6 @@ are built as documented; the build script reads a race run."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,7 +14,7 @@ from benchmarks.runner import answer_choice
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import ChainModel
 from cola.policy import ChainEnsemble, load_policy
-from tests.benchmarks.experiments.test_search_run import ARC_PATH, ROOT
+from tests.benchmarks.experiments.test_search_run import ARC_PATH, script
 from tests.benchmarks.experiments.test_static_chain import learn
 from tests.conftest import build_tiny_model
 
@@ -53,20 +51,7 @@ def test_build_script_reads_a_race_and_evaluate_runs_the_ensemble(tmp_path, toke
     chain_model = ChainModel(build_tiny_model("llama"))
     learn(tmp_path, tokenizer, chain_model)  # a race on the five fixture questions, screening 3
     out = tmp_path / "top2.safetensors"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts/build_ensemble.py"),
-            str(tmp_path / "run"),
-            "--size",
-            "2",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = script("build_ensemble.py", str(tmp_path / "run"), "--size", "2", "--out", str(out))
     assert done.returncode == 0, done.stderr
     accuracy = json.loads(done.stdout)
     assert len(accuracy) == 2 and all(0 <= value <= 1 for value in accuracy.values())
