@@ -46,6 +46,14 @@ def query_prompt(chain_model: ChainModel, query: Query, *, packed: bool) -> Prom
     return plain_prompt(chain_model, query.input_ids, query.attention_mask)
 
 
+@torch.inference_mode()
+def answer_packed(chain_model: ChainModel, query: LoglikelihoodQuery, chain: Chain):
+    """``query``'s choice outcome under ``chain`` with the context computed once for all choices
+    (the engine's packed form, as searches score): the row form's outcome, within float rounding."""
+    engine = ChainEngine(chain_model, query_prompt(chain_model, query, packed=True), EngineConfig())
+    return query.score_packed_many(engine.final_states([chain]), chain_model.head)[0]
+
+
 def shaped_reward(correct: bool, outcome: dict, target: int, shape: str) -> float:
     """``binary``: 1.0 / 0.0. ``margin``: (correct + sigmoid(m)) / 2 with m the target choice's
     score minus the best other choice's (the scores that decide the prediction), so a near miss

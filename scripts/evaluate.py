@@ -48,6 +48,7 @@ def main(cfg: DictConfig) -> None:
         model_fingerprint=fingerprint,
         policy=policy,
         policy_sha256=policy_sha256,
+        packed=cfg.packed,
     )
     summary = evaluate(
         chain_model,

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from benchmarks.evaluator import answer_packed
 from benchmarks.experiments.ensemble import score_ensemble
 from benchmarks.experiments.machine import machine_state, summarize_machine
 from benchmarks.experiments.stats import format_rate, wilson_interval
@@ -38,6 +39,7 @@ class RunInfo:
     model_fingerprint: str | None = None  # of the weights (cola.chainfile.weights_fingerprint)
     policy: ChainPolicy | None = None
     policy_sha256: str | None = None  # of the policy file
+    packed: bool = False  # multiple choice: the context once for all choices (faster; scores within rounding)
 
     def __post_init__(self):
         if (self.chain is None) == (self.policy is None):
@@ -52,7 +54,9 @@ class RunInfo:
             "chain": self.chain_text,
             "seed": self.seed,
         }
-        return settings | ({"policy_sha256": self.policy_sha256} if self.policy is not None else {})
+        if self.policy is not None:
+            settings["policy_sha256"] = self.policy_sha256
+        return settings | ({"packed": True} if self.packed else {})  # row-form runs predate the key
 
     @property
     def chain_text(self) -> str:
@@ -92,6 +96,7 @@ def score_queries(
     choose: Callable[[Query], Chain],
     *,
     batch_size: int = 1,
+    packed: bool = False,
 ) -> Iterable[tuple[Query, dict, Chain, float]]:
     """Yield (query, result fields, the chain it ran, seconds per query) for each query, in order.
 
@@ -105,7 +110,8 @@ def score_queries(
         if generation:
             results = _generate_by_chain(chain_model, tokenizer, batch, chains)
         else:
-            results = [_choice_fields(answer_choice(chain_model, batch[0], chains[0]))]
+            answer = answer_packed if packed and isinstance(batch[0], LoglikelihoodQuery) else answer_choice
+            results = [_choice_fields(answer(chain_model, batch[0], chains[0]))]
         seconds = (time.perf_counter() - start) / len(batch)
         for query, result, chain in zip(batch, results, chains, strict=True):
             yield query, result, chain, seconds
@@ -219,7 +225,12 @@ def evaluate(
         scored = score_ensemble(chain_model, tokenizer, queries, info.policy)
     else:
         scored = score_queries(
-            chain_model, tokenizer, queries, info.chooser(chain_model), batch_size=batch_size
+            chain_model,
+            tokenizer,
+            queries,
+            info.chooser(chain_model),
+            batch_size=batch_size,
+            packed=info.packed,
         )
     for query, fields, chain, seconds in tqdm(
         scored, total=len(queries), disable=not progress, desc=task.benchmark

@@ -130,3 +130,18 @@ def test_a_run_is_one_chain_or_one_policy():
         RunInfo("tiny", (0, 1), policy=ByContextLength())
     with pytest.raises(ValueError, match="exactly one"):
         RunInfo("tiny", None)
+
+
+@pytest.mark.parametrize("family", ["llama", "gemma3_text"])
+def test_packed_choices_score_as_the_row_form(tmp_path, tokenizer, family):
+    model = ChainModel(build_tiny_model(family))
+    task = TaskConfig("arc_easy", path=ARC_PATH)
+    for packed in (False, True):
+        info = RunInfo("tiny", (0, 1, 1, 3), packed=packed)
+        evaluate(model, tokenizer, task, info, tmp_path / str(packed))
+    rows, packed = (read_jsonl(tmp_path / name / "results.jsonl") for name in ("False", "True"))
+    for row, pack in zip(rows, packed, strict=True):
+        assert pack["scores"] == pytest.approx(row["scores"], abs=1e-4)
+        assert (pack["prediction"], pack["prediction_norm"]) == (row["prediction"], row["prediction_norm"])
+    assert json.loads((tmp_path / "True" / "run_settings.json").read_text())["packed"] is True
+    assert "packed" not in json.loads((tmp_path / "False" / "run_settings.json").read_text())
