@@ -1,0 +1,70 @@
+"""Faithfulness to the full chain as a search's reward: no answer key is read.
+
+A chain is faithful on a multiple-choice question when it picks the full chain's answer and its
+choice distribution (softmax of the choice scores in the task's metric, the scores that decide the
+answer) is within ``kl_bound`` nats of the full chain's: KL(full || chain). The reach control aims
+the same search at a distribution the model does not produce: the full chain's with its two least
+likely choices' probabilities swapped (the answer stays the same), so how short a chain gets that
+reproduces something arbitrary can be read beside how short a faithful one gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from benchmarks.evaluator import ChainEvaluator
+from search.guesses import choice_distribution
+from search.types import Chain
+
+
+def decisive_distribution(outcome: dict) -> np.ndarray:
+    """softmax of the scores that decide an outcome's answer (per character for acc_norm)."""
+    return choice_distribution(outcome.get("decisive_scores", outcome["scores"]), 1.0)
+
+
+def kl_divergence(reference: np.ndarray, other: np.ndarray) -> float:
+    """KL(reference || other) in nats; choices the reference gives no mass add nothing."""
+    mask = reference > 0
+    return float(
+        np.sum(reference[mask] * (np.log(reference[mask]) - np.log(np.maximum(other[mask], 1e-300))))
+    )
+
+
+def swapped_least_likely(distribution: np.ndarray) -> np.ndarray:
+    """The distribution with its two least likely choices' probabilities exchanged."""
+    if len(distribution) < 3:
+        raise ValueError("the reach control swaps the two least likely choices; it needs three or more")
+    low, second = np.argsort(distribution, kind="stable")[:2]
+    swapped = distribution.copy()
+    swapped[[low, second]] = distribution[[second, low]]
+    return swapped
+
+
+class FaithfulEvaluator:
+    """``chain -> 1.0 / 0.0``: does the chain reproduce the reference (the full chain's choice
+    distribution, or the reach control's) within ``kl_bound``? Shares the wrapped evaluator's
+    outcomes, so a search and its reach control compute each chain once."""
+
+    def __init__(self, evaluator: ChainEvaluator, kl_bound: float, *, reach_control: bool = False):
+        if evaluator.generation:
+            raise ValueError("faithfulness by KL needs a multiple-choice question")
+        if kl_bound < 0:
+            raise ValueError(f"faithful_kl must be >= 0, got {kl_bound}")
+        self.evaluator = evaluator
+        self.kl_bound = kl_bound
+        full = evaluator.outcome(tuple(range(evaluator.chain_model.n_layers)))
+        reference = decisive_distribution(full)
+        self.reference = swapped_least_likely(reference) if reach_control else reference
+        self.answer = full["prediction"]
+
+    def hint(self, chains: Sequence[Chain], *, certain: int = 1, may_stop: bool = True) -> None:
+        self.evaluator.hint(chains, certain=certain, may_stop=may_stop)
+
+    def kl(self, chain: Chain) -> float:
+        return kl_divergence(self.reference, decisive_distribution(self.evaluator.outcome(chain)))
+
+    def __call__(self, chain: Chain) -> float:
+        outcome = self.evaluator.outcome(chain)
+        return 1.0 if outcome["prediction"] == self.answer and self.kl(chain) <= self.kl_bound else 0.0
