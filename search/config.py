@@ -13,8 +13,8 @@ CHAIN_SEARCH_NAMES = ("mcts", "guided", "learned", "reference", "random", "greed
 # The model's own tries (search/guesses.py): no chain is evaluated, answers are drawn or ranked.
 GUESS_SEARCH_NAMES = ("sample", "sample_matched", "rank")
 SEARCH_NAMES = CHAIN_SEARCH_NAMES + GUESS_SEARCH_NAMES
-CONTROLS = (None, "placebo", "placebo_all")
-REWARDS = ("binary", "margin")
+CONTROLS = (None, "placebo", "placebo_all", "reach")
+REWARDS = ("binary", "margin", "faithful")
 EXPLORATION_COUNTS = ("parent", "global")
 PRIORS = (None, "edits", "learned")
 
@@ -50,6 +50,11 @@ class SearchConfig:
     # answer's score margin over the best other choice, (correct + sigmoid(margin)) / 2, so a
     # near miss outranks a rout while "correct" stays what counts as success.
     reward: str = "binary"
+    # reward="faithful" (no answer key): a chain is rewarded when it picks the full chain's answer
+    # with KL(full || chain) over the choice distribution within this many nats; control="reach"
+    # then also runs the same search aimed at the full chain's distribution with its two least
+    # likely choices swapped, the null for how short a faithful chain gets.
+    faithful_kl: float = 0.05
     # search=sample: the temperature of the full chain's answer distribution it draws from;
     # search=sample_matched reads its temperature from ``temperature_file`` instead, the one
     # scripts/match_temperature.py chose on a validation split.
@@ -91,6 +96,17 @@ class SearchConfig:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if self.name in GUESS_SEARCH_NAMES and self.prior is not None:
             raise ValueError(f"search {self.name} draws answers, not edits: it takes no prior")
+        if self.reward == "faithful" and self.stop.enabled:
+            raise ValueError(
+                "reward=faithful needs search.stop.enabled=false: the early stop ends at a correction or a "
+                "2-layer saving, while a faithful search looks for the shortest faithful chain"
+            )
+        if (self.control == "reach") != (self.reward == "faithful" and self.control is not None):
+            raise ValueError("control=reach is the control of reward=faithful, and the only one it takes")
+        if self.reward == "faithful" and self.name in GUESS_SEARCH_NAMES:
+            raise ValueError(f"search {self.name} draws answers, not chains: it has no faithful reward")
+        if self.faithful_kl < 0:
+            raise ValueError(f"faithful_kl must be >= 0, got {self.faithful_kl}")
         if self.widening < 0:
             raise ValueError(f"widening must be >= 0, got {self.widening}")
         if self.max_random_edits < 1:

@@ -19,9 +19,11 @@ from tqdm import tqdm
 
 from benchmarks.datasets import Example, benchmark_spec, load_benchmark
 from benchmarks.evaluator import ChainEvaluator, TargetEvaluator
+from benchmarks.experiments.faithful_summary import summarize_faithful
 from benchmarks.experiments.guess_run import guess_fields, load_matched_temperature
 from benchmarks.experiments.machine import machine_state
 from benchmarks.experiments.search_summary import summarize_search
+from benchmarks.faithful import FaithfulEvaluator
 from benchmarks.queries import GenerationQuery, LetterQuery, Query, query_fields
 from benchmarks.results import ResultsLog, claim_run_dir, file_sha256, write_json
 from benchmarks.tasks import TaskConfig, build_query, load_examples
@@ -176,6 +178,30 @@ def placebo_twin(
     }
 
 
+def faithful_fields(
+    evaluator: ChainEvaluator, search_config: SearchConfig, run: SearchRun, example_id: str
+) -> dict:
+    """A search rewarded for reproducing the full chain (no answer key read): its chains, each
+    evaluated chain's KL(full || chain), and with ``control="reach"`` the same search (same seed
+    stream) aimed at the reach control's distribution, its fields prefixed ``reach_`` (on questions
+    with three or more choices: it swaps the two least likely)."""
+    search, n_layers = search_function(search_config.name), evaluator.chain_model.n_layers
+    faithful = FaithfulEvaluator(evaluator, search_config.faithful_kl)
+    result = search(faithful, n_layers, search_config, sample_rng(run.seed, example_id))
+    fields = chain_search_fields(result, evaluator) | {
+        "kls": [round(faithful.kl(c), 6) for c in result.rewards]
+    }
+    if search_config.control == "reach" and n_choices(evaluator.query) >= 3:  # two to swap, one kept
+        reach = FaithfulEvaluator(evaluator, search_config.faithful_kl, reach_control=True)
+        twin = search(reach, n_layers, search_config, sample_rng(run.seed, example_id))
+        fields |= search_fields(twin, "reach_") | {
+            "reach_n_evaluated": len(twin.rewards),
+            "reach_kls": [round(reach.kl(chain), 6) for chain in twin.rewards],
+            "reach_predictions": [evaluator.details[chain]["prediction"] for chain in twin.rewards],
+        }
+    return fields
+
+
 def searched_fields(
     evaluator: ChainEvaluator,
     search_config: SearchConfig,
@@ -188,6 +214,8 @@ def searched_fields(
     query, rng = evaluator.query, sample_rng(run.seed, example_id)
     full = evaluator.outcome(tuple(range(evaluator.chain_model.n_layers)))  # every search's first
     placebo = sample_placebo(query, evaluator, run) if search_config.control is not None else None
+    if search_config.reward == "faithful":
+        return ranking_fields(query, full, None) | faithful_fields(evaluator, search_config, run, example_id)
     if search_config.guesses:
         twin = needs_twin(bool(full["correct"]), placebo, search_config)
         fields = guess_fields(evaluator, search_config, temperature, rng, placebo=placebo, twin=twin)
@@ -247,8 +275,11 @@ def run_search(
             raise ValueError(
                 f"search.control={search_config.control} needs a multiple-choice benchmark, not {task.benchmark}"
             )
-        if search_config.reward == "margin":
-            raise ValueError(f"search.reward=margin needs a multiple-choice benchmark, not {task.benchmark}")
+        if search_config.reward in ("margin", "faithful"):
+            raise ValueError(
+                f"search.reward={search_config.reward} reads choice scores: it needs a multiple-choice "
+                f"benchmark, not {task.benchmark} (faithfulness on generation is not built yet)"
+            )
     temperature = search_config.temperature
     if search_config.temperature_file:
         temperature = load_matched_temperature(
@@ -263,14 +294,16 @@ def run_search(
         logger.info("resuming: %d of %d samples done", len(samples) - len(todo), len(samples))
     for example in tqdm(todo, disable=not progress, desc=f"{search_config.name} {task.benchmark}"):
         query = build_query(example, tokenizer, task, shots=shots)
-        evaluator = ChainEvaluator(chain_model, tokenizer, query, engine_config, reward=search_config.reward)
+        reward = "binary" if search_config.reward == "faithful" else search_config.reward  # the answer key's
+        evaluator = ChainEvaluator(chain_model, tokenizer, query, engine_config, reward=reward)
         machine, start = machine_state(), time.perf_counter()
         fields = searched_fields(evaluator, search_config, run, example.id, temperature)
         seconds = time.perf_counter() - start
         log.append(search_record(query, evaluator, task, run, search_config.name, fields, seconds) | machine)
     wanted = {example.id for example in samples}
     records = [record for record in log.records if record["id"] in wanted]
-    summary = summarize_search(records) | {
+    summarize = summarize_faithful if search_config.reward == "faithful" else summarize_search
+    summary = summarize(records) | {
         "run": asdict(run),
         "task": asdict(task),
         "search_config": asdict(search_config),

@@ -1,0 +1,88 @@
+"""A search rewarded for faithfulness: records, its reach control, its summary, and no answer key."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.evaluator import ChainEvaluator
+from benchmarks.experiments.search_run import SearchRun, run_search
+from benchmarks.faithful import FaithfulEvaluator
+from benchmarks.tasks import TaskConfig, build_queries, load_examples
+from cola import ChainModel, parse_chain
+from cola.engine import EngineConfig
+from search import SearchConfig, StopRule
+from tests.benchmarks.experiments.test_search_run import ARC_PATH, GSM_PATH
+from tests.conftest import build_tiny_model
+
+CONFIG = SearchConfig(
+    name="descent",
+    simulations=15,
+    reward="faithful",
+    faithful_kl=0.2,
+    control="reach",
+    stop=StopRule(enabled=False),
+)
+
+
+def search(chain_model, tokenizer, path, output_dir):
+    task = TaskConfig("arc_easy", path=str(path))
+    summary = run_search(
+        chain_model, tokenizer, task, SearchRun(model="tiny"), CONFIG, EngineConfig(), output_dir
+    )
+    records = [json.loads(line) for line in (output_dir / "results.jsonl").read_text().splitlines()]
+    return summary, records, build_queries(load_examples(task), tokenizer, task)
+
+
+def test_faithful_records_and_their_reach_control(tmp_path, tokenizer):
+    chain_model = ChainModel(build_tiny_model("llama"))
+    summary, records, queries = search(chain_model, tokenizer, ARC_PATH, tmp_path / "run")
+    for record, query in zip(records, queries, strict=True):
+        assert len(record["kls"]) == len(record["predictions"]) == record["n_evaluated"]
+        assert record["kls"][0] == 0.0 and record["predictions"][0] == record["original_prediction"]
+        fresh = FaithfulEvaluator(ChainEvaluator(chain_model, tokenizer, query, EngineConfig()), 0.2)
+        best = parse_chain(record["best_chain"], 4)
+        assert fresh(best) == 1.0 and len(best) == record["best_length"]
+        assert all(fresh(parse_chain(text, 4)) == 1.0 for text in record["correct_chains"])
+        if len(query.continuation_ids) >= 3:
+            assert len(record["reach_kls"]) == record["reach_n_evaluated"]
+        else:  # nothing to swap but the answer itself
+            assert "reach_kls" not in record
+    assert summary["faithful"]["n"] == 5 and summary["reach"]["n"] == 4
+    lengths = [r["best_length"] for r in records]
+    assert summary["faithful"]["mean"] == pytest.approx(sum(lengths) / 5)
+
+
+def test_the_answer_key_changes_nothing(tmp_path, tokenizer):
+    chain_model = ChainModel(build_tiny_model("llama"))
+    rows = [json.loads(line) for line in open(ARC_PATH)]
+    for row in rows:  # every gold answer moved to another label
+        labels = [choice["label"] for choice in row["choices"]]
+        row["answer"] = labels[(labels.index(row["answer"]) + 1) % len(labels)]
+    moved = tmp_path / "moved.jsonl"
+    moved.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    _, first, _ = search(chain_model, tokenizer, ARC_PATH, tmp_path / "a")
+    _, second, _ = search(chain_model, tokenizer, moved, tmp_path / "b")
+    keys = ("correct_chains", "best_chain", "kls", "predictions", "reach_correct_chains", "reach_kls")
+    assert [[r.get(k) for k in keys] for r in first] == [[r.get(k) for k in keys] for r in second]
+
+
+def test_faithful_settings_are_checked(tmp_path, tokenizer):
+    with pytest.raises(ValueError, match="needs search.stop.enabled=false"):
+        SearchConfig(reward="faithful")
+    with pytest.raises(ValueError, match="control=reach is the control of reward=faithful"):
+        SearchConfig(control="reach", stop=StopRule(enabled=False))
+    with pytest.raises(ValueError, match="control=reach is the control of reward=faithful"):
+        SearchConfig(reward="faithful", control="placebo", stop=StopRule(enabled=False))
+    chain_model = ChainModel(build_tiny_model("llama"))
+    with pytest.raises(ValueError, match="needs a multiple-choice benchmark"):
+        run_search(
+            chain_model,
+            tokenizer,
+            TaskConfig("gsm8k", mode="direct", path=GSM_PATH),
+            SearchRun(model="tiny"),
+            SearchConfig(reward="faithful", stop=StopRule(enabled=False)),
+            EngineConfig(),
+            tmp_path,
+        )
