@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -56,7 +57,7 @@ def test_faithful_records_and_their_reach_control(tmp_path, tokenizer):
 
 def test_the_answer_key_changes_nothing(tmp_path, tokenizer):
     chain_model = ChainModel(build_tiny_model("llama"))
-    rows = [json.loads(line) for line in open(ARC_PATH)]
+    rows = [json.loads(line) for line in Path(ARC_PATH).read_text().splitlines()]
     for row in rows:  # every gold answer moved to another label
         labels = [choice["label"] for choice in row["choices"]]
         row["answer"] = labels[(labels.index(row["answer"]) + 1) % len(labels)]
