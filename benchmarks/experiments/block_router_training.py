@@ -1,17 +1,20 @@
 """Train a :class:`cola.block_router.BlockRouter` from search runs on a training split.
 
-Supervision: each training question's target chain, read from its search record. ``target=gold``
-takes the search's best chain (its shortest chain picking gold; ties go to the fewest distinct
-layers, then to the chain found first, as every search reports ``best_chain``), or the full chain
-where no chain picked gold. The context is walked through the blocks with the target's decisions
-forced (teacher forcing), so each block's MLP learns from the features it would see on the target's
-path. The loss is cross-entropy weighted per block and class by inverse class frequency (a class
-absent from a block's targets gets no weight), so "execute", the usual answer, does not drown the
-rest. Trained full-batch with Adam on the CPU.
+Supervision: each training question's target chain, read from its search record: the search's
+best chain (ties go to the fewest distinct layers, then to the chain found first, as every search
+reports ``best_chain``), or the full chain where no chain was rewarded. ``target=gold`` reads a
+search rewarded for gold (its shortest chain picking gold); ``target=faithful`` one run with
+``search.reward=faithful`` (its shortest chain reproducing the full chain's answer). The context
+is walked through the blocks with the target's decisions forced (teacher forcing), so each block's
+MLP learns from the features it would see on the target's path. The loss is cross-entropy weighted
+per block and class by inverse class frequency (a class absent from a block's targets gets no
+weight), so "execute", the usual answer, does not drown the rest. Trained full-batch with AdamW on
+the CPU.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -20,13 +23,13 @@ import torch
 
 from benchmarks.experiments.search_summary import load_records
 from benchmarks.queries import context_ids
-from benchmarks.results import claim_run_dir, write_json
+from benchmarks.results import SETTINGS_FILE, claim_run_dir, write_json
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import Chain, ChainModel, full_chain, parse_chain
 from cola.block_router import DECISIONS, Block, BlockRouter, block_decisions, layer_blocks, walk_blocks
 from cola.policy import save_policy
 
-TARGETS = ("gold",)
+TARGETS = ("gold", "faithful")  # what the training run's search rewarded
 
 
 @dataclass(frozen=True)
@@ -44,14 +47,22 @@ class RouterTraining:
             raise ValueError(f"unknown router target {self.target!r}; choose from {', '.join(TARGETS)}")
 
 
-def target_chain(record: dict, target: str) -> Chain:
-    """What a training question's search says its chain should be (see the module docstring)."""
+def target_chain(record: dict) -> Chain:
+    """A training question's target: its search's best chain, else the full chain."""
     n_layers = record["n_layers"]
-    if target == "gold":
-        return (
-            parse_chain(record["best_chain"], n_layers) if record.get("best_chain") else full_chain(n_layers)
+    return parse_chain(record["best_chain"], n_layers) if record.get("best_chain") else full_chain(n_layers)
+
+
+def check_target(train_run: Path, target: str) -> None:
+    """Refuse a run whose search rewarded something else than ``target``."""
+    settings_file = train_run / SETTINGS_FILE
+    if not settings_file.is_file():
+        raise FileNotFoundError(f"{train_run} has no {SETTINGS_FILE}: not a scripts/run_search.py run")
+    reward = json.loads(settings_file.read_text())["search"]["reward"]
+    if (reward == "faithful") != (target == "faithful"):
+        raise ValueError(
+            f"training.target={target} needs a search run rewarding it; {train_run} used reward={reward}"
         )
-    raise ValueError(f"unknown router target {target!r}")
 
 
 def teacher_features(
@@ -101,11 +112,11 @@ def fit_block_router(
     return BlockRouter(blocks, mean, scale, *arrays)
 
 
-def training_set(chain_model, queries: list, records: dict[str, dict], blocks: list[Block], target: str):
+def training_set(chain_model, queries: list, records: dict[str, dict], blocks: list[Block]):
     """(features (N, K, H), decisions (N, K), ids kept, ids dropped: targets no block decisions make)."""
     features, decisions, kept, dropped = [], [], [], []
     for query in queries:
-        path = block_decisions(target_chain(records[query.example_id], target), blocks)
+        path = block_decisions(target_chain(records[query.example_id]), blocks)
         if path is None:
             dropped.append(query.example_id)
             continue
@@ -126,8 +137,9 @@ def train_block_router_policy(
     model_fingerprint: str,
 ) -> dict:
     """Fit the router on a search run's training questions; write ``block_router.safetensors``."""
-    output_dir = Path(output_dir)
-    records = {record["id"]: record for record in load_records(Path(train_run))}
+    output_dir, train_run = Path(output_dir), Path(train_run)
+    check_target(train_run, training.target)
+    records = {record["id"]: record for record in load_records(train_run)}
     if not records:
         raise ValueError(f"no search records in {train_run}")
     splits = {record["split"] for record in records.values()}
@@ -148,7 +160,7 @@ def train_block_router_policy(
     examples = [example for example in load_examples(split_task) if example.id in records]
     queries = build_queries(examples, tokenizer, split_task)
     blocks = layer_blocks(chain_model.n_layers, training.block_size)
-    features, decisions, kept, dropped = training_set(chain_model, queries, records, blocks, training.target)
+    features, decisions, kept, dropped = training_set(chain_model, queries, records, blocks)
     router = fit_block_router(features, decisions, blocks, training)
     predicted = np.array(
         [[router.decide(k, features[n, k]) for k in range(len(blocks))] for n in range(len(kept))]

@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.evaluator import ChainEvaluator
+from benchmarks.faithful import decisive_distribution, kl_divergence
 from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import Chain, ChainModel, format_chain, full_chain
@@ -37,6 +38,7 @@ OBJECTIVES = ("gold", "faithful")  # the answer key, or the full chain's own ans
 class StaticChainStudy:
     race: RaceConfig
     objective: str = "gold"
+    faithful_kl: float | None = None  # objective=faithful: also KL(full || chain) <= this, in nats
     train_split: str = "train"
     validation_split: str = "validation"
     validation_limit: int | None = None  # None: the whole validation split
@@ -45,6 +47,8 @@ class StaticChainStudy:
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
+        if self.faithful_kl is not None and self.objective != "faithful":
+            raise ValueError("faithful_kl bounds the faithful objective; set objective=faithful")
         for split in (self.train_split, self.validation_split):
             if split == "test":
                 raise ValueError("a static chain is learned and stopped on labelled splits, never on test")
@@ -87,6 +91,7 @@ class Scoring:
     objective: str
     engine: EngineConfig
     progress: bool
+    faithful_kl: float | None = None
 
 
 class SplitScorer:
@@ -126,7 +131,10 @@ class SplitScorer:
             outcomes[format_chain(chain)] = {
                 "correct": bool(outcome["correct"]),
                 "prediction": outcome["prediction"],
-                "scores": [round(float(score), 5) for score in outcome.get("scores", ())],
+                # The scores that decide the answer (per character for acc_norm), for KL bounds.
+                "scores": [
+                    round(float(x), 5) for x in outcome.get("decisive_scores", outcome.get("scores", ()))
+                ],
             }
         scoring.store.add(self.split, query.example_id, outcomes)
 
@@ -134,8 +142,13 @@ class SplitScorer:
         outcome = self.scoring.store.get(self.split, question_id, chain)
         if self.scoring.objective == "gold":
             return outcome["correct"]
+        full = self.scoring.store.get(self.split, question_id, self.full)
+        if outcome["prediction"] != full["prediction"]:
+            return False
+        bound = self.scoring.faithful_kl
         return (
-            outcome["prediction"] == self.scoring.store.get(self.split, question_id, self.full)["prediction"]
+            bound is None
+            or kl_divergence(decisive_distribution(full), decisive_distribution(outcome)) <= bound
         )
 
 
@@ -212,7 +225,13 @@ def learn_static_chain_policy(
     }
     claim_run_dir(output_dir, settings)
     scoring = Scoring(
-        chain_model, tokenizer, OutcomeStore(output_dir / "outcomes.jsonl"), study.objective, engine, progress
+        chain_model,
+        tokenizer,
+        OutcomeStore(output_dir / "outcomes.jsonl"),
+        study.objective,
+        engine,
+        progress,
+        study.faithful_kl,
     )
     train_queries = training_queries(task, study, tokenizer, study.race.final_questions)
     train = SplitScorer(scoring, train_queries, study.train_split, "race step")

@@ -76,6 +76,16 @@ def test_training_end_to_end_on_a_tiny_model(tmp_path, tokenizer):
         RunInfo("tiny", None, policy=router),
         tmp_path / "eval",
     )
+    with pytest.raises(ValueError, match="training.target=faithful needs a search run rewarding it"):
+        train_block_router_policy(
+            chain_model,
+            tokenizer,
+            task,
+            tmp_path / "search",
+            RouterTraining(target="faithful"),
+            tmp_path / "r1",
+            model_fingerprint="sha256:tiny",
+        )
     test_search = TaskConfig("arc_easy", split="test", path=ARC_PATH)
     run_search(
         chain_model,

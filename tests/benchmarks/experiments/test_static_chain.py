@@ -7,6 +7,7 @@ import pytest
 
 from benchmarks.evaluator import ChainEvaluator
 from benchmarks.experiments.static_chain import StaticChainStudy, learn_static_chain_policy
+from benchmarks.faithful import decisive_distribution, kl_divergence
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import ChainModel, parse_chain
 from cola.engine import EngineConfig
@@ -33,10 +34,12 @@ def learn(tmp_path, tokenizer, chain_model, **study):
     )
 
 
-@pytest.mark.parametrize("objective", ["gold", "faithful"])
-def test_the_path_is_what_separate_evaluations_give_and_a_rerun_replays_it(tmp_path, tokenizer, objective):
+@pytest.mark.parametrize(("objective", "bound"), [("gold", None), ("faithful", None), ("faithful", 0.01)])
+def test_the_path_is_what_separate_evaluations_give_and_a_rerun_replays_it(
+    tmp_path, tokenizer, objective, bound
+):
     chain_model = ChainModel(build_tiny_model("llama"))
-    result = learn(tmp_path, tokenizer, chain_model, objective=objective)
+    result = learn(tmp_path, tokenizer, chain_model, objective=objective, faithful_kl=bound)
     task = TaskConfig("arc_easy", path=ARC_PATH)
     queries = build_queries(load_examples(task), tokenizer, task)
     full = parse_chain("0-3", 4)
@@ -51,7 +54,11 @@ def test_the_path_is_what_separate_evaluations_give_and_a_rerun_replays_it(tmp_p
                 hits.append(outcome["correct"])
             else:
                 reference = ChainEvaluator(chain_model, tokenizer, query, EngineConfig(reuse_prefixes=False))
-                hits.append(outcome["prediction"] == reference.outcome(full)["prediction"])
+                same = outcome["prediction"] == reference.outcome(full)["prediction"]
+                kl = kl_divergence(
+                    decisive_distribution(reference.outcome(full)), decisive_distribution(outcome)
+                )
+                hits.append(same and (bound is None or kl <= bound))
         assert row["validation_accuracy"] == pytest.approx(sum(hits) / len(hits))
         assert row["train_accuracy"] == pytest.approx(sum(hits) / len(hits))  # same five questions
     if objective == "faithful":
@@ -61,7 +68,7 @@ def test_the_path_is_what_separate_evaluations_give_and_a_rerun_replays_it(tmp_p
     assert (tmp_path / "run" / "path.md").read_text().count("(picked)") == 1
 
     lines = (tmp_path / "run" / "outcomes.jsonl").read_text().splitlines()
-    again = learn(tmp_path, tokenizer, chain_model, objective=objective)
+    again = learn(tmp_path, tokenizer, chain_model, objective=objective, faithful_kl=bound)
     assert again["path"] == result["path"]
     assert (tmp_path / "run" / "outcomes.jsonl").read_text().splitlines() == lines  # nothing recomputed
 
@@ -87,6 +94,8 @@ def test_a_killed_race_resumes_from_its_outcomes(tmp_path, tokenizer):
 def test_bad_settings_are_refused(tmp_path, tokenizer):
     with pytest.raises(ValueError, match="never on test"):
         StaticChainStudy(race=RACE, validation_split="test")
+    with pytest.raises(ValueError, match="set objective=faithful"):
+        StaticChainStudy(race=RACE, faithful_kl=0.1)
     with pytest.raises(ValueError, match="unknown objective"):
         StaticChainStudy(race=RACE, objective="speed")
     chain_model = ChainModel(build_tiny_model("llama"))
