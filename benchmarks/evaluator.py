@@ -95,6 +95,7 @@ class ChainEvaluator:
         self._hinted: dict[Chain, HintedList] = {}
         if self.generation:
             self._stop = stop_rule_for(tokenizer, query.stop_strings)
+        self._followed: tuple[list[int], int] | None = None  # see follow()
 
     @property
     def stats(self) -> EngineStats:
@@ -171,6 +172,18 @@ class ChainEvaluator:
             fields["decisive_scores"] = [score / n for score, n in zip(outcome.scores, chars, strict=True)]
         return fields
 
+    def follow(self, reference: list[int], limit: int) -> None:
+        """From now on, stop decoding a chain at its first token that differs from ``reference``
+        or after ``limit`` tokens: all a faithfulness check needs (its text is then cut there)."""
+        self._followed = (list(reference), limit)
+
+    def _diverged(self, tokens: list[int]) -> bool:
+        if self._followed is None:
+            return False
+        reference, limit = self._followed
+        position = len(tokens) - 1
+        return len(tokens) >= limit or position >= len(reference) or tokens[position] != reference[position]
+
     def _stopped(self, tokens: list[int]) -> bool:
         """End of text or a stop string: where the reference's decoding stops."""
         return tokens[-1] == self.tokenizer.eos_token_id or bool(self._stop(torch.tensor([tokens]))[0])
@@ -178,7 +191,7 @@ class ChainEvaluator:
     def _finished(self, tokens: list[int]) -> bool:
         # Unlike the reference, also stop once the graded answer cannot change.
         text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-        return self._stopped(tokens) or self.query.answer_settled(text)
+        return self._stopped(tokens) or self.query.answer_settled(text) or self._diverged(tokens)
 
     def _graded(self, tokens: list[int]) -> dict:
         graded = self.query.grade(self.tokenizer.decode(tokens, skip_special_tokens=True))

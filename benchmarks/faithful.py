@@ -6,6 +6,9 @@ answer) is within ``kl_bound`` nats of the full chain's: KL(full || chain). The 
 the same search at a distribution the model does not produce: the full chain's with its two least
 likely choices' probabilities swapped (the answer stays the same), so how short a chain gets that
 reproduces something arbitrary can be read beside how short a faithful one gets.
+
+On generation a chain is faithful when its greedy tokens equal the full chain's for the first t
+tokens (all of the full chain's answer by default).
 """
 
 from __future__ import annotations
@@ -40,6 +43,42 @@ def swapped_least_likely(distribution: np.ndarray) -> np.ndarray:
     swapped = distribution.copy()
     swapped[[low, second]] = distribution[[second, low]]
     return swapped
+
+
+def agreeing_prefix(tokens: Sequence[int], reference: Sequence[int]) -> int:
+    """How many first tokens ``tokens`` shares with ``reference``."""
+    count = 0
+    for token, expected in zip(tokens, reference, strict=False):
+        if token != expected:
+            break
+        count += 1
+    return count
+
+
+class FaithfulTokensEvaluator:
+    """``chain -> 1.0 / 0.0`` on generation: do the chain's greedy tokens equal the full chain's for
+    the first ``tokens`` of them (all of the full chain's answer when None)? Decoding of every other
+    chain stops at its first token that differs (:meth:`ChainEvaluator.follow`)."""
+
+    def __init__(self, evaluator: ChainEvaluator, tokens: int | None):
+        if not evaluator.generation:
+            raise ValueError("faithfulness by tokens needs a generation question; multiple choice uses KL")
+        if tokens is not None and tokens < 1:
+            raise ValueError(f"faithful_tokens must be at least 1, got {tokens}")
+        self.evaluator = evaluator
+        self.reference = list(evaluator.outcome(tuple(range(evaluator.chain_model.n_layers)))["tokens"])
+        self.needed = len(self.reference) if tokens is None else min(tokens, len(self.reference))
+        evaluator.follow(self.reference, self.needed)
+
+    def hint(self, chains: Sequence[Chain], *, certain: int = 1, may_stop: bool = True) -> None:
+        self.evaluator.hint(chains, certain=certain, may_stop=may_stop)
+
+    def agreement(self, chain: Chain) -> int:
+        """The chain's tokens that agree with the full chain's, from the first."""
+        return agreeing_prefix(self.evaluator.outcome(chain)["tokens"], self.reference)
+
+    def __call__(self, chain: Chain) -> float:
+        return 1.0 if self.agreement(chain) >= self.needed else 0.0
 
 
 class FaithfulEvaluator:

@@ -55,6 +55,9 @@ class SearchConfig:
     # then also runs the same search aimed at the full chain's distribution with its two least
     # likely choices swapped, the null for how short a faithful chain gets.
     faithful_kl: float = 0.05
+    # reward="faithful" on generation: the chain's greedy tokens equal the full chain's for this many
+    # first tokens; None: all of the full chain's answer.
+    faithful_tokens: int | None = None
     # search=sample: the temperature of the full chain's answer distribution it draws from;
     # search=sample_matched reads its temperature from ``temperature_file`` instead, the one
     # scripts/match_temperature.py chose on a validation split.
@@ -105,6 +108,8 @@ class SearchConfig:
             raise ValueError("control=reach is the control of reward=faithful, and the only one it takes")
         if self.reward == "faithful" and self.name in GUESS_SEARCH_NAMES:
             raise ValueError(f"search {self.name} draws answers, not chains: it has no faithful reward")
+        if self.faithful_tokens is not None and self.faithful_tokens < 1:
+            raise ValueError(f"faithful_tokens must be at least 1, got {self.faithful_tokens}")
         if self.faithful_kl < 0:
             raise ValueError(f"faithful_kl must be >= 0, got {self.faithful_kl}")
         if self.widening < 0:

@@ -23,7 +23,7 @@ from benchmarks.experiments.faithful_summary import summarize_faithful
 from benchmarks.experiments.guess_run import guess_fields, load_matched_temperature
 from benchmarks.experiments.machine import machine_state
 from benchmarks.experiments.search_summary import summarize_search
-from benchmarks.faithful import FaithfulEvaluator
+from benchmarks.faithful import FaithfulEvaluator, FaithfulTokensEvaluator
 from benchmarks.queries import GenerationQuery, LetterQuery, Query, query_fields
 from benchmarks.results import ResultsLog, claim_run_dir, file_sha256, write_json
 from benchmarks.tasks import TaskConfig, build_query, load_examples
@@ -181,11 +181,19 @@ def placebo_twin(
 def faithful_fields(
     evaluator: ChainEvaluator, search_config: SearchConfig, run: SearchRun, example_id: str
 ) -> dict:
-    """A search rewarded for reproducing the full chain (no answer key read): its chains, each
-    evaluated chain's KL(full || chain), and with ``control="reach"`` the same search (same seed
-    stream) aimed at the reach control's distribution, its fields prefixed ``reach_`` (on questions
-    with three or more choices: it swaps the two least likely)."""
+    """A search rewarded for reproducing the full chain (no answer key read): its chains and, per
+    evaluated chain, KL(full || chain) (``kls``, multiple choice) or the first tokens agreeing with
+    the full chain's (``agreements``, generation). With ``control="reach"`` the same search (same
+    seed stream) aimed at the reach control's distribution, its fields prefixed ``reach_`` (on
+    questions with three or more choices: it swaps the two least likely)."""
     search, n_layers = search_function(search_config.name), evaluator.chain_model.n_layers
+    if evaluator.generation:
+        faithful = FaithfulTokensEvaluator(evaluator, search_config.faithful_tokens)
+        result = search(faithful, n_layers, search_config, sample_rng(run.seed, example_id))
+        return chain_search_fields(result, evaluator) | {
+            "faithful_needed": faithful.needed,
+            "agreements": [faithful.agreement(chain) for chain in result.rewards],
+        }
     faithful = FaithfulEvaluator(evaluator, search_config.faithful_kl)
     result = search(faithful, n_layers, search_config, sample_rng(run.seed, example_id))
     fields = chain_search_fields(result, evaluator) | {
@@ -271,15 +279,12 @@ def run_search(
     """Search every sample of this shard into ``output_dir``; resume whatever is already there."""
     samples = shard_of(load_examples(task, limit=run.limit), run)
     if benchmark_spec(task.benchmark).kind != "choice":
-        if search_config.control is not None:
+        if search_config.control is not None:  # a wrong choice, or a choice distribution, to aim at
             raise ValueError(
                 f"search.control={search_config.control} needs a multiple-choice benchmark, not {task.benchmark}"
             )
-        if search_config.reward in ("margin", "faithful"):
-            raise ValueError(
-                f"search.reward={search_config.reward} reads choice scores: it needs a multiple-choice "
-                f"benchmark, not {task.benchmark} (faithfulness on generation is not built yet)"
-            )
+        if search_config.reward == "margin":
+            raise ValueError(f"search.reward=margin needs a multiple-choice benchmark, not {task.benchmark}")
     temperature = search_config.temperature
     if search_config.temperature_file:
         temperature = load_matched_temperature(

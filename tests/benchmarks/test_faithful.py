@@ -9,14 +9,20 @@ import numpy as np
 import pytest
 
 from benchmarks.evaluator import ChainEvaluator
-from benchmarks.faithful import FaithfulEvaluator, kl_divergence, swapped_least_likely
+from benchmarks.faithful import (
+    FaithfulEvaluator,
+    FaithfulTokensEvaluator,
+    agreeing_prefix,
+    kl_divergence,
+    swapped_least_likely,
+)
 from benchmarks.runner import answer_choice
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import ChainModel
 from cola.engine import EngineConfig
 from search import SearchConfig, StopRule, descent_search
 from search.guesses import choice_distribution
-from tests.benchmarks.experiments.test_search_run import ARC_PATH
+from tests.benchmarks.experiments.test_search_run import ARC_PATH, GSM_PATH
 from tests.conftest import build_tiny_model
 
 CHAINS = [(0, 1, 2, 3), (0, 2, 3), (0, 1, 3), (1, 2, 3), (0, 1, 1, 2, 3), (0, 3), (2, 3)]
@@ -94,3 +100,33 @@ def test_a_search_finds_a_shorter_faithful_chain_when_the_bound_allows(setup, to
     )
     best = result.best_chain
     assert len(best) < 4 and faithful(best) == 1.0 and faithful.kl(best) <= 10.0
+
+
+def test_faithful_tokens_read_the_first_differing_token(tokenizer):
+    chain_model = ChainModel(build_tiny_model("llama"))
+    task = TaskConfig("gsm8k", mode="direct", path=GSM_PATH, max_new_tokens=8)
+    for query in build_queries(load_examples(task), tokenizer, task):
+        naive = ChainEvaluator(chain_model, tokenizer, query, EngineConfig(reuse_prefixes=False))
+        reference = naive.outcome(CHAINS[0])["tokens"]
+        for needed in (None, 1, 3):
+            faithful = FaithfulTokensEvaluator(
+                ChainEvaluator(chain_model, tokenizer, query, EngineConfig()), needed
+            )
+            assert faithful(CHAINS[0]) == 1.0 and faithful.agreement(CHAINS[0]) == len(reference)
+            for chain in CHAINS[1:]:
+                agree = agreeing_prefix(naive.outcome(chain)["tokens"], reference)
+                assert faithful.agreement(chain) == min(agree, faithful.needed)  # decoding stops there
+                assert faithful(chain) == float(agree >= faithful.needed)
+    with pytest.raises(ValueError, match="needs a generation question"):
+        FaithfulTokensEvaluator(
+            ChainEvaluator(
+                chain_model,
+                tokenizer,
+                build_queries(
+                    load_examples(TaskConfig("arc_easy", path=ARC_PATH)),
+                    tokenizer,
+                    TaskConfig("arc_easy", path=ARC_PATH),
+                )[0],
+            ),
+            None,
+        )

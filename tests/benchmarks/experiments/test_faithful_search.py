@@ -83,7 +83,33 @@ def test_faithful_settings_are_checked(tmp_path, tokenizer):
             tokenizer,
             TaskConfig("gsm8k", mode="direct", path=GSM_PATH),
             SearchRun(model="tiny"),
-            SearchConfig(reward="faithful", stop=StopRule(enabled=False)),
+            CONFIG,  # control=reach: no choice distribution to swap on generation
             EngineConfig(),
             tmp_path,
         )
+
+
+@pytest.mark.parametrize("tokens", [None, 2])
+def test_faithful_generation_agrees_with_independent_decodes(tmp_path, tokenizer, tokens):
+    chain_model = ChainModel(build_tiny_model("llama"))
+    task = TaskConfig("gsm8k", mode="direct", path=GSM_PATH, max_new_tokens=6)
+    config = SearchConfig(
+        name="descent",
+        simulations=10,
+        reward="faithful",
+        faithful_tokens=tokens,
+        stop=StopRule(enabled=False),
+    )
+    run_search(chain_model, tokenizer, task, SearchRun(model="tiny"), config, EngineConfig(), tmp_path)
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    for record, query in zip(records, build_queries(load_examples(task), tokenizer, task), strict=True):
+        naive = ChainEvaluator(chain_model, tokenizer, query, EngineConfig(reuse_prefixes=False))
+        reference = naive.outcome((0, 1, 2, 3))["tokens"]  # every chain decoded in full, from scratch
+        assert record["faithful_needed"] == (
+            len(reference) if tokens is None else min(tokens, len(reference))
+        )
+        assert record["agreements"][0] == len(reference)
+        for text in record["correct_chains"]:
+            decoded = naive.outcome(parse_chain(text, 4))["tokens"]
+            assert decoded[: record["faithful_needed"]] == reference[: record["faithful_needed"]]
+        assert len(record["agreements"]) == record["n_evaluated"]
