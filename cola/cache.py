@@ -64,6 +64,13 @@ class ChainCache:
         """A step's buffer size once it holds ``tokens``: a quarter more (at least 64) to grow into."""
         return tokens + max(64, tokens // 4)
 
+    def crop(self, tokens: int) -> None:
+        """Forget every state after the first ``tokens`` (a rejected speculative draft's)."""
+        if not 0 <= tokens <= self.seen_tokens:
+            raise ValueError(f"cannot crop a cache of {self.seen_tokens} tokens to {tokens}")
+        self._lengths = [min(length, tokens) for length in self._lengths]
+        self.seen_tokens = tokens
+
     def slot(self, step: int) -> StepSlot:
         return StepSlot(self, step)
 

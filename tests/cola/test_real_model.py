@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from cola import ChainModel, load_model, parse_chain
+from cola.speculative import speculative_generate
 from tests.cola.cache_checks import assert_cached_equals_uncached
 
 pytestmark = pytest.mark.slow
@@ -99,3 +100,19 @@ def test_engine_and_naive_search_agree_on_the_real_model(smollm2, benchmark, mod
         }
         assert outcome.get("scores") == pytest.approx(naive.get("scores"), abs=1e-3)
     assert work < naive_work
+
+
+def test_self_speculative_decoding_is_greedy_decoding(smollm2, prompt_ids):
+    chain_model = ChainModel(smollm2.model)
+    eos = smollm2.tokenizer.eos_token_id
+    greedy = chain_model.generate(prompt_ids, range(30), max_new_tokens=24, eos_token_id=eos)[
+        0, prompt_ids.shape[1] :
+    ]
+    expected = greedy.tolist()
+    expected = expected[: expected.index(eos) + 1] if eos in expected else expected
+    for draft in ("0-9,12-29", "0-7,9-14,17-29"):
+        tokens, stats = speculative_generate(
+            chain_model, prompt_ids, parse_chain(draft, 30), k=4, max_new_tokens=24, eos_token_id=eos
+        )
+        assert tokens == expected, draft
+        assert stats.accepted > 0  # a few skipped layers draft some tokens the full chain keeps
