@@ -10,11 +10,14 @@ catches up on tokens it has not seen at the start of the next round, in one pass
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
 
+from cola.cache import ChainCache
+from cola.chain import Chain
 from cola.composer import ChainModel
 from cola.generation import StopRule, default_eos_ids
 
@@ -25,6 +28,8 @@ class SpeculativeStats:
     drafted: int = 0
     accepted: int = 0
     tokens: int = 0  # new tokens returned
+    draft_seconds: float = 0.0
+    check_seconds: float = 0.0  # the full chain's passes, the prompt's included
 
     @property
     def acceptance(self) -> float:
@@ -59,36 +64,45 @@ def speculative_generate(
     eos_ids = set(default_eos_ids(chain_model.model) if eos_token_id is None else _ids(eos_token_id))
     full_cache, draft_cache = chain_model.new_cache(full), chain_model.new_cache(draft)
     prompt = input_ids[0].tolist()
-    tokens = _argmax(chain_model.forward(input_ids, full, cache=full_cache, logits_to_keep=1))
     stats, stopped = SpeculativeStats(), _Stopper(eos_ids, stop_rule, max_new_tokens)
+    start = time.perf_counter()
+    tokens = _argmax(chain_model.forward(input_ids, full, cache=full_cache, logits_to_keep=1))
+    stats.check_seconds += time.perf_counter() - start
     while not stopped(tokens):
-        unseen = (prompt + tokens)[draft_cache.seen_tokens :]  # ends with the pending token
-        drafts = []
-        logits = chain_model.forward(
-            _ids_tensor(unseen, input_ids), draft, cache=draft_cache, logits_to_keep=1
+        start = time.perf_counter()
+        drafts = _draft(
+            chain_model, draft, draft_cache, (prompt + tokens)[draft_cache.seen_tokens :], k, input_ids
         )
-        for index in range(k):
-            drafts.append(_argmax(logits)[-1])
-            if index + 1 < k:
-                logits = chain_model.forward(
-                    _ids_tensor(drafts[-1:], input_ids), draft, cache=draft_cache, logits_to_keep=1
-                )
+        middle = time.perf_counter()
         checked = _argmax(
             chain_model.forward(_ids_tensor(tokens[-1:] + drafts, input_ids), full, cache=full_cache)
         )
+        stats.draft_seconds += middle - start
+        stats.check_seconds += time.perf_counter() - middle
         accepted = next((i for i, (d, c) in enumerate(zip(drafts, checked, strict=False)) if d != c), k)
         tokens += drafts[:accepted] + [checked[accepted]]
         base = len(prompt) + len(tokens) - 1  # every token but the new pending one
         full_cache.crop(base)
         draft_cache.crop(min(draft_cache.seen_tokens, base))
-        stats.rounds, stats.drafted, stats.accepted = (
-            stats.rounds + 1,
-            stats.drafted + k,
-            stats.accepted + accepted,
-        )
+        stats.rounds += 1
+        stats.drafted += k
+        stats.accepted += accepted
     tokens = tokens[: stopped.stop]
     stats.tokens = len(tokens)
     return tokens, stats
+
+
+def _draft(
+    chain_model: ChainModel, draft: Chain, cache: ChainCache, unseen: list[int], k: int, like: torch.Tensor
+) -> list[int]:
+    """``k`` greedy tokens of the draft chain after it has read ``unseen`` (ending with the pending token)."""
+    drafts: list[int] = []
+    logits = chain_model.forward(_ids_tensor(unseen, like), draft, cache=cache, logits_to_keep=1)
+    for index in range(k):
+        drafts.append(_argmax(logits)[-1])
+        if index + 1 < k:
+            logits = chain_model.forward(_ids_tensor(drafts[-1:], like), draft, cache=cache, logits_to_keep=1)
+    return drafts
 
 
 def _ids(ids: int | Iterable[int]) -> list[int]:
@@ -111,6 +125,11 @@ class _Stopper:
         while self.stop is None and self.checked < len(tokens):
             self.checked += 1
             count = self.checked
-            if count == self.max_new_tokens or tokens[count - 1] in self.eos_ids or self.stop_rule is not None and bool(self.stop_rule(torch.tensor([tokens[:count]]))[0]):
+            if (
+                count == self.max_new_tokens
+                or tokens[count - 1] in self.eos_ids
+                or self.stop_rule is not None
+                and bool(self.stop_rule(torch.tensor([tokens[:count]]))[0])
+            ):
                 self.stop = count
         return self.stop is not None
