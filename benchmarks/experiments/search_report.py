@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from benchmarks.experiments.equal_margin_report import equal_margin_section
+from benchmarks.experiments.faithful_report import is_faithful, write_faithful_report
 from benchmarks.experiments.machine import describe_machine
 from benchmarks.experiments.search_compare import BUDGETS, family_table, paired_comparisons, secondary_family
 from benchmarks.experiments.search_plots import plot_report
@@ -152,17 +153,25 @@ def _shortening(summaries: dict[str, dict]) -> list[str]:
     return [intro, "", *_table(controls, SHORTENING_ROWS, paper=False), ""]
 
 
-def write_report(run_dirs: dict[str, Path], output_dir: Path, *, common: bool = False) -> Path:
-    """``report.md`` comparing the runs (search name -> run directory), with plots of every run;
-    with ``common``, on the samples every run holds."""
-    output_dir.mkdir(parents=True, exist_ok=True)
+def load_runs(run_dirs: dict[str, Path], *, common: bool) -> dict[str, list[dict]]:
+    """Each run's records (runs without any left out); with ``common``, on the samples all hold."""
     records_by_run = {name: load_records(Path(d)) for name, d in run_dirs.items()}
     records_by_run = {name: records for name, records in records_by_run.items() if records}
     if common and records_by_run:
         shared = set.intersection(*({r["id"] for r in records} for records in records_by_run.values()))
-        records_by_run = {
-            name: [r for r in records if r["id"] in shared] for name, records in records_by_run.items()
-        }
+        records_by_run = {name: [r for r in rs if r["id"] in shared] for name, rs in records_by_run.items()}
+    return records_by_run
+
+
+def write_report(run_dirs: dict[str, Path], output_dir: Path, *, common: bool = False) -> Path:
+    """``report.md`` comparing the runs (search name -> run directory), with plots of every run;
+    with ``common``, on the samples every run holds."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    records_by_run = load_runs(run_dirs, common=common)
+    if any(is_faithful(records) for records in records_by_run.values()):
+        if not all(is_faithful(records) for records in records_by_run.values()):
+            raise ValueError("faithful runs measure depth, the others gold: report them apart")
+        return write_faithful_report(records_by_run, output_dir)
     summaries = {name: summarize_search(records) for name, records in records_by_run.items()}
     plots = plot_report(records_by_run, output_dir) if records_by_run else []
     first = next(iter(summaries.values()), {})

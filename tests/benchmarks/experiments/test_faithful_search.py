@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.evaluator import ChainEvaluator
+from benchmarks.experiments.search_report import write_report
 from benchmarks.experiments.search_run import SearchRun, run_search
 from benchmarks.faithful import FaithfulEvaluator
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
@@ -53,6 +54,23 @@ def test_faithful_records_and_their_reach_control(tmp_path, tokenizer):
     assert summary["faithful"]["n"] == 5 and summary["reach"]["n"] == 4
     lengths = [r["best_length"] for r in records]
     assert summary["faithful"]["mean"] == pytest.approx(sum(lengths) / 5)
+
+    report = write_report({"descent": tmp_path / "run"}, tmp_path / "report")
+    row = next(line for line in report.read_text().splitlines() if line.startswith("| descent |"))
+    assert f"{sum(lengths) / 5:.2f}" in row and "n = 4" in row  # the reach control ran on four questions
+    assert (tmp_path / "report" / "depth_hist.png").is_file()
+    gold = SearchConfig(name="random", simulations=3)
+    run_search(
+        chain_model,
+        tokenizer,
+        TaskConfig("arc_easy", path=ARC_PATH),
+        SearchRun(model="tiny"),
+        gold,
+        EngineConfig(),
+        tmp_path / "gold",
+    )
+    with pytest.raises(ValueError, match="report them apart"):
+        write_report({"descent": tmp_path / "run", "random": tmp_path / "gold"}, tmp_path / "mixed")
 
 
 def test_the_answer_key_changes_nothing(tmp_path, tokenizer):

@@ -1,0 +1,109 @@
+"""The report of faithful searches (``search.reward=faithful``): the depth each input needs to
+reproduce the full chain, against its reach control, by right and wrong inputs, as a table and a
+histogram."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.experiments.faithful_summary import summarize_faithful
+from benchmarks.experiments.machine import describe_machine
+from benchmarks.experiments.search_plots import _pyplot, _save
+from benchmarks.experiments.stats import paired_bootstrap_interval, sign_flip_p
+
+
+def is_faithful(records: list[dict]) -> bool:
+    return bool(records) and all("kls" in r or "agreements" in r for r in records)
+
+
+def needed_depth(record: dict, prefix: str = "") -> int:
+    """The shortest faithful chain's length, or the full chain's when none was found."""
+    return record[f"{prefix}best_length"] or record["n_layers"]
+
+
+def reach_comparison(records: list[dict]) -> dict | None:
+    """Faithful depth minus reach depth on the questions the reach control ran, paired."""
+    paired = [r for r in records if "reach_best_length" in r]
+    if not paired:
+        return None
+    faithful = [needed_depth(r) for r in paired]
+    reach = [needed_depth(r, "reach_") for r in paired]
+    return {
+        "n": len(paired),
+        "difference": float(np.mean(faithful) - np.mean(reach)),
+        "ci95": paired_bootstrap_interval(faithful, reach),
+        "p": sign_flip_p(faithful, reach),
+    }
+
+
+def _depth_cell(summary: dict | None) -> str:
+    if summary is None:
+        return "–"
+    q = summary["quantiles"]
+    low, high = summary["mean_ci95"]
+    return (
+        f"{summary['mean']:.2f} ({low:.2f}–{high:.2f}); median {q['0.5']:.0f}, "
+        f"10–90% {q['0.1']:.0f}–{q['0.9']:.0f}; shortened {summary['shortened']:.3f} (n = {summary['n']})"
+    )
+
+
+def faithful_markdown(records_by_run: dict[str, list[dict]]) -> str:
+    lines = [
+        "Layers needed per input: the shortest chain found that reproduces the full chain (its answer, and "
+        "its choice distribution within the KL bound or its first tokens), else the full chain; mean (95% CI), "
+        "quantiles and the share of inputs shortened.",
+        "",
+        "| run | all inputs | right inputs | wrong inputs | reach control | faithful − reach (paired, 95% CI, p) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, records in records_by_run.items():
+        summary = summarize_faithful(records)
+        reach = reach_comparison(records)
+        paired = "–"
+        if reach is not None:
+            low, high = reach["ci95"]
+            paired = (
+                f"{reach['difference']:+.2f} ({low:+.2f}–{high:+.2f}), p = {reach['p']:.3f}, n = {reach['n']}"
+            )
+        lines.append(
+            f"| {name} | {_depth_cell(summary['faithful'])} | {_depth_cell(summary['faithful_right'])} | "
+            f"{_depth_cell(summary['faithful_wrong'])} | {_depth_cell(summary['reach'])} | {paired} |"
+        )
+    lines += [
+        "",
+        *(
+            f"- machine, {name}: {describe_machine(summarize_faithful(rs)['machine'])}"
+            for name, rs in records_by_run.items()
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot_depths(records_by_run: dict[str, list[dict]], output_dir: Path) -> Path:
+    plt = _pyplot()
+    n_layers = next(iter(records_by_run.values()))[0]["n_layers"]
+    depths = {name: [needed_depth(r) for r in records] for name, records in records_by_run.items()}
+    for name, records in records_by_run.items():
+        reach = [needed_depth(r, "reach_") for r in records if "reach_best_length" in r]
+        if reach:
+            depths[f"{name} (reach)"] = reach
+    bins = np.arange(0.5, n_layers + 1.5)
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    ax.hist(list(depths.values()), bins=bins, label=list(depths), histtype="bar")
+    ax.set(xlabel="layers needed (shortest faithful chain)", ylabel="inputs", title="Depth each input needs")
+    ax.legend()
+    return _save(fig, output_dir / "depth_hist.png")
+
+
+def write_faithful_report(records_by_run: dict[str, list[dict]], output_dir: Path) -> Path:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    plot_depths(records_by_run, output_dir)
+    first = next(iter(records_by_run.values()))[0]
+    title = (
+        f"# Faithful depth: {first['model']} on {first['benchmark']} ({first['split']}, {first['mode']})\n\n"
+    )
+    path = output_dir / "report.md"
+    path.write_text(title + faithful_markdown(records_by_run) + "\n![depth](depth_hist.png)\n")
+    return path
