@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 
 from benchmarks.experiments.ensemble import race_library, random_ensemble, top_chains
-from benchmarks.experiments.static_chain import StaticChainStudy, training_examples
-from benchmarks.results import SETTINGS_FILE, ResultsLog
+from benchmarks.experiments.static_chain import OutcomeStore, StaticChainStudy, training_examples
+from benchmarks.results import SETTINGS_FILE
 from benchmarks.tasks import TaskConfig
 from cola import format_chain, parse_chain
 from cola.policy import save_policy
@@ -55,9 +55,7 @@ def main() -> None:
         accuracy = {}
     else:
         questions = [e.id for e in training_examples(task, study, study.race.screen_questions)]
-        accuracy = race_library(
-            ResultsLog(args.race / "outcomes.jsonl", key="key").records, n_layers, questions
-        )
+        accuracy = race_library(OutcomeStore(args.race / "outcomes.jsonl"), n_layers, questions)
         try:
             ensemble = top_chains(accuracy, args.size)
         except ValueError as error:

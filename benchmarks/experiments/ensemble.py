@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from benchmarks.evaluator import ChainEvaluator
+from benchmarks.experiments.static_chain import OutcomeStore
 from benchmarks.queries import LoglikelihoodQuery, Query
 from cola import Chain, ChainModel, parse_chain
 from cola.engine import EngineConfig
@@ -74,14 +75,11 @@ def random_ensemble(n_layers: int, size: int, seed: int) -> ChainEnsemble:
 
 
 def race_library(
-    store_records: list[dict], n_layers: int, questions: list[str], split: str = "train"
+    store: OutcomeStore, n_layers: int, questions: list[str], split: str = "train"
 ) -> dict[Chain, float]:
     """Accuracy on ``questions`` (a race's screening questions, which every step's screen reads) of
     every chain the static-chain race scored on all of them: the ensembles' library."""
-    outcomes: dict[str, dict[str, dict]] = {question: {} for question in questions}
-    for record in store_records:
-        if record["split"] == split and record["id"] in outcomes:
-            outcomes[record["id"]].update(record["outcomes"])
+    outcomes = {question: store.outcomes[(split, question)] for question in questions}
     library = set.intersection(*(set(chains) for chains in outcomes.values()))
     if not library:
         raise ValueError(f"no chain was scored on all {len(questions)} screening questions")
