@@ -250,6 +250,16 @@ def save_policy(
 
 def load_policy(path: str | Path, chain_model: ChainModel, *, fingerprint: str) -> ChainPolicy:
     """The policy saved at ``path``, refused (naming why) unless made for these weights."""
+    arrays, metadata = read_policy(path, fingerprint=fingerprint, n_layers=chain_model.n_layers)
+    try:
+        return POLICY_KINDS[metadata["kind"]].from_file(arrays, metadata, chain_model)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def read_policy(path: str | Path, *, fingerprint: str, n_layers: int) -> tuple[dict[str, np.ndarray], dict]:
+    """A policy file's arrays and metadata, refused (naming why) unless made for the weights with
+    ``fingerprint`` and ``n_layers`` layers; no model is needed to check."""
     arrays, metadata = _read(Path(path))
     if metadata.get("format") == LEGACY_ROUTER_FORMAT:
         metadata = {**metadata, "format": POLICY_FORMAT, "version": "1", "kind": "knn_router"}
@@ -263,15 +273,12 @@ def load_policy(path: str | Path, chain_model: ChainModel, *, fingerprint: str) 
         )
     if metadata.get("kind") not in POLICY_KINDS:
         raise ValueError(f"{path} holds a policy of unknown kind {metadata.get('kind')!r}")
-    if metadata["fingerprint"] != fingerprint or int(metadata["n_layers"]) != chain_model.n_layers:
+    if metadata["fingerprint"] != fingerprint or int(metadata["n_layers"]) != n_layers:
         raise ValueError(
             f"{path} was trained on other weights ({metadata['fingerprint'][:19]}…, {metadata['n_layers']} "
-            f"layers) than this model's ({fingerprint[:19]}…, {chain_model.n_layers} layers)"
+            f"layers) than this model's ({fingerprint[:19]}…, {n_layers} layers)"
         )
-    try:
-        return POLICY_KINDS[metadata["kind"]].from_file(arrays, metadata, chain_model)
-    except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
+    return arrays, metadata
 
 
 def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:

@@ -15,35 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.experiments.calibration import choice_data, fit_on_validation
-from benchmarks.experiments.search_summary import load_records
-from benchmarks.results import SETTINGS_FILE
-from cola import parse_chain
+from benchmarks.experiments.calibration import choice_data, fit_on_validation, full_chain_run
 from cola.policy import CHOICE_FEATURES, save_policy
-
-ANY_DEPTH = 100_000  # parse a stored chain before the model's depth is known
-
-
-def full_chain_run(run_dir: Path, split: str) -> tuple[list[dict], dict]:
-    """The records and settings of a full-chain evaluation of ``split``, or an error naming what differs."""
-    settings_file = run_dir / SETTINGS_FILE
-    if not settings_file.is_file():
-        raise SystemExit(f"error: {run_dir} is not a scripts/evaluate.py run (no {SETTINGS_FILE})")
-    settings = json.loads(settings_file.read_text())
-    records = load_records(run_dir)
-    if not records:
-        raise SystemExit(f"error: {run_dir} holds no records")
-    # The full chain of an L-layer model is 0..L-1 in order: its length is the model's depth.
-    chain = () if settings["chain"].startswith("policy:") else parse_chain(settings["chain"], ANY_DEPTH)
-    n_layers = len(chain)
-    problems = {
-        f"split {settings['task']['split']!r}, not {split!r}": settings["task"]["split"] != split,
-        "a chain other than the full one, or a policy": not chain or chain != tuple(range(n_layers)),
-        "not loglikelihood mode": settings["task"]["mode"] != "loglikelihood",
-    }
-    if bad := [problem for problem, found in problems.items() if found]:
-        raise SystemExit(f"error: {run_dir} has {'; '.join(bad)}")
-    return records, settings | {"n_layers": n_layers}
 
 
 def main() -> None:
@@ -54,8 +27,11 @@ def main() -> None:
     parser.add_argument("validation", type=Path, help="the same on the validation split")
     parser.add_argument("--out", type=Path, required=True, help="the policy file to write (.safetensors)")
     args = parser.parse_args()
-    train, train_settings = full_chain_run(args.train, "train")
-    validation, validation_settings = full_chain_run(args.validation, "validation")
+    try:
+        train, train_settings = full_chain_run(args.train, "train")
+        validation, validation_settings = full_chain_run(args.validation, "validation")
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from None
     for key in ("model_fingerprint", "n_layers"):
         if train_settings[key] != validation_settings[key]:
             raise SystemExit(f"error: the two runs differ in {key}")

@@ -10,12 +10,17 @@ it costs no forward pass.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import logsumexp
 
+from benchmarks.experiments.search_summary import load_records
+from benchmarks.results import SETTINGS_FILE
+from cola import parse_chain
 from cola.policy import CHOICE_FEATURES, MAX_POSITIONS, ChoiceCalibration, choice_features
 
 RIDGES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
@@ -99,3 +104,42 @@ def fit_on_validation(
     scores = {ridge: accuracy(fit_calibration(train, ridge), validation) for ridge in ridges}
     best = max(ridges, key=lambda ridge: (round(scores[ridge], 12), ridge))
     return fit_calibration(train, best), best, scores
+
+
+def calibrated_record(calibration: ChoiceCalibration, record: dict) -> dict:
+    """A full-chain record answered by ``calibration``: what ``scripts/evaluate.py policy=`` writes
+    for the question, since the calibration reads nothing but the full chain's scores."""
+    scores, chars, tokens = record_inputs(record)
+    prediction = calibration.predict(scores, chars, tokens)
+    return record | {
+        "prediction": prediction,
+        "correct": prediction == record["gold"],
+        "prediction_uncalibrated": record["prediction"],
+    }
+
+
+ANY_DEPTH = 100_000  # parse a stored chain before the model's depth is known
+
+
+def full_chain_run(run_dir: Path, split: str | None = None) -> tuple[list[dict], dict]:
+    """The records and settings of a full-chain evaluation of ``split``, or an error naming what differs."""
+    settings_file = run_dir / SETTINGS_FILE
+    if not settings_file.is_file():
+        raise ValueError(f"{run_dir} is not a scripts/evaluate.py run (no {SETTINGS_FILE})")
+    settings = json.loads(settings_file.read_text())
+    records = load_records(run_dir)
+    if not records:
+        raise ValueError(f"{run_dir} holds no records")
+    # The full chain of an L-layer model is 0..L-1 in order: its length is the model's depth.
+    chain = () if settings["chain"].startswith("policy:") else parse_chain(settings["chain"], ANY_DEPTH)
+    n_layers = len(chain)
+    problems = {
+        f"split {settings['task']['split']!r}, not {split!r}": split is not None
+        and settings["task"]["split"] != split,
+        "a chain other than the full one, or a policy (not the full chain)": not chain
+        or chain != tuple(range(n_layers)),
+        "not loglikelihood mode": settings["task"]["mode"] != "loglikelihood",
+    }
+    if bad := [problem for problem, found in problems.items() if found]:
+        raise ValueError(f"{run_dir} has {'; '.join(bad)}")
+    return records, settings | {"n_layers": n_layers}

@@ -124,3 +124,19 @@ def test_calibrate_script_fits_on_full_chain_runs_and_evaluate_applies_it(tmp_pa
 
     wrong_split = script("calibrate.py", str(runs["validation"]), str(runs["validation"]), "--out", str(out))
     assert wrong_split.returncode != 0 and "split 'validation', not 'train'" in wrong_split.stderr
+
+    # Applied to the full chain's records, it answers as evaluate.py policy= does, without a forward.
+    applied = script(
+        "apply_calibration.py", str(out), str(runs["validation"]), "--out", str(tmp_path / "applied")
+    )
+    assert applied.returncode == 0, applied.stderr
+    offline = [json.loads(line) for line in (tmp_path / "applied" / "results.jsonl").read_text().splitlines()]
+    fields = ("id", "prediction", "correct", "prediction_uncalibrated")
+    assert [[r[k] for k in fields] for r in offline] == [[r[k] for k in fields] for r in calibrated]
+    settings = json.loads((tmp_path / "applied" / "run_settings.json").read_text())
+    assert settings["chain"] == "policy:choice_calibration" and len(settings["policy_sha256"]) == 64
+
+    not_full = script(
+        "apply_calibration.py", str(out), str(tmp_path / "calibrated"), "--out", str(tmp_path / "x")
+    )
+    assert not_full.returncode != 0 and "not the full chain" in not_full.stderr
