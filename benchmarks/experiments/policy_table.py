@@ -45,7 +45,8 @@ def policy_rows(runs: dict[str, list[dict]], *, full: str, rival: str | None = N
     rows = []
     for name, records in runs.items():
         accuracy, interval = rate(correct[name])
-        seconds = [r["seconds"] for r in records]
+        seconds = [r["seconds"] for r in records]  # None where derived from another run's records
+        timed = None not in seconds
         rows.append(
             {
                 "policy": name,
@@ -55,7 +56,9 @@ def policy_rows(runs: dict[str, list[dict]], *, full: str, rival: str | None = N
                 "vs_full": compare(correct[name], correct[full]) if name != full else None,
                 "vs_rival": compare(correct[name], correct[rival]) if rival and name != rival else None,
                 "mean_layers": float(np.mean([r["chain_length"] for r in records])),
-                "seconds_median_p90": [float(np.median(seconds)), float(np.percentile(seconds, 90))],
+                "seconds_median_p90": [float(np.median(seconds)), float(np.percentile(seconds, 90))]
+                if timed
+                else None,
                 "machine": summarize_machine(records),
             }
         )
@@ -77,6 +80,10 @@ def _difference(comparison: Comparison | None, adjusted: float | None = None) ->
     return text
 
 
+def _seconds(median_p90: list[float] | None) -> str:
+    return "–" if median_p90 is None else f"{median_p90[0]:.2f}, {median_p90[1]:.2f}"
+
+
 def policy_markdown(rows: list[dict], *, full: str, rival: str | None) -> str:
     lines = [
         f"| policy | n | accuracy (95% CI) | − {full} (95% CI, McNemar p) | − {rival or 'rival'} | "
@@ -89,7 +96,7 @@ def policy_markdown(rows: list[dict], *, full: str, rival: str | None) -> str:
         lines.append(
             f"| {row['policy']} | {row['n']} | {format_rate(row['accuracy'], row['accuracy_ci95'])} | "
             f"{_difference(row['vs_full'], row.get('vs_full_holm'))} | {_difference(row['vs_rival'])} | "
-            f"{row['mean_layers']:.2f} | {row['seconds_median_p90'][0]:.2f}, {row['seconds_median_p90'][1]:.2f} | "
+            f"{row['mean_layers']:.2f} | {_seconds(row['seconds_median_p90'])} | "
             f"{load} |"
         )
     return "\n".join(lines) + "\n"

@@ -67,3 +67,35 @@ def test_build_script_reads_a_race_and_evaluate_runs_the_ensemble(tmp_path, toke
     records = [json.loads(line) for line in (tmp_path / "eval" / "results.jsonl").read_text().splitlines()]
     assert {r["chain"] for r in records} == {"+".join(accuracy)}
     assert {r["chain_length"] for r in records} == {sum(len(chain) for chain in ensemble.chains)}
+
+    # The run's records give its first member alone: the same as evaluating that one chain's ensemble.
+    cut = script("sub_ensemble.py", str(tmp_path / "eval"), "--size", "1", "--out", str(tmp_path / "first"))
+    assert cut.returncode == 0, cut.stderr
+    first = ChainEnsemble(ensemble.chains[:1])
+    evaluate(
+        chain_model,
+        tokenizer,
+        TaskConfig("arc_easy", path=ARC_PATH),
+        RunInfo("tiny", None, policy=first),
+        tmp_path / "direct",
+    )
+    derived, direct = (
+        [json.loads(line) for line in (tmp_path / name / "results.jsonl").read_text().splitlines()]
+        for name in ("first", "direct")
+    )
+    for mine, theirs in zip(derived, direct, strict=True):
+        assert mine["scores"] == pytest.approx(theirs["scores"], abs=1e-5)
+        assert (mine["prediction"], mine["chain"], mine["chain_length"]) == (
+            theirs["prediction"],
+            theirs["chain"],
+            theirs["chain_length"],
+        )
+        assert mine["seconds"] is None
+    too_many = script("sub_ensemble.py", str(tmp_path / "eval"), "--size", "3", "--out", str(tmp_path / "x"))
+    assert too_many.returncode != 0 and "3 are needed" in too_many.stderr
+
+
+def test_ensembles_nest_so_the_largest_run_gives_the_smaller():
+    assert random_ensemble(30, 8, seed=3).chains[:4] == random_ensemble(30, 4, seed=3).chains
+    accuracy = {(0, 1, 2, 3): 0.5, (0, 2, 3): 0.6, (1, 2, 3): 0.6, (0, 1, 3): 0.4}
+    assert top_chains(accuracy, 3).chains[:2] == top_chains(accuracy, 2).chains

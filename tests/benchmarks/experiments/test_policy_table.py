@@ -42,3 +42,10 @@ def test_rows_pair_on_common_questions_and_adjust_over_the_policies():
 def test_runs_without_a_common_question_are_refused():
     with pytest.raises(ValueError, match="share no question"):
         policy_rows({"a": records([1], 3), "b": records([1, 0], 3, skip=1)}, full="a")
+
+
+def test_a_run_derived_without_timings_shows_no_seconds():
+    derived = [record | {"seconds": None} for record in records([1, 0, 1], 8)]
+    rows = policy_rows({"full": records([1, 1, 0], 4), "top2": derived}, full="full")
+    assert rows[1]["seconds_median_p90"] is None and rows[0]["seconds_median_p90"] is not None
+    assert "| 8.00 | – |" in policy_markdown(rows, full="full", rival=None).splitlines()[3]
