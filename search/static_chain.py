@@ -109,3 +109,33 @@ def learn_static_chain(start: Chain, n_layers: int, score: Scorer, config: RaceC
 def pick_on_validation(chains: Sequence[Chain], accuracy: Sequence[float]) -> int:
     """Where validation stops the path: the best validation accuracy, then the fewest steps."""
     return order_by_accuracy(chains, np.asarray(accuracy, dtype=float))[0]
+
+
+def keep_rate_path(n_layers: int, score: Scorer, config: RaceConfig, min_keep: float) -> list[Step]:
+    """The greedy alternative for faithful shortening: rank layers by how often skipping each alone
+    keeps a hit on the screening questions (its keep rate), then remove them in that order, each
+    removal kept only if the chain without all removed layers still hits on at least ``min_keep`` of
+    the final questions. A layer whose own keep rate is below ``min_keep`` is never tried."""
+    full = tuple(range(n_layers))
+    singles = [tuple(layer for layer in full if layer != skipped) for skipped in full]
+    rates = score(singles, config.screen_questions).mean(axis=0)
+    path = [Step(full, None, float(score([full], config.final_questions).mean()))]
+    removed: set[int] = set()
+    for layer in sorted(full, key=lambda k: (-round(float(rates[k]), 9), k)):
+        if rates[layer] < min_keep - EPSILON or len(removed) == n_layers - 1:
+            break
+        candidate = tuple(k for k in full if k not in removed | {layer})
+        accuracy = float(score([candidate], config.final_questions).mean())
+        if accuracy >= min_keep - EPSILON:
+            removed.add(layer)
+            path.append(Step(candidate, f"skip {layer}", accuracy, float(rates[layer]), n_layers))
+    return path
+
+
+def pick_shortest_reaching(chains: Sequence[Chain], accuracy: Sequence[float], floor: float) -> int:
+    """Where validation stops a faithful path: the fewest steps among chains that hit on at least
+    ``floor`` of the questions (the full chain always does, agreeing with itself)."""
+    reaching = [k for k in range(len(chains)) if accuracy[k] >= floor - EPSILON]
+    if not reaching:
+        raise ValueError(f"no chain on the path reaches {floor} on validation")
+    return min(reaching, key=lambda k: (len(chains[k]), -accuracy[k], k))

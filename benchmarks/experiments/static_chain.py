@@ -27,11 +27,19 @@ from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import Chain, ChainModel, format_chain, full_chain
 from cola.engine import EngineConfig
 from cola.policy import StaticChain, save_policy
-from search.static_chain import RaceConfig, Step, learn_static_chain, pick_on_validation
+from search.static_chain import (
+    RaceConfig,
+    Step,
+    keep_rate_path,
+    learn_static_chain,
+    pick_on_validation,
+    pick_shortest_reaching,
+)
 
 logger = logging.getLogger(__name__)
 
 OBJECTIVES = ("gold", "faithful")  # the answer key, or the full chain's own answer
+METHODS = ("race", "keep_rate")  # single edits raced; or skips greedily in keep-rate order (faithful)
 
 
 @dataclass(frozen=True)
@@ -43,10 +51,23 @@ class StaticChainStudy:
     validation_split: str = "validation"
     validation_limit: int | None = None  # None: the whole validation split
     seed: int = 0  # shuffles the training questions before the first ones are taken
+    method: str = "race"
+    # objective=faithful: the share of questions on which a chain must agree with the full chain
+    # (keep_rate's removals on training questions; the stopping point on validation)
+    min_agreement: float = 0.99
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
+        if self.method == "keep_rate" and self.objective != "faithful":
+            raise ValueError(
+                "method=keep_rate removes layers while the chain agrees with the full one; "
+                "set objective=faithful"
+            )
+        if not 0 < self.min_agreement <= 1:
+            raise ValueError(f"min_agreement must be in (0, 1], got {self.min_agreement}")
         if self.faithful_kl is not None and self.objective != "faithful":
             raise ValueError("faithful_kl bounds the faithful objective; set objective=faithful")
         for split in (self.train_split, self.validation_split):
@@ -186,9 +207,11 @@ def path_rows(path: list[Step], validation: np.ndarray, picked: int) -> list[dic
 
 def path_markdown(rows: list[dict], study: StaticChainStudy, n_validation: int) -> str:
     race = study.race
+    what = "agreement with the full chain" if study.objective == "faithful" else "accuracy"
     lines = [
-        f"Objective `{study.objective}`; train accuracy on {race.final_questions} {study.train_split} "
-        f"questions, validation accuracy on {n_validation} {study.validation_split} questions.",
+        f"Objective `{study.objective}`, method `{study.method}`; acc is {what}: train on "
+        f"{race.final_questions} {study.train_split} questions, validation on {n_validation} "
+        f"{study.validation_split} questions.",
         "",
         "| step | edit | layers | train acc | validation acc | chain |",
         "|---|---|---|---|---|---|",
@@ -235,7 +258,10 @@ def learn_static_chain_policy(
     )
     train_queries = training_queries(task, study, tokenizer, study.race.final_questions)
     train = SplitScorer(scoring, train_queries, study.train_split, "race step")
-    path = learn_static_chain(start, chain_model.n_layers, train, study.race)
+    if study.method == "race":
+        path = learn_static_chain(start, chain_model.n_layers, train, study.race)
+    else:
+        path = keep_rate_path(chain_model.n_layers, train, study.race, study.min_agreement)
     validation_task = replace(task, split=study.validation_split)
     validation_queries = build_queries(
         load_examples(validation_task, limit=study.validation_limit), tokenizer, validation_task
@@ -243,7 +269,11 @@ def learn_static_chain_policy(
     scorer = SplitScorer(scoring, validation_queries, study.validation_split, "validation")
     chains = [step.chain for step in path]
     validation = scorer(chains, len(validation_queries))
-    picked = pick_on_validation(chains, validation.mean(axis=0))
+    picked = (
+        pick_shortest_reaching(chains, validation.mean(axis=0), study.min_agreement)
+        if study.objective == "faithful"
+        else pick_on_validation(chains, validation.mean(axis=0))
+    )
     rows = path_rows(path, validation, picked)
     policy_path = output_dir / "static_chain.safetensors"
     save_policy(

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from search import EditConfig
-from search.static_chain import RaceConfig, learn_static_chain, pick_on_validation
+from search.static_chain import (
+    RaceConfig,
+    keep_rate_path,
+    learn_static_chain,
+    pick_on_validation,
+    pick_shortest_reaching,
+)
 
 TARGET = (0, 1, 3, 4, 4, 5)  # layer 2 skipped, layer 4 repeated
 QUESTIONS = 400
@@ -92,3 +98,41 @@ def test_race_settings_are_checked():
         RaceConfig(screen_questions=300, final_questions=200)
     with pytest.raises(ValueError, match="finalists"):
         RaceConfig(finalists=0)
+
+
+class NeedScorer:
+    """Question q stays faithful unless the chain lacks a layer q needs: layer 0 is needed by all,
+    layer 1 by half, layer 2 by 1 in 400, layers 3 and 4 by 2 in 400 each (other questions),
+    layer 5 by none."""
+
+    def __init__(self):
+        self.needs = [set(range(QUESTIONS)), set(range(0, QUESTIONS, 2)), {1}, {3, 5}, {7, 9}, set()]
+
+    def __call__(self, chains, n):
+        return np.array(
+            [
+                [
+                    all(q not in self.needs[layer] for layer in range(6) if layer not in chain)
+                    for chain in chains
+                ]
+                for q in range(n)
+            ],
+            dtype=float,
+        )
+
+
+def test_keep_rate_removes_layers_in_keep_rate_order_while_99_percent_stay_faithful():
+    config = RaceConfig(screen_questions=QUESTIONS, final_questions=QUESTIONS)
+    path = keep_rate_path(6, NeedScorer(), config, min_keep=0.99)
+    # 5 (keeps all), 2 (399/400), 3 (397/400 with 2); then 4 would leave 395/400 < 0.99; 1 keeps half.
+    assert [step.chain for step in path] == [(0, 1, 2, 3, 4, 5), (0, 1, 2, 3, 4), (0, 1, 3, 4), (0, 1, 4)]
+    assert [step.edit for step in path[1:]] == ["skip 5", "skip 2", "skip 3"]
+    assert path[-1].final_accuracy == pytest.approx(397 / 400)
+
+
+def test_a_faithful_path_stops_at_its_shortest_chain_that_reaches_the_floor():
+    chains = [(0, 1, 2, 3), (0, 2, 3), (0, 3)]
+    assert pick_shortest_reaching(chains, [1.0, 0.995, 0.97], 0.99) == 1
+    assert pick_shortest_reaching(chains, [1.0, 0.995, 0.99], 0.99) == 2
+    with pytest.raises(ValueError, match="reaches 0.99"):
+        pick_shortest_reaching(chains, [0.9, 0.9, 0.9], 0.99)

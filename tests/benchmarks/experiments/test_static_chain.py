@@ -34,12 +34,20 @@ def learn(tmp_path, tokenizer, chain_model, **study):
     )
 
 
-@pytest.mark.parametrize(("objective", "bound"), [("gold", None), ("faithful", None), ("faithful", 0.01)])
+@pytest.mark.parametrize(
+    ("objective", "bound", "method"),
+    [
+        ("gold", None, "race"),
+        ("faithful", None, "race"),
+        ("faithful", 0.01, "race"),
+        ("faithful", 0.05, "keep_rate"),
+    ],
+)
 def test_the_path_is_what_separate_evaluations_give_and_a_rerun_replays_it(
-    tmp_path, tokenizer, objective, bound
+    tmp_path, tokenizer, objective, bound, method
 ):
     chain_model = ChainModel(build_tiny_model("llama"))
-    result = learn(tmp_path, tokenizer, chain_model, objective=objective, faithful_kl=bound)
+    result = learn(tmp_path, tokenizer, chain_model, objective=objective, faithful_kl=bound, method=method)
     task = TaskConfig("arc_easy", path=ARC_PATH)
     queries = build_queries(load_examples(task), tokenizer, task)
     full = parse_chain("0-3", 4)
@@ -63,12 +71,18 @@ def test_the_path_is_what_separate_evaluations_give_and_a_rerun_replays_it(
         assert row["train_accuracy"] == pytest.approx(sum(hits) / len(hits))  # same five questions
     if objective == "faithful":
         assert result["path"][0]["train_accuracy"] == 1.0  # the full chain agrees with itself
+        # stopped at the shortest chain agreeing on all five validation questions (>= 0.99)
+        agreeing = [row for row in result["path"] if row["validation_accuracy"] == 1.0]
+        assert result["picked"] == min(agreeing, key=lambda row: row["length"])["chain"]
+    if method == "keep_rate":
+        assert all(row["edit"].startswith("skip ") for row in result["path"][1:])
+        assert all(row["train_accuracy"] >= 0.99 for row in result["path"])
     picked = [row for row in result["path"] if row["picked"]]
     assert len(picked) == 1 and picked[0]["chain"] == result["picked"]
     assert (tmp_path / "run" / "path.md").read_text().count("(picked)") == 1
 
     lines = (tmp_path / "run" / "outcomes.jsonl").read_text().splitlines()
-    again = learn(tmp_path, tokenizer, chain_model, objective=objective, faithful_kl=bound)
+    again = learn(tmp_path, tokenizer, chain_model, objective=objective, faithful_kl=bound, method=method)
     assert again["path"] == result["path"]
     assert (tmp_path / "run" / "outcomes.jsonl").read_text().splitlines() == lines  # nothing recomputed
 
@@ -96,6 +110,10 @@ def test_bad_settings_are_refused(tmp_path, tokenizer):
         StaticChainStudy(race=RACE, validation_split="test")
     with pytest.raises(ValueError, match="set objective=faithful"):
         StaticChainStudy(race=RACE, faithful_kl=0.1)
+    with pytest.raises(ValueError, match="set objective=faithful"):
+        StaticChainStudy(race=RACE, method="keep_rate")
+    with pytest.raises(ValueError, match="unknown method"):
+        StaticChainStudy(race=RACE, method="anneal")
     with pytest.raises(ValueError, match="unknown objective"):
         StaticChainStudy(race=RACE, objective="speed")
     chain_model = ChainModel(build_tiny_model("llama"))
