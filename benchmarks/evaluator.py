@@ -188,6 +188,10 @@ class ChainEvaluator:
         """End of text or a stop string: where the reference's decoding stops."""
         return tokens[-1] == self.tokenizer.eos_token_id or bool(self._stop(torch.tensor([tokens]))[0])
 
+    def stops_at(self, tokens: list[int]) -> bool:
+        """Whether decoding stops after ``tokens`` (end of text, a stop string, a settled answer)."""
+        return self._finished(tokens)
+
     def _finished(self, tokens: list[int]) -> bool:
         # Unlike the reference, also stop once the graded answer cannot change.
         text = self.tokenizer.decode(tokens, skip_special_tokens=True)

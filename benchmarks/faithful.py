@@ -8,7 +8,9 @@ likely choices' probabilities swapped (the answer stays the same), so how short 
 reproduces something arbitrary can be read beside how short a faithful one gets.
 
 On generation a chain is faithful when its greedy tokens equal the full chain's for the first t
-tokens (all of the full chain's answer by default).
+tokens (all of the full chain's answer by default). Its reach control aims at an answer the model
+does not give: the full chain's runner-up first token, then the full chain's own greedy
+continuation of it, cut where the full chain's answer would be cut.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 from benchmarks.evaluator import ChainEvaluator
 from search.guesses import choice_distribution
@@ -55,18 +58,41 @@ def agreeing_prefix(tokens: Sequence[int], reference: Sequence[int]) -> int:
     return count
 
 
+def reach_tokens(evaluator: ChainEvaluator) -> list[int]:
+    """The generation reach control's reference: the full chain's runner-up first token, then the
+    full chain's greedy continuation of it, cut where the evaluator would stop decoding."""
+    chain_model, query = evaluator.chain_model, evaluator.query
+    full = tuple(range(chain_model.n_layers))
+    with torch.inference_mode():
+        logits = chain_model(query.input_ids, full, logits_to_keep=1)[0, -1]
+        runner_up = int(torch.topk(logits.float(), 2).indices[1])
+        forced = torch.cat([query.input_ids, torch.tensor([[runner_up]])], dim=1)
+        continued = chain_model.generate(
+            forced,
+            full,
+            max_new_tokens=max(query.max_new_tokens - 1, 1),
+            eos_token_id=evaluator.tokenizer.eos_token_id,
+        )[0, forced.shape[1] :].tolist()
+    tokens = [runner_up, *continued][: query.max_new_tokens]
+    end = next((k for k in range(1, len(tokens) + 1) if evaluator.stops_at(tokens[:k])), len(tokens))
+    return tokens[:end]
+
+
 class FaithfulTokensEvaluator:
     """``chain -> 1.0 / 0.0`` on generation: do the chain's greedy tokens equal the full chain's for
     the first ``tokens`` of them (all of the full chain's answer when None)? Decoding of every other
-    chain stops at its first token that differs (:meth:`ChainEvaluator.follow`)."""
+    chain stops at its first token that differs (:meth:`ChainEvaluator.follow`). With
+    ``reach_control`` the reference is :func:`reach_tokens`; since decoding then stops where chains
+    leave that reference, the evaluator must not be shared with a faithful search."""
 
-    def __init__(self, evaluator: ChainEvaluator, tokens: int | None):
+    def __init__(self, evaluator: ChainEvaluator, tokens: int | None, *, reach_control: bool = False):
         if not evaluator.generation:
             raise ValueError("faithfulness by tokens needs a generation question; multiple choice uses KL")
         if tokens is not None and tokens < 1:
             raise ValueError(f"faithful_tokens must be at least 1, got {tokens}")
         self.evaluator = evaluator
-        self.reference = list(evaluator.outcome(tuple(range(evaluator.chain_model.n_layers)))["tokens"])
+        full = list(evaluator.outcome(tuple(range(evaluator.chain_model.n_layers)))["tokens"])
+        self.reference = reach_tokens(evaluator) if reach_control else full
         self.needed = len(self.reference) if tokens is None else min(tokens, len(self.reference))
         evaluator.follow(self.reference, self.needed)
 
@@ -74,7 +100,7 @@ class FaithfulTokensEvaluator:
         self.evaluator.hint(chains, certain=certain, may_stop=may_stop)
 
     def agreement(self, chain: Chain) -> int:
-        """The chain's tokens that agree with the full chain's, from the first."""
+        """The chain's tokens that agree with the reference, from the first."""
         return agreeing_prefix(self.evaluator.outcome(chain)["tokens"], self.reference)
 
     def __call__(self, chain: Chain) -> float:

@@ -178,6 +178,23 @@ def placebo_twin(
     }
 
 
+def generation_reach_fields(
+    evaluator: ChainEvaluator, search_config: SearchConfig, run: SearchRun, example_id: str
+) -> dict:
+    """The same search aimed at the full chain's runner-up first token and its continuation. It
+    needs its own evaluator: decoding stops where a chain leaves the reference it follows."""
+    own = ChainEvaluator(evaluator.chain_model, evaluator.tokenizer, evaluator.query, evaluator.config)
+    reach = FaithfulTokensEvaluator(own, search_config.faithful_tokens, reach_control=True)
+    twin = search_function(search_config.name)(
+        reach, evaluator.chain_model.n_layers, search_config, sample_rng(run.seed, example_id)
+    )
+    return search_fields(twin, "reach_") | {
+        "reach_n_evaluated": len(twin.rewards),
+        "reach_needed": reach.needed,
+        "reach_agreements": [reach.agreement(chain) for chain in twin.rewards],
+    }
+
+
 def faithful_fields(
     evaluator: ChainEvaluator, search_config: SearchConfig, run: SearchRun, example_id: str
 ) -> dict:
@@ -185,15 +202,19 @@ def faithful_fields(
     evaluated chain, KL(full || chain) (``kls``, multiple choice) or the first tokens agreeing with
     the full chain's (``agreements``, generation). With ``control="reach"`` the same search (same
     seed stream) aimed at the reach control's distribution, its fields prefixed ``reach_`` (on
-    questions with three or more choices: it swaps the two least likely)."""
+    questions with three or more choices: it swaps the two least likely; on generation, at the
+    full chain's runner-up first token and its continuation)."""
     search, n_layers = search_function(search_config.name), evaluator.chain_model.n_layers
     if evaluator.generation:
         faithful = FaithfulTokensEvaluator(evaluator, search_config.faithful_tokens)
         result = search(faithful, n_layers, search_config, sample_rng(run.seed, example_id))
-        return chain_search_fields(result, evaluator) | {
+        fields = chain_search_fields(result, evaluator) | {
             "faithful_needed": faithful.needed,
             "agreements": [faithful.agreement(chain) for chain in result.rewards],
         }
+        if search_config.control == "reach":
+            fields |= generation_reach_fields(evaluator, search_config, run, example_id)
+        return fields
     faithful = FaithfulEvaluator(evaluator, search_config.faithful_kl)
     result = search(faithful, n_layers, search_config, sample_rng(run.seed, example_id))
     fields = chain_search_fields(result, evaluator) | {
@@ -221,9 +242,9 @@ def searched_fields(
     chain's ranking: every record field that depends on the search."""
     query, rng = evaluator.query, sample_rng(run.seed, example_id)
     full = evaluator.outcome(tuple(range(evaluator.chain_model.n_layers)))  # every search's first
-    placebo = sample_placebo(query, evaluator, run) if search_config.control is not None else None
-    if search_config.reward == "faithful":
+    if search_config.reward == "faithful":  # its control (reach) aims at no wrong choice
         return ranking_fields(query, full, None) | faithful_fields(evaluator, search_config, run, example_id)
+    placebo = sample_placebo(query, evaluator, run) if search_config.control is not None else None
     if search_config.guesses:
         twin = needs_twin(bool(full["correct"]), placebo, search_config)
         fields = guess_fields(evaluator, search_config, temperature, rng, placebo=placebo, twin=twin)
@@ -279,7 +300,8 @@ def run_search(
     """Search every sample of this shard into ``output_dir``; resume whatever is already there."""
     samples = shard_of(load_examples(task, limit=run.limit), run)
     if benchmark_spec(task.benchmark).kind != "choice":
-        if search_config.control is not None:  # a wrong choice, or a choice distribution, to aim at
+        # a wrong choice to aim at; the reach control has a generation form (another first token)
+        if search_config.control not in (None, "reach"):
             raise ValueError(
                 f"search.control={search_config.control} needs a multiple-choice benchmark, not {task.benchmark}"
             )

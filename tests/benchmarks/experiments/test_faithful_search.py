@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from benchmarks.evaluator import ChainEvaluator
 from benchmarks.experiments.search_report import write_report
@@ -94,17 +95,6 @@ def test_faithful_settings_are_checked(tmp_path, tokenizer):
         SearchConfig(control="reach", stop=StopRule(enabled=False))
     with pytest.raises(ValueError, match="control=reach is the control of reward=faithful"):
         SearchConfig(reward="faithful", control="placebo", stop=StopRule(enabled=False))
-    chain_model = ChainModel(build_tiny_model("llama"))
-    with pytest.raises(ValueError, match="needs a multiple-choice benchmark"):
-        run_search(
-            chain_model,
-            tokenizer,
-            TaskConfig("gsm8k", mode="direct", path=GSM_PATH),
-            SearchRun(model="tiny"),
-            CONFIG,  # control=reach: no choice distribution to swap on generation
-            EngineConfig(),
-            tmp_path,
-        )
 
 
 @pytest.mark.parametrize("tokens", [None, 2])
@@ -131,3 +121,26 @@ def test_faithful_generation_agrees_with_independent_decodes(tmp_path, tokenizer
             decoded = naive.outcome(parse_chain(text, 4))["tokens"]
             assert decoded[: record["faithful_needed"]] == reference[: record["faithful_needed"]]
         assert len(record["agreements"]) == record["n_evaluated"]
+
+
+def test_the_generation_reach_control_aims_at_the_runner_up_and_its_continuation(tmp_path, tokenizer):
+    model = build_tiny_model("llama")
+    chain_model = ChainModel(model)
+    task = TaskConfig("gsm8k", mode="direct", path=GSM_PATH, max_new_tokens=6)
+    config = SearchConfig(
+        name="descent", simulations=10, reward="faithful", control="reach", stop=StopRule(enabled=False)
+    )
+    run_search(chain_model, tokenizer, task, SearchRun(model="tiny"), config, EngineConfig(), tmp_path)
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    for record, query in zip(records, build_queries(load_examples(task), tokenizer, task), strict=True):
+        with torch.no_grad():  # the reference from Hugging Face's own forward and greedy decoding
+            runner_up = int(model(query.input_ids).logits[0, -1].topk(2).indices[1])
+            forced = torch.cat([query.input_ids, torch.tensor([[runner_up]])], dim=1)
+            continued = model.generate(forced, max_new_tokens=5, do_sample=False)[0, forced.shape[1] :]
+        expected = [runner_up, *continued.tolist()][: record["reach_needed"]]
+        assert record["reach_agreements"][0] == 0  # the full chain's first token is its top one
+        assert len(record["reach_agreements"]) == record["reach_n_evaluated"]
+        naive = ChainEvaluator(chain_model, tokenizer, query, EngineConfig(reuse_prefixes=False))
+        for text in record["reach_correct_chains"]:
+            assert naive.outcome(parse_chain(text, 4))["tokens"][: record["reach_needed"]] == expected
+        assert 1 <= record["reach_needed"] <= 6
