@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.experiments.faithful_summary import summarize_faithful
+from benchmarks.experiments.faithful_summary import BOUNDS, BUDGETS, TOKENS, depth_at, summarize_faithful
 from benchmarks.experiments.machine import describe_machine
 from benchmarks.experiments.search_plots import _pyplot, _save
 from benchmarks.experiments.stats import paired_bootstrap_interval, sign_flip_p
@@ -81,6 +81,43 @@ def faithful_markdown(records_by_run: dict[str, list[dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _mean_depth(records: list[dict], prefix: str = "", **criterion) -> str:
+    depths = [depth_at(r, prefix=prefix, **criterion) for r in records if f"{prefix}lengths" in r]
+    if not depths or None in depths:
+        return "–"
+    return f"{np.mean(depths):.2f}"
+
+
+def depth_grid_markdown(name: str, records: list[dict]) -> str:
+    """Mean layers needed at each tighter bound (or first-t tokens) within each budget, read from
+    one run's recorded KLs or agreeing prefixes; the reach control's beside, after the slash."""
+    with_lengths = [r for r in records if "lengths" in r]
+    if not with_lengths:
+        return ""
+    generation = "agreements" in with_lengths[0]
+    criteria = [("tokens", t) for t in TOKENS] if generation else [("bound", b) for b in BOUNDS]
+    budgets = [b for b in BUDGETS if b <= max(len(r["lengths"]) for r in with_lengths)] or [None]
+    lines = [
+        f"Mean layers needed, {name} (n = {len(with_lengths)}): faithful / reach control, by "
+        f"{'first answer tokens' if generation else 'KL bound (nats)'} and budget (evaluations).",
+        "",
+        "| "
+        + ("tokens" if generation else "bound")
+        + " | "
+        + " | ".join(f"within {b or 'all'}" for b in budgets)
+        + " |",
+        "|---|" + "---|" * len(budgets),
+    ]
+    for key, value in criteria:
+        cells = [
+            f"{_mean_depth(with_lengths, budget=b, **{key: value})} / "
+            f"{_mean_depth(with_lengths, 'reach_', budget=b, **{key: value})}"
+            for b in budgets
+        ]
+        lines.append(f"| {'all' if value is None else value} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def plot_depths(records_by_run: dict[str, list[dict]], output_dir: Path) -> Path:
     plt = _pyplot()
     n_layers = next(iter(records_by_run.values()))[0]["n_layers"]
@@ -105,5 +142,6 @@ def write_faithful_report(records_by_run: dict[str, list[dict]], output_dir: Pat
         f"# Faithful depth: {first['model']} on {first['benchmark']} ({first['split']}, {first['mode']})\n\n"
     )
     path = output_dir / "report.md"
-    path.write_text(title + faithful_markdown(records_by_run) + "\n![depth](depth_hist.png)\n")
+    grids = "".join("\n" + depth_grid_markdown(name, records) for name, records in records_by_run.items())
+    path.write_text(title + faithful_markdown(records_by_run) + grids + "\n![depth](depth_hist.png)\n")
     return path

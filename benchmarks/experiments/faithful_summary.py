@@ -44,3 +44,43 @@ def summarize_faithful(records: list[dict]) -> dict:
             ]
             summary[f"{name}_{label}"] = depth_summary(split, n_layers)
     return summary
+
+
+BOUNDS = (0.01, 0.05, 0.2)  # KL bounds in nats the issue's table reads
+BUDGETS = (25, 50, 100)
+TOKENS = (1, 4, 16, None)  # generation: faithful for the first t answer tokens (None: all)
+
+
+def depth_at(
+    record: dict,
+    *,
+    budget: int | None = None,
+    bound: float | None = None,
+    tokens: int | None = None,
+    prefix: str = "",
+) -> int | None:
+    """The shortest chain among the first ``budget`` a faithful search evaluated that is faithful
+    at ``bound`` (multiple choice: the full chain's answer, KL within it) or for the first
+    ``tokens`` (generation); the full chain's length when none is shorter. One run at the widest
+    bound (or all tokens) serves every tighter one: each evaluated chain's KL or agreeing prefix is
+    recorded. None when the run cannot answer (a wider bound than its own, or no ``lengths``)."""
+    lengths = record.get(f"{prefix}lengths")
+    if lengths is None:
+        return None
+    budget = len(lengths) if budget is None else budget
+    if f"{prefix}kls" in record:
+        if bound is not None and bound > record["faithful_kl"] + 1e-12:
+            return None
+        answer = int(np.argmax(record["full_scores"]))
+        bound = record["faithful_kl"] if bound is None else bound
+        ok = [
+            prediction == answer and kl <= bound
+            for prediction, kl in zip(record[f"{prefix}predictions"], record[f"{prefix}kls"], strict=True)
+        ]
+    else:
+        needed = record[f"{prefix}needed"] if f"{prefix}needed" in record else record["faithful_needed"]
+        needed = needed if tokens is None else min(tokens, needed)
+        ok = [agreement >= needed for agreement in record[f"{prefix}agreements"]]
+    return min(
+        [record["n_layers"], *(n for n, good in zip(lengths[:budget], ok[:budget], strict=True) if good)]
+    )

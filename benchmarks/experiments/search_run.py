@@ -192,6 +192,7 @@ def generation_reach_fields(
         "reach_n_evaluated": len(twin.rewards),
         "reach_needed": reach.needed,
         "reach_agreements": [reach.agreement(chain) for chain in twin.rewards],
+        "reach_lengths": [len(chain) for chain in twin.rewards],
     }
 
 
@@ -211,6 +212,7 @@ def faithful_fields(
         fields = chain_search_fields(result, evaluator) | {
             "faithful_needed": faithful.needed,
             "agreements": [faithful.agreement(chain) for chain in result.rewards],
+            "lengths": [len(chain) for chain in result.rewards],
         }
         if search_config.control == "reach":
             fields |= generation_reach_fields(evaluator, search_config, run, example_id)
@@ -218,7 +220,9 @@ def faithful_fields(
     faithful = FaithfulEvaluator(evaluator, search_config.faithful_kl)
     result = search(faithful, n_layers, search_config, sample_rng(run.seed, example_id))
     fields = chain_search_fields(result, evaluator) | {
-        "kls": [round(faithful.kl(c), 6) for c in result.rewards]
+        "faithful_kl": search_config.faithful_kl,
+        "kls": [round(faithful.kl(c), 6) for c in result.rewards],
+        "lengths": [len(c) for c in result.rewards],
     }
     if search_config.control == "reach" and n_choices(evaluator.query) >= 3:  # two to swap, one kept
         reach = FaithfulEvaluator(evaluator, search_config.faithful_kl, reach_control=True)
@@ -226,6 +230,7 @@ def faithful_fields(
         fields |= search_fields(twin, "reach_") | {
             "reach_n_evaluated": len(twin.rewards),
             "reach_kls": [round(reach.kl(chain), 6) for chain in twin.rewards],
+            "reach_lengths": [len(chain) for chain in twin.rewards],
             "reach_predictions": [evaluator.details[chain]["prediction"] for chain in twin.rewards],
         }
     return fields

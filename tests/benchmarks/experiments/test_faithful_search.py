@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from benchmarks.evaluator import ChainEvaluator
+from benchmarks.experiments.faithful_summary import depth_at
 from benchmarks.experiments.search_report import write_report
 from benchmarks.experiments.search_run import SearchRun, run_search
 from benchmarks.faithful import FaithfulEvaluator
@@ -52,6 +53,10 @@ def test_faithful_records_and_their_reach_control(tmp_path, tokenizer):
             assert len(record["reach_kls"]) == record["reach_n_evaluated"]
         else:  # nothing to swap but the answer itself
             assert "reach_kls" not in record
+        # the recorded KLs and lengths give the search's own best again, and every tighter bound
+        assert depth_at(record) == (record["best_length"] or 4) == depth_at(record, bound=0.2)
+        assert depth_at(record, bound=0.01) >= depth_at(record) and depth_at(record, budget=1) == 4
+        assert depth_at(record, bound=0.5) is None  # wider than the run's bound: not recorded
     assert summary["faithful"]["n"] == 5 and summary["reach"]["n"] == 4
     lengths = [r["best_length"] for r in records]
     assert summary["faithful"]["mean"] == pytest.approx(sum(lengths) / 5)
@@ -60,6 +65,10 @@ def test_faithful_records_and_their_reach_control(tmp_path, tokenizer):
     row = next(line for line in report.read_text().splitlines() if line.startswith("| descent |"))
     assert f"{sum(lengths) / 5:.2f}" in row and "n = 4" in row  # the reach control ran on four questions
     assert (tmp_path / "report" / "depth_hist.png").is_file()
+    grid = report.read_text().split("Mean layers needed, descent (n = 5)")[1].splitlines()
+    assert grid[4].startswith("| 0.01 | ") and grid[6].startswith("| 0.2 |")
+    mean_at_02 = sum(depth_at(r, bound=0.2) for r in records) / 5  # the budget (15) is under 25
+    assert grid[6].split("|")[2].strip().startswith(f"{mean_at_02:.2f} / ")
     gold = SearchConfig(name="random", simulations=3)
     run_search(
         chain_model,
@@ -144,3 +153,21 @@ def test_the_generation_reach_control_aims_at_the_runner_up_and_its_continuation
         for text in record["reach_correct_chains"]:
             assert naive.outcome(parse_chain(text, 4))["tokens"][: record["reach_needed"]] == expected
         assert 1 <= record["reach_needed"] <= 6
+
+
+def test_depth_at_reads_bounds_budgets_and_tokens_by_hand():
+    record = {
+        "n_layers": 30,
+        "faithful_kl": 0.2,
+        "full_scores": [-1.0, -2.0, -3.0],
+        "lengths": [30, 28, 25, 20, 22],
+        "predictions": [0, 0, 0, 1, 0],
+        "kls": [0.0, 0.004, 0.1, 0.01, 0.03],
+    }
+    assert depth_at(record) == 22  # 20 picks another answer
+    assert depth_at(record, bound=0.05) == 22 and depth_at(record, bound=0.01) == 28
+    assert depth_at(record, budget=3) == 25 and depth_at(record, budget=3, bound=0.05) == 28
+    generation = {"n_layers": 30, "faithful_needed": 8, "lengths": [30, 26, 24], "agreements": [8, 3, 1]}
+    assert depth_at(generation) == 30 and depth_at(generation, tokens=4) == 30
+    assert depth_at(generation, tokens=3) == 26 and depth_at(generation, tokens=1) == 24
+    assert depth_at({"n_layers": 30}) is None  # a run from before lengths were recorded
