@@ -12,6 +12,7 @@ one is model code, so it lives here for every entry point (evaluate, generate, l
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,6 +280,18 @@ def read_policy(path: str | Path, *, fingerprint: str, n_layers: int) -> tuple[d
             f"layers) than this model's ({fingerprint[:19]}…, {n_layers} layers)"
         )
     return arrays, metadata
+
+
+def policy_sha256(path: str | Path) -> str:
+    """A digest of what a policy file holds (its arrays and its metadata, sorted), unlike the file's
+    bytes stable across saves: safetensors writes the metadata in no fixed order."""
+    arrays, metadata = _read(Path(path))
+    digest = hashlib.sha256(json.dumps(metadata, sort_keys=True).encode())
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:

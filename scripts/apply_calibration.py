@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 
 from benchmarks.experiments.calibration import calibrated_record, full_chain_run
-from benchmarks.results import ResultsLog, claim_run_dir, file_sha256
-from cola.policy import ChoiceCalibration, read_policy
+from benchmarks.results import ResultsLog, claim_run_dir
+from cola.policy import ChoiceCalibration, policy_sha256, read_policy
 
 
 def main() -> None:
@@ -44,7 +44,7 @@ def main() -> None:
             settings
             | {
                 "chain": f"policy:{ChoiceCalibration.kind}",
-                "policy_sha256": file_sha256(args.policy, "policy"),
+                "policy_sha256": policy_sha256(args.policy),
             },
         )
         log = ResultsLog(args.out / "results.jsonl")

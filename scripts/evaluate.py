@@ -23,9 +23,8 @@ from benchmarks.experiments.session import (
     quote_chain_arguments,
     set_threads,
 )
-from benchmarks.results import file_sha256
 from cola.chainfile import weights_fingerprint
-from cola.policy import load_policy
+from cola.policy import load_policy, policy_sha256
 
 
 @hydra.main(config_path="../conf", config_name="evaluate", version_base="1.3")
@@ -36,7 +35,7 @@ def main(cfg: DictConfig) -> None:
     check_chain_argument(cfg.chain)
     if cfg.policy is not None and cfg.chain is not None:
         raise ValueError("give chain= or policy=, not both")
-    policy_sha256 = file_sha256(cfg.policy, "policy") if cfg.policy is not None else None
+    digest = policy_sha256(cfg.policy) if cfg.policy is not None else None
     task = instantiate(cfg.benchmark)
     loaded, chain_model = open_model(**cfg.model)
     fingerprint = weights_fingerprint(loaded.model)
@@ -47,7 +46,7 @@ def main(cfg: DictConfig) -> None:
         seed=cfg.seed,
         model_fingerprint=fingerprint,
         policy=policy,
-        policy_sha256=policy_sha256,
+        policy_sha256=digest,
         packed=cfg.packed,
     )
     summary = evaluate(

@@ -11,7 +11,7 @@ import torch
 from safetensors.numpy import save_file
 
 from cola import ChainModel
-from cola.policy import KnnRouter, StaticChain, context_feature, load_policy, save_policy
+from cola.policy import KnnRouter, StaticChain, context_feature, load_policy, policy_sha256, save_policy
 from tests.conftest import build_tiny_model
 
 HIDDEN = 64  # the tiny models' hidden size
@@ -115,3 +115,18 @@ def test_router_files_of_the_first_format_still_load(tmp_path, chain_model):
     loaded = load_policy(tmp_path / "old.safetensors", chain_model, fingerprint="sha256:abc")
     assert isinstance(loaded, KnnRouter) and loaded.library == router.library
     assert np.array_equal(loaded.labels, router.labels)
+
+
+def test_the_policy_digest_reads_content_not_bytes(tmp_path):
+    first, second = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    for path in (first, second):
+        save_policy(
+            StaticChain((0, 1, 1, 3)), path, fingerprint="sha256:abc", n_layers=4, trained_toward="gold"
+        )
+    assert policy_sha256(first) == policy_sha256(second)
+    save_policy(StaticChain((0, 1, 3)), second, fingerprint="sha256:abc", n_layers=4, trained_toward="gold")
+    assert policy_sha256(first) != policy_sha256(second)
+    save_policy(
+        StaticChain((0, 1, 1, 3)), second, fingerprint="sha256:abc", n_layers=4, trained_toward="faithful"
+    )
+    assert policy_sha256(first) != policy_sha256(second)
