@@ -125,3 +125,17 @@ def claim_run_dir(output_dir: str | Path, settings: dict) -> None:
         raise SettingsMismatch(
             f"{output_dir} holds a run with other settings ({changes}); use another directory or those settings"
         )
+
+
+def write_derived_run(output_dir: str | Path, settings: dict, records: list[dict]) -> dict:
+    """A run folder of records derived from another run's without a forward pass (a calibration's,
+    a smaller ensemble's): its settings claimed as any run's, then each record not yet there."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    claim_run_dir(output_dir, settings)
+    log = ResultsLog(output_dir / "results.jsonl")
+    for record in records:
+        if record["id"] not in log.done:
+            log.append(record)
+    accuracy = sum(record["correct"] for record in records) / len(records) if records else None
+    return {"n": len(records), "accuracy": accuracy, "out": str(output_dir)}

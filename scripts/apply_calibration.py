@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from benchmarks.experiments.calibration import calibrated_record, full_chain_run
-from benchmarks.results import ResultsLog, claim_run_dir
+from benchmarks.results import write_derived_run
 from cola.policy import ChoiceCalibration, policy_sha256, read_policy
 
 
@@ -38,23 +38,15 @@ def main() -> None:
             raise ValueError(f"{args.policy} is a {metadata['kind']} policy, not a choice calibration")
         calibration = ChoiceCalibration.from_file(arrays, metadata, None)
         records = [calibrated_record(calibration, record) for record in full]
-        args.out.mkdir(parents=True, exist_ok=True)
-        claim_run_dir(
+        summary = write_derived_run(
             args.out,
             settings
-            | {
-                "chain": f"policy:{ChoiceCalibration.kind}",
-                "policy_sha256": policy_sha256(args.policy),
-            },
+            | {"chain": f"policy:{ChoiceCalibration.kind}", "policy_sha256": policy_sha256(args.policy)},
+            records,
         )
-        log = ResultsLog(args.out / "results.jsonl")
-        for record in records:
-            if record["id"] not in log.done:
-                log.append(record)
     except (FileNotFoundError, KeyError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
-    accuracy = sum(record["correct"] for record in records) / len(records)
-    print(json.dumps({"n": len(records), "accuracy": accuracy, "out": str(args.out)}, indent=2))
+    print(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from benchmarks.experiments.ensemble import sub_ensemble_record
 from benchmarks.experiments.search_summary import load_records
-from benchmarks.results import SETTINGS_FILE, ResultsLog, claim_run_dir
+from benchmarks.results import SETTINGS_FILE, write_derived_run
 
 ANY_DEPTH = 100_000  # only the members' lengths are read from their chains
 
@@ -37,15 +37,10 @@ def main() -> None:
         records = [
             sub_ensemble_record(record, args.size, ANY_DEPTH) for record in load_records(args.ensemble)
         ]
-        claim_run_dir(args.out, settings | {"first_members": args.size})
-        log = ResultsLog(args.out / "results.jsonl")
-        for record in records:
-            if record["id"] not in log.done:
-                log.append(record)
+        summary = write_derived_run(args.out, settings | {"first_members": args.size}, records)
     except (FileNotFoundError, KeyError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
-    accuracy = sum(record["correct"] for record in records) / len(records)
-    print(json.dumps({"n": len(records), "accuracy": accuracy, "out": str(args.out)}, indent=2))
+    print(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":
