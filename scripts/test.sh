@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec "${COLA_VENV:-.venv}/bin/python" -m pytest "$@"
+# One pytest worker per core (pytest-xdist), one torch thread each: about half the serial time.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+exec "${COLA_VENV:-.venv}/bin/python" -m pytest -n "${COLA_TEST_WORKERS:-2}" "$@"
