@@ -296,7 +296,7 @@ def policy_sha256(path: str | Path) -> str:
 
 def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     if not path.is_file():
-        raise FileNotFoundError(f"no policy file at {path}; the router study writes router.safetensors")
+        raise FileNotFoundError(f"policy file not found: {path}")
     try:
         with safe_open(str(path), framework="numpy") as handle:
             names = handle.keys()  # a safetensors handle is not iterable

@@ -225,6 +225,22 @@ def path_markdown(rows: list[dict], study: StaticChainStudy, n_validation: int) 
     return "\n".join(lines) + "\n"
 
 
+def stop_on_validation(
+    scoring: Scoring, task: TaskConfig, study: StaticChainStudy, chains: list[Chain]
+) -> tuple[np.ndarray, int]:
+    """Every path chain's hits on the validation questions, and where they stop the path: the best
+    accuracy (gold), or the shortest chain agreeing on ``min_agreement`` of them (faithful)."""
+    validation_task = replace(task, split=study.validation_split)
+    queries = build_queries(
+        load_examples(validation_task, limit=study.validation_limit), scoring.tokenizer, validation_task
+    )
+    scorer = SplitScorer(scoring, queries, study.validation_split, "validation")
+    validation = scorer(chains, len(queries))
+    if study.objective == "faithful":
+        return validation, pick_shortest_reaching(chains, validation.mean(axis=0), study.min_agreement)
+    return validation, pick_on_validation(chains, validation.mean(axis=0))
+
+
 def learn_static_chain_policy(
     chain_model: ChainModel,
     tokenizer,
@@ -262,18 +278,8 @@ def learn_static_chain_policy(
         path = learn_static_chain(start, chain_model.n_layers, train, study.race)
     else:
         path = keep_rate_path(chain_model.n_layers, train, study.race, study.min_agreement)
-    validation_task = replace(task, split=study.validation_split)
-    validation_queries = build_queries(
-        load_examples(validation_task, limit=study.validation_limit), tokenizer, validation_task
-    )
-    scorer = SplitScorer(scoring, validation_queries, study.validation_split, "validation")
     chains = [step.chain for step in path]
-    validation = scorer(chains, len(validation_queries))
-    picked = (
-        pick_shortest_reaching(chains, validation.mean(axis=0), study.min_agreement)
-        if study.objective == "faithful"
-        else pick_on_validation(chains, validation.mean(axis=0))
-    )
+    validation, picked = stop_on_validation(scoring, task, study, chains)
     rows = path_rows(path, validation, picked)
     policy_path = output_dir / "static_chain.safetensors"
     save_policy(
@@ -290,5 +296,5 @@ def learn_static_chain_policy(
         "policy": str(policy_path),
     }
     write_json(output_dir / "path.json", result)
-    (output_dir / "path.md").write_text(path_markdown(rows, study, len(validation_queries)))
+    (output_dir / "path.md").write_text(path_markdown(rows, study, len(validation)))
     return result

@@ -91,7 +91,7 @@ def test_bad_policy_files_are_refused_with_the_reason(tmp_path, chain_model):
     save_policy(narrow, tmp_path / "narrow", fingerprint="sha256:abc", n_layers=4, trained_toward="gold")
     with pytest.raises(ValueError, match="8-wide features; the model's are 64"):
         load_policy(tmp_path / "narrow", chain_model, fingerprint="sha256:abc")
-    with pytest.raises(FileNotFoundError, match="no policy file"):
+    with pytest.raises(FileNotFoundError, match="policy file not found"):
         load_policy(tmp_path / "missing", chain_model, fingerprint="sha256:abc")
     (tmp_path / "junk").write_bytes(b"not a policy")
     with pytest.raises(ValueError, match="not a safetensors policy file"):
