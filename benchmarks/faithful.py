@@ -66,7 +66,7 @@ def reach_tokens(evaluator: ChainEvaluator) -> list[int]:
     with torch.inference_mode():
         logits = chain_model(query.input_ids, full, logits_to_keep=1)[0, -1]
         runner_up = int(torch.topk(logits.float(), 2).indices[1])
-        forced = torch.cat([query.input_ids, torch.tensor([[runner_up]])], dim=1)
+        forced = torch.cat([query.input_ids, query.input_ids.new_tensor([[runner_up]])], dim=1)
         continued = chain_model.generate(
             forced,
             full,
@@ -91,8 +91,12 @@ class FaithfulTokensEvaluator:
         if tokens is not None and tokens < 1:
             raise ValueError(f"faithful_tokens must be at least 1, got {tokens}")
         self.evaluator = evaluator
-        full = list(evaluator.outcome(tuple(range(evaluator.chain_model.n_layers)))["tokens"])
-        self.reference = reach_tokens(evaluator) if reach_control else full
+        # The full chain's own decode is the faithful reference, and must run before follow() cuts it.
+        self.reference = (
+            reach_tokens(evaluator)
+            if reach_control
+            else list(evaluator.outcome(tuple(range(evaluator.chain_model.n_layers)))["tokens"])
+        )
         self.needed = len(self.reference) if tokens is None else min(tokens, len(self.reference))
         evaluator.follow(self.reference, self.needed)
 

@@ -78,7 +78,7 @@ def depth_at(
             for prediction, kl in zip(record[f"{prefix}predictions"], record[f"{prefix}kls"], strict=True)
         ]
     else:
-        needed = record[f"{prefix}needed"] if f"{prefix}needed" in record else record["faithful_needed"]
+        needed = record["reach_needed" if prefix else "faithful_needed"]
         needed = needed if tokens is None else min(tokens, needed)
         ok = [agreement >= needed for agreement in record[f"{prefix}agreements"]]
     return min(
