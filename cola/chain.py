@@ -65,6 +65,15 @@ def parse_chain(text: str, n_layers: int) -> Chain:
     return validate_chain(layers, n_layers)
 
 
+# Stored chains (a run's settings, a record) are parsed before a model is loaded: no depth to check.
+_UNKNOWN_DEPTH = 1_000_000
+
+
+def parse_stored_chain(text: str) -> Chain:
+    """Parse a chain read from a file before the model's depth is known (layers are not range-checked)."""
+    return parse_chain(text, _UNKNOWN_DEPTH)
+
+
 def format_chain(chain: Iterable[int]) -> str:
     """Inverse of :func:`parse_chain`: ascending runs of consecutive layers become ranges."""
     chain = tuple(chain)

@@ -19,12 +19,11 @@ from benchmarks.experiments.ensemble import race_library, random_ensemble, top_c
 from benchmarks.experiments.static_chain import OutcomeStore, StaticChainStudy, training_examples
 from benchmarks.results import SETTINGS_FILE
 from benchmarks.tasks import TaskConfig
-from cola import format_chain, parse_chain
+from cola import format_chain
+from cola.chain import parse_stored_chain
 from cola.policy import save_policy
 from search import EditConfig
 from search.static_chain import RaceConfig
-
-ANY_DEPTH = 100_000  # parse the race's start chain before the model's depth is known
 
 
 def race_settings(run_dir: Path) -> tuple[dict, TaskConfig, StaticChainStudy]:
@@ -49,7 +48,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="the policy file to write (.safetensors)")
     args = parser.parse_args()
     settings, task, study = race_settings(args.race)
-    n_layers = len(parse_chain(settings["start"], ANY_DEPTH))
+    n_layers = len(parse_stored_chain(settings["start"]))
     if args.random:
         ensemble = random_ensemble(n_layers, args.size, args.seed)
         accuracy = {}

@@ -19,8 +19,6 @@ from benchmarks.experiments.ensemble import sub_ensemble_record
 from benchmarks.experiments.search_summary import load_records
 from benchmarks.results import SETTINGS_FILE, write_derived_run
 
-ANY_DEPTH = 100_000  # only the members' lengths are read from their chains
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(
@@ -34,9 +32,7 @@ def main() -> None:
         settings = json.loads((args.ensemble / SETTINGS_FILE).read_text())
         if settings.get("chain") != "policy:chain_ensemble":
             raise ValueError(f"{args.ensemble} is not an evaluate.py run of a chain ensemble")
-        records = [
-            sub_ensemble_record(record, args.size, ANY_DEPTH) for record in load_records(args.ensemble)
-        ]
+        records = [sub_ensemble_record(record, args.size) for record in load_records(args.ensemble)]
         summary = write_derived_run(args.out, settings | {"first_members": args.size}, records)
     except (FileNotFoundError, KeyError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None

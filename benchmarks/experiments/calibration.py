@@ -20,7 +20,7 @@ from scipy.special import logsumexp
 
 from benchmarks.experiments.search_summary import load_records
 from benchmarks.results import SETTINGS_FILE
-from cola import parse_chain
+from cola.chain import parse_stored_chain
 from cola.policy import CHOICE_FEATURES, MAX_POSITIONS, ChoiceCalibration, choice_features
 
 RIDGES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
@@ -118,9 +118,6 @@ def calibrated_record(calibration: ChoiceCalibration, record: dict) -> dict:
     }
 
 
-ANY_DEPTH = 100_000  # parse a stored chain before the model's depth is known
-
-
 def full_chain_run(run_dir: Path, split: str | None = None) -> tuple[list[dict], dict]:
     """The records and settings of a full-chain evaluation of ``split``, or an error naming what differs."""
     settings_file = run_dir / SETTINGS_FILE
@@ -131,7 +128,7 @@ def full_chain_run(run_dir: Path, split: str | None = None) -> tuple[list[dict],
     if not records:
         raise ValueError(f"{run_dir} holds no records")
     # The full chain of an L-layer model is 0..L-1 in order: its length is the model's depth.
-    chain = () if settings["chain"].startswith("policy:") else parse_chain(settings["chain"], ANY_DEPTH)
+    chain = () if settings["chain"].startswith("policy:") else parse_stored_chain(settings["chain"])
     n_layers = len(chain)
     problems = {
         f"split {settings['task']['split']!r}, not {split!r}": split is not None

@@ -16,6 +16,7 @@ from benchmarks.evaluator import ChainEvaluator
 from benchmarks.experiments.static_chain import OutcomeStore
 from benchmarks.queries import LoglikelihoodQuery, Query
 from cola import Chain, ChainModel, parse_chain
+from cola.chain import parse_stored_chain
 from cola.engine import EngineConfig
 from cola.policy import ChainEnsemble
 from search import SearchConfig
@@ -53,7 +54,7 @@ def combined_fields(member_scores: list, choice_chars: list[int], gold: int) -> 
     }
 
 
-def sub_ensemble_record(record: dict, size: int, n_layers: int) -> dict:
+def sub_ensemble_record(record: dict, size: int) -> dict:
     """An ensemble's record cut to its first ``size`` members: what that smaller ensemble answers.
     Top-m and random ensembles nest (the first chains of a larger one are the smaller one), so one
     run of the largest gives every size. Its seconds are unknown (the members shared prefixes)."""
@@ -68,7 +69,7 @@ def sub_ensemble_record(record: dict, size: int, n_layers: int) -> dict:
         | combined_fields(members[:size], record["choice_chars"], record["gold"])
         | {
             "chain": "+".join(chains),
-            "chain_length": sum(len(parse_chain(chain, n_layers)) for chain in chains),
+            "chain_length": sum(len(parse_stored_chain(chain)) for chain in chains),
             "seconds": None,
         }
     )

@@ -1,6 +1,7 @@
 import pytest
 
 from cola import format_chain, full_chain, parse_chain, validate_chain
+from cola.chain import parse_stored_chain
 
 
 @pytest.mark.parametrize(
@@ -58,3 +59,10 @@ def test_validate_chain_errors():
         validate_chain((0, 1.0), 4)
     with pytest.raises(ValueError, match="at least one layer"):
         full_chain(0)
+
+
+def test_parse_stored_chain_reads_any_depth_and_still_rejects_malformed_text():
+    assert parse_stored_chain("0-29,29") == tuple(range(30)) + (29,)
+    assert parse_stored_chain("0-63") == tuple(range(64))
+    with pytest.raises(ValueError, match="malformed chain part 'x'"):
+        parse_stored_chain("0-3,x")
