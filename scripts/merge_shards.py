@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from benchmarks.experiments.search_report import write_report
-from benchmarks.experiments.search_summary import merge_shards
+from benchmarks.experiments.search_summary import merge_shards, shard_folders
 
 
 def main() -> None:
@@ -22,7 +22,7 @@ def main() -> None:
     parser.add_argument("paths", nargs="+", type=Path, help="a multirun folder, or shard folders")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: <folder>/merged)")
     args = parser.parse_args()
-    shards = sorted(args.paths[0].glob("shard*")) if len(args.paths) == 1 else args.paths
+    shards = shard_folders(args.paths[0]) if len(args.paths) == 1 else args.paths
     if not shards:
         raise SystemExit(f"no shard folders found under {args.paths[0]}")
     out = args.out or (args.paths[0] / "merged" if len(args.paths) == 1 else Path("merged"))

@@ -188,6 +188,11 @@ def summarize_search(records: list[dict]) -> dict:
     return summary
 
 
+def shard_folders(multirun: Path) -> list[Path]:
+    """A multirun folder's shard run directories (``shard*/``), not the logs beside them."""
+    return sorted(path for path in Path(multirun).glob("shard*") if path.is_dir())
+
+
 def merge_shards(shard_dirs: list[Path], output_dir: Path) -> dict:
     """Combine shard ``results.jsonl`` files (each sample once) and summarize them together.
 

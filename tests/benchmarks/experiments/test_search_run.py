@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks.experiments.search_report import write_report
 from benchmarks.experiments.search_run import SearchRun, run_search, run_settings
-from benchmarks.experiments.search_summary import merge_shards, summarize_search
+from benchmarks.experiments.search_summary import merge_shards, shard_folders, summarize_search
 from benchmarks.results import SettingsMismatch
 from benchmarks.tasks import TaskConfig
 from cola import ChainModel
@@ -292,3 +292,10 @@ def test_generate_writes_nothing_into_the_current_directory(tmp_path, tiny_check
     assert unknown.returncode == 2 and one_line_error(unknown.stderr).startswith(
         "error: chain file not found"
     )
+
+
+def test_shard_folders_are_the_shard_directories_not_their_logs(tmp_path):
+    for name in ("shard1", "shard0"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "shard0.out").write_text("a log written beside the shard")
+    assert shard_folders(tmp_path) == [tmp_path / "shard0", tmp_path / "shard1"]
