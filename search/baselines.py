@@ -45,6 +45,8 @@ def random_chain(
     chain = start if start is not None else tuple(range(n_layers))
     for _ in range(int(rng.integers(1, config.max_random_edits + 1))):
         edits = legal_edits(chain, n_layers, config.edits)
+        if not edits:  # a one-layer chain with repeats off: nothing left to edit
+            break
         chain = edits[rng.integers(len(edits))].apply(chain)
     return chain
 

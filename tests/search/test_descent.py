@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from search import SearchConfig, StopRule, search_function
+from search import EditConfig, SearchConfig, StopRule, search_function
 
 NO_STOP = StopRule(enabled=False)
 descent = search_function("descent")
@@ -102,3 +102,12 @@ def test_descent_refuses_the_in_search_prior_and_a_prior_without_keep_rates(tmp_
     config = SearchConfig(name="descent", prior="learned", prior_file=str(path))
     with pytest.raises(ValueError, match="old.json has no keep rates; learn it again"):
         descent(needs(0), 4, config, np.random.default_rng(0))
+
+
+def test_descent_down_to_one_layer_with_repeats_off_spends_its_budget_without_error():
+    # Every chain holding layer 3 is correct, so removals reach (3,): a chain with no legal edit
+    # once repeats are off. Random edits of it must give up, not draw from an empty list.
+    edits = EditConfig(skip_sizes=(1, 2), repeat=False)
+    config = SearchConfig(name="descent", simulations=60, stop=NO_STOP, edits=edits)
+    result = descent(needs(3), 6, config, np.random.default_rng(0))
+    assert result.best_chain == (3,)
