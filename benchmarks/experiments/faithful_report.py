@@ -12,6 +12,8 @@ from benchmarks.experiments.faithful_summary import BOUNDS, BUDGETS, TOKENS, dep
 from benchmarks.experiments.machine import describe_machine
 from benchmarks.experiments.search_plots import _pyplot, _save
 from benchmarks.experiments.stats import paired_bootstrap_interval, sign_flip_p
+from benchmarks.faithful import kl_divergence, swapped_least_likely
+from search.guesses import choice_distribution
 
 
 def is_faithful(records: list[dict]) -> bool:
@@ -36,6 +38,29 @@ def reach_comparison(records: list[dict]) -> dict | None:
         "ci95": paired_bootstrap_interval(faithful, reach),
         "p": sign_flip_p(faithful, reach),
     }
+
+
+def reach_target_kl(record: dict) -> float | None:
+    """KL(full || reach target) in nats: how far the reach control's aim lies from the faithful one
+    (softmax of the full chain's recorded scores, the `acc` metric's). Within a bound, a chain that
+    reproduces the full chain nearly reproduces the reach target too, and the control tells little."""
+    scores = record.get("full_scores")
+    if "reach_best_length" not in record or not scores or len(scores) < 3:
+        return None
+    full = choice_distribution(scores, 1.0)
+    return kl_divergence(full, swapped_least_likely(full))
+
+
+def reach_target_line(name: str, records: list[dict]) -> str | None:
+    kls = np.array([kl for kl in map(reach_target_kl, records) if kl is not None])
+    if not len(kls):
+        return None
+    low, median, high = np.quantile(kls, [0.1, 0.5, 0.9])
+    within = ", ".join(f"{np.mean(kls <= bound):.2f} within {bound}" for bound in BOUNDS)
+    return (
+        f"- reach target's distance from the full chain's distribution, {name}: KL(full ‖ target) "
+        f"median {median:.3f} nats (10–90% {low:.3f}–{high:.3f}); {within}"
+    )
 
 
 def _depth_cell(summary: dict | None) -> str:
@@ -77,6 +102,7 @@ def faithful_markdown(records_by_run: dict[str, list[dict]]) -> str:
             f"- machine, {name}: {describe_machine(summarize_faithful(rs)['machine'])}"
             for name, rs in records_by_run.items()
         ),
+        *filter(None, (reach_target_line(name, rs) for name, rs in records_by_run.items())),
     ]
     return "\n".join(lines) + "\n"
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from benchmarks.evaluator import ChainEvaluator
+from benchmarks.experiments.faithful_report import reach_target_kl, reach_target_line
 from benchmarks.experiments.faithful_summary import depth_at
 from benchmarks.experiments.search_report import write_report
 from benchmarks.experiments.search_run import SearchRun, run_search
@@ -171,3 +173,14 @@ def test_depth_at_reads_bounds_budgets_and_tokens_by_hand():
     assert depth_at(generation) == 30 and depth_at(generation, tokens=4) == 30
     assert depth_at(generation, tokens=3) == 26 and depth_at(generation, tokens=1) == 24
     assert depth_at({"n_layers": 30}) is None  # a run from before lengths were recorded
+
+
+def test_the_reach_targets_distance_is_the_kl_of_the_two_least_likely_swapped():
+    probabilities = np.array([0.7, 0.2, 0.06, 0.04])
+    record = {"full_scores": list(np.log(probabilities)), "reach_best_length": 12}
+    expected = 0.06 * np.log(0.06 / 0.04) + 0.04 * np.log(0.04 / 0.06)  # by hand
+    assert reach_target_kl(record) == pytest.approx(expected)
+    assert reach_target_kl({"full_scores": [0.0, -1.0, -2.0]}) is None  # the control did not run
+    assert reach_target_kl(record | {"full_scores": [0.0, -1.0]}) is None  # two choices: no control
+    line = reach_target_line("run", [record, record])
+    assert f"median {expected:.3f} nats" in line and "1.00 within 0.05" in line
