@@ -31,6 +31,7 @@ from cola import ChainModel, format_chain
 from cola.engine import EngineConfig
 from search import CORRECT, SearchConfig, SearchResult, search_function
 from search.guesses import choice_ranks
+from search.prior import check_prior_file
 
 logger = logging.getLogger(__name__)
 
@@ -318,6 +319,7 @@ def run_search(
             search_config.temperature_file, model=run.model, benchmark=task.benchmark
         )
     output_dir = Path(output_dir)
+    check_prior_file(search_config, chain_model.n_layers)
     claim_run_dir(output_dir, run_settings(task, run, search_config))
     log = ResultsLog(output_dir / "results.jsonl")
     shots = load_benchmark(task.benchmark, split="train", limit=task.n_shots) if task.n_shots else []

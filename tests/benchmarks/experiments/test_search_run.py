@@ -299,3 +299,20 @@ def test_shard_folders_are_the_shard_directories_not_their_logs(tmp_path):
         (tmp_path / name).mkdir()
     (tmp_path / "shard0.out").write_text("a log written beside the shard")
     assert shard_folders(tmp_path) == [tmp_path / "shard0", tmp_path / "shard1"]
+
+
+def test_a_prior_without_keep_rates_is_refused_before_the_run_folder_is_claimed(
+    tmp_path, chain_model, tokenizer
+):
+    prior = tmp_path / "old.json"
+    edit = {"kind": "skip", "layer": 0, "size": 1, "score": 0.1}
+    prior.write_text(json.dumps({"format": "cola-edit-prior", "n_layers": 4, "edits": [edit]}))
+    config = SearchConfig(
+        name="descent", prior="learned", prior_file=str(prior), stop=StopRule(enabled=False)
+    )
+    task = TaskConfig("arc_easy", path=ARC_PATH)
+    with pytest.raises(ValueError, match="old.json has no keep rates"):
+        run_search(
+            chain_model, tokenizer, task, SearchRun(model="tiny"), config, EngineConfig(), tmp_path / "run"
+        )
+    assert not (tmp_path / "run").exists()  # a rerun with the right prior may use the same folder
