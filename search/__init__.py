@@ -10,6 +10,7 @@ from search.baselines import greedy_search, random_search
 from search.config import GUESS_SEARCH_NAMES, SearchConfig
 from search.descent import descent_search
 from search.mcts import mcts_search, signature
+from search.prior import load_edit_prior, load_keep_prior
 from search.reference import reference_search
 from search.types import CORRECT, Chain, Evaluator, HintedEvaluator, SearchResult, StopRule
 
@@ -22,6 +23,17 @@ SEARCHES = {
     "greedy": greedy_search,
     "descent": descent_search,  # find a correct chain, then remove layers while it stays correct
 }
+
+# The prior file each search reads where prior=learned; the others run without one.
+PRIOR_READERS = {mcts_search: load_edit_prior, descent_search: load_keep_prior}
+
+
+def check_prior_file(config: SearchConfig, n_layers: int) -> None:
+    """Read a search's prior file as the search will, so a wrong file is refused before a run
+    starts (and before it claims its run folder), not at the first sample."""
+    reader = PRIOR_READERS.get(SEARCHES.get(config.name))
+    if config.prior == "learned" and reader is not None:
+        reader(config.prior_file, n_layers)
 
 
 def search_function(name: str):
@@ -38,6 +50,7 @@ def search_function(name: str):
 __all__ = [
     "CORRECT",
     "SEARCHES",
+    "check_prior_file",
     "Chain",
     "Edit",
     "EditConfig",

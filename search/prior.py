@@ -56,14 +56,3 @@ def load_keep_prior(path: str, n_layers: int) -> dict[tuple, float]:
 
 def _key(edit: dict) -> tuple:
     return edit["kind"], edit["layer"], edit["size"]
-
-
-def check_prior_file(config, n_layers: int) -> None:
-    """Read a search's prior file the way its search will, so a wrong file is refused before a run
-    starts (and before it claims its run folder), not at the first sample."""
-    if config.prior_file is None:
-        return
-    if config.name == "descent":
-        load_keep_prior(config.prior_file, n_layers)
-    else:
-        load_edit_prior(config.prior_file, n_layers)

@@ -29,9 +29,8 @@ from benchmarks.results import ResultsLog, claim_run_dir, file_sha256, write_jso
 from benchmarks.tasks import TaskConfig, build_query, load_examples
 from cola import ChainModel, format_chain
 from cola.engine import EngineConfig
-from search import CORRECT, SearchConfig, SearchResult, search_function
+from search import CORRECT, SearchConfig, SearchResult, check_prior_file, search_function
 from search.guesses import choice_ranks
-from search.prior import check_prior_file
 
 logger = logging.getLogger(__name__)
 
