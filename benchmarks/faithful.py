@@ -5,7 +5,10 @@ choice distribution (softmax of the choice scores in the task's metric, the scor
 answer) is within ``kl_bound`` nats of the full chain's: KL(full || chain). The reach control aims
 the same search at a distribution the model does not produce: the full chain's with its two least
 likely choices' probabilities swapped (the answer stays the same), so how short a chain gets that
-reproduces something arbitrary can be read beside how short a faithful one gets.
+reproduces something arbitrary can be read beside how short a faithful one gets. On these models
+the two least likely choices often hold nearly equal crumbs, so that target can lie within the
+tightest bound of the full chain's own; ``reach_target="runner_up"`` swaps the two most likely
+instead: its answer is the full chain's runner-up, outside every bound by construction.
 
 On generation a chain is faithful when its greedy tokens equal the full chain's for the first t
 tokens (all of the full chain's answer by default). Its reach control aims at an answer the model
@@ -38,14 +41,42 @@ def kl_divergence(reference: np.ndarray, other: np.ndarray) -> float:
     )
 
 
-def swapped_least_likely(distribution: np.ndarray) -> np.ndarray:
-    """The distribution with its two least likely choices' probabilities exchanged."""
+def least_likely_pair(distribution: np.ndarray) -> tuple[int, int]:
+    """The two least likely choices (ties: the first-listed counts as less likely)."""
     if len(distribution) < 3:
         raise ValueError("the reach control swaps the two least likely choices; it needs three or more")
     low, second = np.argsort(distribution, kind="stable")[:2]
+    return int(low), int(second)
+
+
+def most_likely_pair(distribution: np.ndarray) -> tuple[int, int]:
+    """The top choice and the runner-up (ties: the first-listed is the top, as argmax takes it)."""
+    if len(distribution) < 2:
+        raise ValueError("the runner-up reach control needs two or more choices")
+    top, runner_up = np.argsort(-distribution, kind="stable")[:2]
+    return int(top), int(runner_up)
+
+
+REACH_PAIRS = {"least_likely": least_likely_pair, "runner_up": most_likely_pair}
+# the fewest choices each reach target can be built from
+REACH_MIN_CHOICES = {"least_likely": 3, "runner_up": 2}
+
+
+def reach_reference(distribution: np.ndarray, target: str, answer: int) -> tuple[np.ndarray, int]:
+    """The reach control's target (``search.reach_target``): the full chain's distribution with one
+    pair of choices' probabilities exchanged, and the target's answer (the full chain's
+    ``answer``, moved with its probability when the pair holds it)."""
+    if target not in REACH_PAIRS:
+        raise ValueError(f"unknown reach_target {target!r}; expected one of {tuple(REACH_PAIRS)}")
+    first, second = REACH_PAIRS[target](distribution)
     swapped = distribution.copy()
-    swapped[[low, second]] = distribution[[second, low]]
-    return swapped
+    swapped[[first, second]] = distribution[[second, first]]
+    return swapped, {first: second, second: first}.get(answer, answer)
+
+
+def swapped_least_likely(distribution: np.ndarray) -> np.ndarray:
+    """The distribution with its two least likely choices' probabilities exchanged."""
+    return reach_reference(distribution, "least_likely", int(np.argmax(distribution)))[0]
 
 
 def agreeing_prefix(tokens: Sequence[int], reference: Sequence[int]) -> int:
@@ -112,11 +143,12 @@ class FaithfulTokensEvaluator:
 
 
 class FaithfulEvaluator:
-    """``chain -> 1.0 / 0.0``: does the chain reproduce the reference (the full chain's choice
-    distribution, or the reach control's) within ``kl_bound``? Shares the wrapped evaluator's
-    outcomes, so a search and its reach control compute each chain once."""
+    """``chain -> 1.0 / 0.0``: does the chain pick the reference's answer and reproduce the
+    reference (the full chain's choice distribution, or with ``reach_target`` the reach control's,
+    :func:`reach_reference`) within ``kl_bound``? Shares the wrapped evaluator's outcomes, so a
+    search and its reach control compute each chain once."""
 
-    def __init__(self, evaluator: ChainEvaluator, kl_bound: float, *, reach_control: bool = False):
+    def __init__(self, evaluator: ChainEvaluator, kl_bound: float, *, reach_target: str | None = None):
         if evaluator.generation:
             raise ValueError("faithfulness by KL needs a multiple-choice question")
         if kl_bound < 0:
@@ -125,8 +157,11 @@ class FaithfulEvaluator:
         self.kl_bound = kl_bound
         full = evaluator.outcome(tuple(range(evaluator.chain_model.n_layers)))
         reference = decisive_distribution(full)
-        self.reference = swapped_least_likely(reference) if reach_control else reference
-        self.answer = full["prediction"]
+        self.reference, self.answer = (
+            (reference, full["prediction"])
+            if reach_target is None
+            else reach_reference(reference, reach_target, full["prediction"])
+        )
 
     def hint(self, chains: Sequence[Chain], *, certain: int = 1, may_stop: bool = True) -> None:
         self.evaluator.hint(chains, certain=certain, may_stop=may_stop)

@@ -15,6 +15,8 @@ GUESS_SEARCH_NAMES = ("sample", "sample_matched", "rank")
 SEARCH_NAMES = CHAIN_SEARCH_NAMES + GUESS_SEARCH_NAMES
 CONTROLS = (None, "placebo", "placebo_all", "reach")
 REWARDS = ("binary", "margin", "faithful")
+# What control=reach aims at on multiple choice (generation always aims at the runner-up answer).
+REACH_TARGETS = ("least_likely", "runner_up")
 EXPLORATION_COUNTS = ("parent", "global")
 PRIORS = (None, "edits", "learned")
 
@@ -58,6 +60,10 @@ class SearchConfig:
     # reward="faithful" on generation: the chain's greedy tokens equal the full chain's for this many
     # first tokens; None: all of the full chain's answer.
     faithful_tokens: int | None = None
+    # control="reach" on multiple choice: "least_likely" swaps the full chain's two least likely
+    # choices' probabilities (the answer stays); "runner_up" swaps its two most likely, so the
+    # target's answer differs from the full chain's and no faithful chain meets it at any bound.
+    reach_target: str = "least_likely"
     # search=sample: the temperature of the full chain's answer distribution it draws from;
     # search=sample_matched reads its temperature from ``temperature_file`` instead, the one
     # scripts/match_temperature.py chose on a validation split.
@@ -108,6 +114,10 @@ class SearchConfig:
             raise ValueError("control=reach is the control of reward=faithful, and the only one it takes")
         if self.reward == "faithful" and self.name in GUESS_SEARCH_NAMES:
             raise ValueError(f"search {self.name} draws answers, not chains: it has no faithful reward")
+        if self.reach_target not in REACH_TARGETS:
+            raise ValueError(f"unknown reach_target {self.reach_target!r}; expected one of {REACH_TARGETS}")
+        if self.reach_target != "least_likely" and self.control != "reach":
+            raise ValueError("reach_target is read by control=reach only")
         if self.faithful_tokens is not None and self.faithful_tokens < 1:
             raise ValueError(f"faithful_tokens must be at least 1, got {self.faithful_tokens}")
         if self.faithful_kl < 0:

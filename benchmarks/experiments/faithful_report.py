@@ -12,7 +12,7 @@ from benchmarks.experiments.faithful_summary import BOUNDS, BUDGETS, TOKENS, dep
 from benchmarks.experiments.machine import describe_machine
 from benchmarks.experiments.search_plots import _pyplot, _save
 from benchmarks.experiments.stats import paired_bootstrap_interval, sign_flip_p
-from benchmarks.faithful import kl_divergence, swapped_least_likely
+from benchmarks.faithful import REACH_MIN_CHOICES, kl_divergence, reach_reference
 from search.guesses import choice_distribution
 
 
@@ -45,10 +45,11 @@ def reach_target_kl(record: dict) -> float | None:
     (softmax of the full chain's recorded scores, the `acc` metric's). Within a bound, a chain that
     reproduces the full chain nearly reproduces the reach target too, and the control tells little."""
     scores = record.get("full_scores")
-    if "reach_best_length" not in record or not scores or len(scores) < 3:
+    target = record.get("reach_target", "least_likely")  # records before the setting: the default
+    if "reach_best_length" not in record or not scores or len(scores) < REACH_MIN_CHOICES[target]:
         return None
     full = choice_distribution(scores, 1.0)
-    return kl_divergence(full, swapped_least_likely(full))
+    return kl_divergence(full, reach_reference(full, target, int(np.argmax(full)))[0])
 
 
 def reach_target_line(name: str, records: list[dict]) -> str | None:
@@ -57,8 +58,9 @@ def reach_target_line(name: str, records: list[dict]) -> str | None:
         return None
     low, median, high = np.quantile(kls, [0.1, 0.5, 0.9])
     within = ", ".join(f"{np.mean(kls <= bound):.2f} within {bound}" for bound in BOUNDS)
+    targets = sorted({r.get("reach_target", "least_likely") for r in records if "reach_best_length" in r})
     return (
-        f"- reach target's distance from the full chain's distribution, {name}: KL(full ‖ target) "
+        f"- reach target ({', '.join(targets)}) distance from the full chain's distribution, {name}: KL(full ‖ target) "
         f"median {median:.3f} nats (10–90% {low:.3f}–{high:.3f}); {within}"
     )
 

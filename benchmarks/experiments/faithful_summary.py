@@ -60,7 +60,7 @@ def depth_at(
     prefix: str = "",
 ) -> int | None:
     """The shortest chain among the first ``budget`` a faithful search evaluated that is faithful
-    at ``bound`` (multiple choice: the full chain's answer, KL within it) or for the first
+    at ``bound`` (multiple choice: the full chain's answer, or the reach target's, KL within it) or for the first
     ``tokens`` (generation); the full chain's length when none is shorter. One run at the widest
     bound (or all tokens) serves every tighter one: each evaluated chain's KL or agreeing prefix is
     recorded. None when the run cannot answer (a wider bound than its own, or no ``lengths``)."""
@@ -71,7 +71,9 @@ def depth_at(
     if f"{prefix}kls" in record:
         if bound is not None and bound > record["faithful_kl"] + 1e-12:
             return None
-        answer = int(np.argmax(record["full_scores"]))
+        # the full chain's answer, or the reach target's (``reach_answer``; records from
+        # before it aimed at the least likely pair, which keeps the full chain's answer)
+        answer = record.get(f"{prefix}answer", record["original_prediction"])
         bound = record["faithful_kl"] if bound is None else bound
         ok = [
             prediction == answer and kl <= bound

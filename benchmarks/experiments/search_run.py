@@ -23,7 +23,7 @@ from benchmarks.experiments.faithful_summary import summarize_faithful
 from benchmarks.experiments.guess_run import guess_fields, load_matched_temperature
 from benchmarks.experiments.machine import machine_state
 from benchmarks.experiments.search_summary import summarize_search
-from benchmarks.faithful import FaithfulEvaluator, FaithfulTokensEvaluator
+from benchmarks.faithful import REACH_MIN_CHOICES, FaithfulEvaluator, FaithfulTokensEvaluator
 from benchmarks.queries import GenerationQuery, LetterQuery, Query, query_fields
 from benchmarks.results import ResultsLog, claim_run_dir, file_sha256, write_json
 from benchmarks.tasks import TaskConfig, build_query, load_examples
@@ -202,9 +202,10 @@ def faithful_fields(
     """A search rewarded for reproducing the full chain (no answer key read): its chains and, per
     evaluated chain, KL(full || chain) (``kls``, multiple choice) or the first tokens agreeing with
     the full chain's (``agreements``, generation). With ``control="reach"`` the same search (same
-    seed stream) aimed at the reach control's distribution, its fields prefixed ``reach_`` (on
-    questions with three or more choices: it swaps the two least likely; on generation, at the
-    full chain's runner-up first token and its continuation)."""
+    seed stream) aimed at the reach control's distribution, its fields prefixed ``reach_``
+    (``search.reach_target``: the two least likely choices swapped, on questions with three or
+    more; or the two most likely; on generation, the full chain's runner-up first token and its
+    continuation)."""
     search, n_layers = search_function(search_config.name), evaluator.chain_model.n_layers
     if evaluator.generation:
         faithful = FaithfulTokensEvaluator(evaluator, search_config.faithful_tokens)
@@ -224,10 +225,13 @@ def faithful_fields(
         "kls": [round(faithful.kl(c), 6) for c in result.rewards],
         "lengths": [len(c) for c in result.rewards],
     }
-    if search_config.control == "reach" and n_choices(evaluator.query) >= 3:  # two to swap, one kept
-        reach = FaithfulEvaluator(evaluator, search_config.faithful_kl, reach_control=True)
+    target = search_config.reach_target
+    if search_config.control == "reach" and n_choices(evaluator.query) >= REACH_MIN_CHOICES[target]:
+        reach = FaithfulEvaluator(evaluator, search_config.faithful_kl, reach_target=target)
         twin = search(reach, n_layers, search_config, sample_rng(run.seed, example_id))
         fields |= search_fields(twin, "reach_") | {
+            "reach_target": target,
+            "reach_answer": reach.answer,
             "reach_n_evaluated": len(twin.rewards),
             "reach_kls": [round(reach.kl(chain), 6) for chain in twin.rewards],
             "reach_lengths": [len(chain) for chain in twin.rewards],

@@ -14,6 +14,7 @@ from benchmarks.faithful import (
     FaithfulTokensEvaluator,
     agreeing_prefix,
     kl_divergence,
+    reach_reference,
     swapped_least_likely,
 )
 from benchmarks.runner import answer_choice
@@ -43,6 +44,17 @@ def test_swapping_the_two_least_likely():
     assert kl_divergence(np.array([0.5, 0.5]), np.array([0.5, 0.5])) == 0.0
 
 
+def test_the_runner_up_target_swaps_the_two_most_likely_and_moves_the_answer():
+    distribution = np.array([0.1, 0.5, 0.3, 0.1])
+    swapped, answer = reach_reference(distribution, "runner_up", 1)
+    assert swapped.tolist() == [0.1, 0.3, 0.5, 0.1] and answer == 2
+    kept, answer = reach_reference(distribution, "least_likely", 1)
+    assert kept.tolist() == distribution.tolist() and answer == 1  # the two least likely are equal
+    assert reach_reference(np.array([0.4, 0.6]), "runner_up", 1)[1] == 0  # two choices suffice
+    with pytest.raises(ValueError, match="unknown reach_target 'top'"):
+        reach_reference(distribution, "top", 1)
+
+
 def test_the_kl_is_an_independent_forwards_and_the_full_chain_is_faithful(setup, tokenizer):
     chain_model, queries = setup
     for query in queries:
@@ -64,12 +76,12 @@ def test_no_answer_key_is_read(setup, tokenizer):
     chain_model, queries = setup
     for query in queries:
         other_gold = replace(query, gold=(query.gold + 1) % len(query.continuation_ids))
-        for reach in (False, True):
-            if reach and len(query.continuation_ids) < 3:
+        for target in (None, "least_likely", "runner_up"):
+            if target == "least_likely" and len(query.continuation_ids) < 3:
                 continue
             first, second = (
                 FaithfulEvaluator(
-                    ChainEvaluator(chain_model, tokenizer, q, EngineConfig()), 0.2, reach_control=reach
+                    ChainEvaluator(chain_model, tokenizer, q, EngineConfig()), 0.2, reach_target=target
                 )
                 for q in (query, other_gold)
             )
@@ -83,10 +95,14 @@ def test_the_reach_control_aims_at_the_swapped_distribution(setup, tokenizer):
     evaluator = ChainEvaluator(chain_model, tokenizer, query, EngineConfig())
     faithful, reach = (
         FaithfulEvaluator(evaluator, 0.05),
-        FaithfulEvaluator(evaluator, 0.05, reach_control=True),
+        FaithfulEvaluator(evaluator, 0.05, reach_target="least_likely"),
     )
     assert np.allclose(reach.reference, swapped_least_likely(faithful.reference))
     assert reach.kl(CHAINS[0]) == pytest.approx(kl_divergence(reach.reference, faithful.reference))
+    runner_up = FaithfulEvaluator(evaluator, 1e6, reach_target="runner_up")
+    top, second = np.argsort(-faithful.reference, kind="stable")[:2]
+    assert runner_up.answer == second and runner_up.reference[second] == faithful.reference[top]
+    assert runner_up(CHAINS[0]) == 0.0  # the full chain answers otherwise: outside every bound
 
 
 def test_a_search_finds_a_shorter_faithful_chain_when_the_bound_allows(setup, tokenizer):

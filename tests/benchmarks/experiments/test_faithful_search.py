@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,12 @@ from benchmarks.experiments.faithful_report import reach_target_kl, reach_target
 from benchmarks.experiments.faithful_summary import depth_at
 from benchmarks.experiments.search_report import write_report
 from benchmarks.experiments.search_run import SearchRun, run_search
-from benchmarks.faithful import FaithfulEvaluator
+from benchmarks.faithful import FaithfulEvaluator, kl_divergence
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import ChainModel, parse_chain
 from cola.engine import EngineConfig
 from search import SearchConfig, StopRule
+from search.guesses import choice_distribution
 from tests.benchmarks.experiments.test_search_run import ARC_PATH, GSM_PATH
 from tests.conftest import build_tiny_model
 
@@ -85,6 +87,31 @@ def test_faithful_records_and_their_reach_control(tmp_path, tokenizer):
         write_report({"descent": tmp_path / "run", "random": tmp_path / "gold"}, tmp_path / "mixed")
 
 
+def test_the_runner_up_reach_control_aims_at_another_answer(tmp_path, tokenizer):
+    chain_model = ChainModel(build_tiny_model("llama"))
+    task = TaskConfig("arc_easy", path=ARC_PATH)
+    config = replace(CONFIG, reach_target="runner_up")
+    summary = run_search(
+        chain_model, tokenizer, task, SearchRun(model="tiny"), config, EngineConfig(), tmp_path
+    )
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert summary["reach"]["n"] == 5  # two choices are enough to swap the top two
+    for record, query in zip(records, build_queries(load_examples(task), tokenizer, task), strict=True):
+        fresh = ChainEvaluator(chain_model, tokenizer, query, EngineConfig())
+        full = choice_distribution(fresh.outcome((0, 1, 2, 3))["scores"], 1.0)
+        top, runner_up = np.argsort(-full, kind="stable")[:2]
+        target = full.copy()
+        target[[top, runner_up]] = full[[runner_up, top]]
+        assert record["reach_target"] == "runner_up" and record["reach_answer"] == runner_up
+        assert record["reach_kls"][0] == pytest.approx(kl_divergence(target, full), abs=1e-5)
+        assert record["reach_best_length"] != 4  # the full chain gives the other answer
+        for text in record["reach_correct_chains"]:
+            own = choice_distribution(fresh.outcome(parse_chain(text, 4))["scores"], 1.0)
+            assert int(np.argmax(own)) == runner_up and kl_divergence(target, own) <= 0.2 + 1e-5
+        assert depth_at(record, prefix="reach_") == (record["reach_best_length"] or 4)
+    assert "reach target (runner_up)" in reach_target_line("run", records)
+
+
 def test_the_answer_key_changes_nothing(tmp_path, tokenizer):
     chain_model = ChainModel(build_tiny_model("llama"))
     rows = [json.loads(line) for line in Path(ARC_PATH).read_text().splitlines()]
@@ -106,6 +133,10 @@ def test_faithful_settings_are_checked(tmp_path, tokenizer):
         SearchConfig(control="reach", stop=StopRule(enabled=False))
     with pytest.raises(ValueError, match="control=reach is the control of reward=faithful"):
         SearchConfig(reward="faithful", control="placebo", stop=StopRule(enabled=False))
+    with pytest.raises(ValueError, match="unknown reach_target 'top'"):
+        replace(CONFIG, reach_target="top")
+    with pytest.raises(ValueError, match="reach_target is read by control=reach only"):
+        replace(CONFIG, control=None, reach_target="runner_up")
 
 
 @pytest.mark.parametrize("tokens", [None, 2])
@@ -162,6 +193,7 @@ def test_depth_at_reads_bounds_budgets_and_tokens_by_hand():
         "n_layers": 30,
         "faithful_kl": 0.2,
         "full_scores": [-1.0, -2.0, -3.0],
+        "original_prediction": 0,
         "lengths": [30, 28, 25, 20, 22],
         "predictions": [0, 0, 0, 1, 0],
         "kls": [0.0, 0.004, 0.1, 0.01, 0.03],
