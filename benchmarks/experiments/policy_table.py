@@ -1,7 +1,9 @@
 """Label-free policies against the full chain and the best calibration on the same questions.
 
 Reads ``scripts/evaluate.py`` runs (the full chain, chain policies, calibrations) of one split and
-writes one row per policy: accuracy with its Wilson interval; the paired difference from the full
+writes one row per policy: accuracy with its Wilson interval; the share of questions answered as
+the full chain answers them (its agreement, Wilson interval: the faithful policies' target); the
+paired difference from the full
 chain and from the rival (the best calibration), each with a bootstrap interval and the exact
 McNemar p, Holm-adjusted over the policies compared with the full chain; mean layers run; seconds
 per question (median, p90) and the machine load.
@@ -38,6 +40,14 @@ def common_records(runs: dict[str, list[dict]]) -> dict[str, list[dict]]:
     return {name: [{r["id"]: r for r in records}[i] for i in order] for name, records in runs.items()}
 
 
+def agreement(records: list[dict], full: list[dict]) -> tuple[float, list[float]] | None:
+    """The share of questions on which a run predicts what the full chain predicts, with its Wilson
+    interval; None when a record lacks its prediction."""
+    if any("prediction" not in r for r in (*records, *full)):
+        return None
+    return rate([r["prediction"] == f["prediction"] for r, f in zip(records, full, strict=True)])
+
+
 def policy_rows(runs: dict[str, list[dict]], *, full: str, rival: str | None = None) -> list[dict]:
     """One row per run; differences against ``full`` (Holm over the others) and ``rival``."""
     runs = common_records(runs)
@@ -53,6 +63,7 @@ def policy_rows(runs: dict[str, list[dict]], *, full: str, rival: str | None = N
                 "n": len(records),
                 "accuracy": accuracy,
                 "accuracy_ci95": interval,
+                "agreement": agreement(records, runs[full]),
                 "vs_full": compare(correct[name], correct[full]) if name != full else None,
                 "vs_rival": compare(correct[name], correct[rival]) if rival and name != rival else None,
                 "mean_layers": float(np.mean([r["chain_length"] for r in records])),
@@ -86,16 +97,16 @@ def _seconds(median_p90: list[float] | None) -> str:
 
 def policy_markdown(rows: list[dict], *, full: str, rival: str | None) -> str:
     lines = [
-        f"| policy | n | accuracy (95% CI) | − {full} (95% CI, McNemar p) | − {rival or 'rival'} | "
-        "mean layers | s / question (median, p90) | load (median) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| policy | n | accuracy (95% CI) | agrees with {full} (95% CI) | − {full} (95% CI, McNemar p) | "
+        f"− {rival or 'rival'} | mean layers | s / question (median, p90) | load (median) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         machine = row["machine"]
         load = f"{machine['median_load_1m']:.1f}" if machine else "–"
         lines.append(
             f"| {row['policy']} | {row['n']} | {format_rate(row['accuracy'], row['accuracy_ci95'])} | "
-            f"{_difference(row['vs_full'], row.get('vs_full_holm'))} | {_difference(row['vs_rival'])} | "
+            f"{format_rate(*row['agreement']) if row['agreement'] else '–'} | {_difference(row['vs_full'], row.get('vs_full_holm'))} | {_difference(row['vs_rival'])} | "
             f"{row['mean_layers']:.2f} | {_seconds(row['seconds_median_p90'])} | "
             f"{load} |"
         )

@@ -10,7 +10,13 @@ from benchmarks.experiments.stats import mcnemar_exact
 
 def records(flags: list[int], length: int, *, skip: int = 0) -> list[dict]:
     return [
-        {"id": f"q{index}", "correct": bool(flag), "chain_length": length, "seconds": 0.1 * (1 + index % 3)}
+        {
+            "id": f"q{index}",
+            "correct": bool(flag),
+            "prediction": 0 if flag else 1 + index % 3,  # gold is 0; wrong answers differ
+            "chain_length": length,
+            "seconds": 0.1 * (1 + index % 3),
+        }
         for index, flag in enumerate(flags)
         if index >= skip
     ]
@@ -35,6 +41,10 @@ def test_rows_pair_on_common_questions_and_adjust_over_the_policies():
     assert static["vs_full_holm"] == pytest.approx(min(1.0, 2 * min(p_values)))
     assert static["mean_layers"] == 27 and rows["full chain"]["vs_full"] is None
     assert rows["calibration"]["vs_rival"] is None and static["vs_rival"].difference > 0
+    # agreement by hand: both right, or both wrong with the same wrong answer (here: always)
+    agreeing = [f == b for f, b in zip(full[2:], better[2:], strict=True)]
+    assert static["agreement"][0] == pytest.approx(sum(agreeing) / 38)
+    assert rows["full chain"]["agreement"][0] == 1.0
     table = policy_markdown(list(rows.values()), full="full chain", rival="calibration")
     assert table.splitlines()[3].startswith("| static | 38 |") and "**+0." in table.splitlines()[3]
 
@@ -49,3 +59,6 @@ def test_a_run_derived_without_timings_shows_no_seconds():
     rows = policy_rows({"full": records([1, 1, 0], 4), "top2": derived}, full="full")
     assert rows[1]["seconds_median_p90"] is None and rows[0]["seconds_median_p90"] is not None
     assert "| 8.00 | – |" in policy_markdown(rows, full="full", rival=None).splitlines()[3]
+    unpredicted = [{k: v for k, v in r.items() if k != "prediction"} for r in derived]
+    rows = policy_rows({"full": records([1, 1, 0], 4), "old": unpredicted}, full="full")
+    assert rows[1]["agreement"] is None and "| 0.667 (" in policy_markdown(rows, full="full", rival=None)
