@@ -111,11 +111,14 @@ def pick_on_validation(chains: Sequence[Chain], accuracy: Sequence[float]) -> in
     return order_by_accuracy(chains, np.asarray(accuracy, dtype=float))[0]
 
 
-def keep_rate_path(n_layers: int, score: Scorer, config: RaceConfig, min_keep: float) -> list[Step]:
+def keep_rate_path(
+    n_layers: int, score: Scorer, config: RaceConfig, min_keep: float
+) -> tuple[list[Step], np.ndarray]:
     """The greedy alternative for faithful shortening: rank layers by how often skipping each alone
     keeps a hit on the screening questions (its keep rate), then remove them in that order, each
     removal kept only if the chain without all removed layers still hits on at least ``min_keep`` of
-    the final questions. A layer whose own keep rate is below ``min_keep`` is never tried."""
+    the final questions. A layer whose own keep rate is below ``min_keep`` is never tried. Returns
+    the path and every layer's keep rate."""
     full = tuple(range(n_layers))
     singles = [tuple(layer for layer in full if layer != skipped) for skipped in full]
     rates = score(singles, config.screen_questions).mean(axis=0)
@@ -129,7 +132,7 @@ def keep_rate_path(n_layers: int, score: Scorer, config: RaceConfig, min_keep: f
         if accuracy >= min_keep - EPSILON:
             removed.add(layer)
             path.append(Step(candidate, f"skip {layer}", accuracy, float(rates[layer]), n_layers))
-    return path
+    return path, rates
 
 
 def pick_shortest_reaching(chains: Sequence[Chain], accuracy: Sequence[float], floor: float) -> int:

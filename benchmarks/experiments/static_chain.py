@@ -205,7 +205,9 @@ def path_rows(path: list[Step], validation: np.ndarray, picked: int) -> list[dic
     ]
 
 
-def path_markdown(rows: list[dict], study: StaticChainStudy, n_validation: int) -> str:
+def path_markdown(
+    rows: list[dict], study: StaticChainStudy, n_validation: int, rates: np.ndarray | None = None
+) -> str:
     race = study.race
     what = "agreement with the full chain" if study.objective == "faithful" else "accuracy"
     lines = [
@@ -222,6 +224,14 @@ def path_markdown(rows: list[dict], study: StaticChainStudy, n_validation: int) 
             f"| {row['step']}{mark} | {row['edit'] or 'start'} | {row['length']} | {row['train_accuracy']:.3f} | "
             f"{row['validation_accuracy']:.3f} | `{row['chain']}` |"
         )
+    if rates is not None:
+        ranked = sorted(range(len(rates)), key=lambda layer: (-rates[layer], layer))
+        lines += [
+            "",
+            f"Single-skip keep rates on the {race.screen_questions} screening questions, highest first "
+            f"(a layer is tried only at {study.min_agreement} or above): "
+            + ", ".join(f"{layer} {rates[layer]:.3f}" for layer in ranked),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -274,10 +284,11 @@ def learn_static_chain_policy(
     )
     train_queries = training_queries(task, study, tokenizer, study.race.final_questions)
     train = SplitScorer(scoring, train_queries, study.train_split, "race step")
+    rates = None  # keep_rate: each layer's single-skip keep rate on the screening questions
     if study.method == "race":
         path = learn_static_chain(start, chain_model.n_layers, train, study.race)
     else:
-        path = keep_rate_path(chain_model.n_layers, train, study.race, study.min_agreement)
+        path, rates = keep_rate_path(chain_model.n_layers, train, study.race, study.min_agreement)
     chains = [step.chain for step in path]
     validation, picked = stop_on_validation(scoring, task, study, chains)
     rows = path_rows(path, validation, picked)
@@ -295,6 +306,8 @@ def learn_static_chain_policy(
         "picked": format_chain(chains[picked]),
         "policy": str(policy_path),
     }
+    if rates is not None:
+        result["single_keep_rates"] = [float(rate) for rate in rates]
     write_json(output_dir / "path.json", result)
-    (output_dir / "path.md").write_text(path_markdown(rows, study, len(validation)))
+    (output_dir / "path.md").write_text(path_markdown(rows, study, len(validation), rates))
     return result

@@ -123,7 +123,8 @@ class NeedScorer:
 
 def test_keep_rate_removes_layers_in_keep_rate_order_while_99_percent_stay_faithful():
     config = RaceConfig(screen_questions=QUESTIONS, final_questions=QUESTIONS)
-    path = keep_rate_path(6, NeedScorer(), config, min_keep=0.99)
+    path, rates = keep_rate_path(6, NeedScorer(), config, min_keep=0.99)
+    assert rates[5] == 1.0 and rates[2] == pytest.approx(399 / 400) and rates[1] == pytest.approx(0.5)
     # 5 (keeps all), 2 (399/400), 3 (397/400 with 2); then 4 would leave 395/400 < 0.99; 1 keeps half.
     assert [step.chain for step in path] == [(0, 1, 2, 3, 4, 5), (0, 1, 2, 3, 4), (0, 1, 3, 4), (0, 1, 4)]
     assert [step.edit for step in path[1:]] == ["skip 5", "skip 2", "skip 3"]

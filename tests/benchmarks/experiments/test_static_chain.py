@@ -77,6 +77,11 @@ def test_the_path_is_what_separate_evaluations_give_and_a_rerun_replays_it(
     if method == "keep_rate":
         assert all(row["edit"].startswith("skip ") for row in result["path"][1:])
         assert all(row["train_accuracy"] >= 0.99 for row in result["path"])
+        rates = result["single_keep_rates"]  # each layer's skip alone, on the screening questions
+        assert len(rates) == 4 and all(0 <= rate <= 1 for rate in rates)
+        assert "Single-skip keep rates on the" in (tmp_path / "run" / "path.md").read_text()
+    else:
+        assert "single_keep_rates" not in result
     picked = [row for row in result["path"] if row["picked"]]
     assert len(picked) == 1 and picked[0]["chain"] == result["picked"]
     assert (tmp_path / "run" / "path.md").read_text().count("(picked)") == 1
