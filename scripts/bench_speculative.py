@@ -12,16 +12,19 @@ LM head's share of a one-token full-chain step is measured beside: skipped layer
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from benchmarks.tasks import TaskConfig, build_queries, load_examples
-from cola import ChainModel, load_model, parse_chain
+from benchmarks.experiments.decode_prompts import (
+    load_prompts,
+    parse_prompt_arguments,
+    print_table,
+    prompt_parser,
+)
+from cola import ChainModel, parse_chain
 from cola.speculative import speculative_generate
 
 
@@ -53,12 +56,9 @@ def head_share(chain_model: ChainModel, ids: torch.Tensor, repeats: int = 20) ->
 
 
 def bench(args) -> str:
-    torch.set_num_threads(args.threads)
     load_before = os.getloadavg()[0]
-    loaded = load_model(args.model)
-    chain_model, eos = ChainModel(loaded.model), loaded.tokenizer.eos_token_id
-    task = TaskConfig("gsm8k", split=args.split, mode="direct", chat=None, max_new_tokens=args.max_new_tokens)
-    queries = build_queries(load_examples(task, limit=args.prompts), loaded.tokenizer, task)
+    loaded, chain_model, queries = load_prompts(args)
+    eos = loaded.tokenizer.eos_token_id
     drafts = [(text, parse_chain(text, chain_model.n_layers)) for text in args.drafts]
     rows = {
         (text, k): {
@@ -118,22 +118,10 @@ def bench(args) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--model", default="smollm2")
+    parser = prompt_parser(__doc__, prompts=10)
     parser.add_argument("--drafts", nargs="+", required=True, help="draft chains, e.g. 0-9,12-29")
     parser.add_argument("--k", nargs="+", type=int, default=[2, 4], help="tokens drafted per round")
-    parser.add_argument("--prompts", type=int, default=10)
-    parser.add_argument("--split", default="train", help="GSM8K split the prompts come from (train or test)")
-    parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
-    table = bench(args)
-    print(table, end="")
-    if args.out is not None:
-        args.out.write_text(table)
+    print_table(bench, parse_prompt_arguments(parser))
 
 
 if __name__ == "__main__":

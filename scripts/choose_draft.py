@@ -10,22 +10,18 @@ python scripts/choose_draft.py [--model smollm2] [--prompts 20] [--split train]
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-import torch
-
+from benchmarks.experiments.decode_prompts import (
+    load_prompts,
+    parse_prompt_arguments,
+    print_table,
+    prompt_parser,
+)
 from benchmarks.experiments.draft_choice import full_continuation, pooled, removal_path
-from benchmarks.tasks import TaskConfig, build_queries, load_examples
-from cola import ChainModel, format_chain, load_model
+from cola import format_chain
 
 
 def choose(args) -> str:
-    torch.set_num_threads(args.threads)
-    loaded = load_model(args.model)
-    chain_model = ChainModel(loaded.model)
-    task = TaskConfig("gsm8k", split=args.split, mode="direct", chat=None, max_new_tokens=args.max_new_tokens)
-    queries = build_queries(load_examples(task, limit=args.prompts), loaded.tokenizer, task)
+    loaded, chain_model, queries = load_prompts(args)
     eos = {loaded.tokenizer.eos_token_id}  # where scripts/bench_speculative.py stops decoding
     continuations = [
         full_continuation(chain_model, q.input_ids[:1], args.max_new_tokens, eos, extra=max(args.k))
@@ -56,24 +52,13 @@ def choose(args) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--model", default="smollm2")
-    parser.add_argument("--prompts", type=int, default=20)
-    parser.add_argument("--split", default="train", help="GSM8K split the prompts come from")
-    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser = prompt_parser(__doc__, prompts=20)
     parser.add_argument("--max-removed", type=int, default=12, help="layers removed at most")
     parser.add_argument("--k", nargs="+", type=int, default=[1, 2, 3, 4], help="tokens drafted per round")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
-    if min(args.k) < 1 or args.prompts < 1 or args.max_removed < 0:
-        parser.error("--k and --prompts must be at least 1, --max-removed at least 0")
-    table = choose(args)
-    print(table, end="")
-    if args.out is not None:
-        args.out.write_text(table)
+    args = parse_prompt_arguments(parser)
+    if min(args.k) < 1 or args.max_removed < 0:
+        parser.error("--k must be at least 1, --max-removed at least 0")
+    print_table(choose, args)
 
 
 if __name__ == "__main__":

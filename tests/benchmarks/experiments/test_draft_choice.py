@@ -3,6 +3,10 @@ tokens, and the rounds replayed from them are the rounds speculative decoding co
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -18,6 +22,7 @@ from cola import ChainModel
 from cola.speculative import speculative_generate
 from tests.conftest import build_tiny_model
 
+SCRIPTS = Path(__file__).resolve().parents[3] / "scripts"
 DRAFTS = [(0, 1, 3), (0, 2, 3), (1, 2, 3), (0, 1, 1, 2, 3)]
 
 
@@ -91,3 +96,21 @@ def test_the_removal_path_skips_the_most_keeping_layers_first(chain_model):
     first = max(range(4), key=lambda layer: (singles[layer], -layer))
     assert path[1]["skipped"] == first and path[1]["single_keep_rate"] == pytest.approx(singles[first])
     assert len(path) == 3 and len(path[2]["chain"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("script", "arguments", "message"),
+    [
+        ("choose_draft.py", ["--k", "0"], "--k must be at least 1"),
+        ("choose_draft.py", ["--prompts", "0"], "--prompts must be at least 1"),
+        ("bench_speculative.py", ["--drafts", "0-29", "--prompts", "0"], "--prompts must be at least 1"),
+    ],
+)
+def test_the_decoding_scripts_refuse_bad_options_before_loading_a_model(script, arguments, message):
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / script), "--model", "no-such-model", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and message in done.stderr  # the model name was never read
