@@ -146,3 +146,10 @@ def test_faithful_tokens_read_the_first_differing_token(tokenizer):
             ),
             None,
         )
+
+
+def test_the_settings_reach_targets_are_the_ones_built():
+    from benchmarks.faithful import REACH_MIN_CHOICES, REACH_PAIRS
+    from search.config import REACH_TARGETS
+
+    assert set(REACH_TARGETS) == set(REACH_PAIRS) == set(REACH_MIN_CHOICES)
