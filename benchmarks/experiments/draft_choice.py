@@ -6,7 +6,8 @@ chain's token at position ``p`` is kept depends only on its next token after the
 ``p`` tokens. One teacher-forced pass of the draft chain over the prompt and the full chain's greedy
 continuation gives that for every position at once (:func:`forced_agreement`), and
 :func:`simulate_rounds` replays the rounds from it: acceptance and tokens per full pass for every
-``k``, equal to what :func:`cola.speculative.speculative_generate` counts (tested). Layers are then
+``k``, the :class:`~cola.speculative.SpeculativeStats` that
+:func:`cola.speculative.speculative_generate` counts (tested equal). Layers are then
 removed in the order of how often skipping each alone keeps the next token
 (:func:`removal_path`), giving a path of ever shorter drafts to time with
 ``scripts/bench_speculative.py``.
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 from cola import Chain, ChainModel
+from cola.speculative import SpeculativeStats
 
 
 @dataclass(frozen=True)
@@ -58,23 +60,7 @@ def forced_agreement(chain_model: ChainModel, continuation: Continuation, chain:
     return (logits.argmax(dim=-1) == prompt.new_tensor(tokens)).numpy()
 
 
-@dataclass(frozen=True)
-class Rounds:
-    rounds: int  # full-chain passes after the prompt's
-    drafted: int
-    accepted: int
-    tokens: int
-
-    @property
-    def acceptance(self) -> float:
-        return self.accepted / self.drafted if self.drafted else 0.0
-
-    @property
-    def tokens_per_full_pass(self) -> float:
-        return self.tokens / (self.rounds + 1)
-
-
-def simulate_rounds(agreement: np.ndarray, stop: int, k: int) -> Rounds:
+def simulate_rounds(agreement: np.ndarray, stop: int, k: int) -> SpeculativeStats:
     """Replay speculative decoding's rounds: the prompt's pass gives token 0; each round drafts
     positions t..t+k-1, keeps them up to the first disagreement and adds the full chain's own token
     there, until ``stop`` tokens are out. ``agreement`` must reach ``stop + k - 1`` positions."""
@@ -90,13 +76,14 @@ def simulate_rounds(agreement: np.ndarray, stop: int, k: int) -> Rounds:
         position += kept + 1
         rounds += 1
         accepted += kept
-    return Rounds(rounds, rounds * k, accepted, stop)
+    return SpeculativeStats(rounds=rounds, drafted=rounds * k, accepted=accepted, tokens=stop)
 
 
-def pooled(agreements: Sequence[np.ndarray], stops: Sequence[int], k: int) -> Rounds:
+def pooled(agreements: Sequence[np.ndarray], stops: Sequence[int], k: int) -> SpeculativeStats:
     """Rounds summed over prompts."""
     parts = [simulate_rounds(a, s, k) for a, s in zip(agreements, stops, strict=True)]
-    return Rounds(*(sum(getattr(p, f) for p in parts) for f in ("rounds", "drafted", "accepted", "tokens")))
+    fields = ("rounds", "drafted", "accepted", "tokens")
+    return SpeculativeStats(**{f: sum(getattr(part, f) for part in parts) for f in fields})
 
 
 def removal_path(
@@ -116,14 +103,15 @@ def removal_path(
             np.mean(np.concatenate([a[: c.stop] for a, c in zip(found, continuations, strict=True)]))
         )
 
-    singles = {layer: keep_rate(agreements(tuple(k for k in full if k != layer))) for layer in full}
+    single_found = {layer: agreements(tuple(k for k in full if k != layer)) for layer in full}
+    singles = {layer: keep_rate(found) for layer, found in single_found.items()}
     order = sorted(full, key=lambda layer: (-singles[layer], layer))
     path, removed = [], set()
     for layer in [None, *order[:max_removed]]:
         if layer is not None:
             removed.add(layer)
         chain = tuple(k for k in full if k not in removed)
-        found = agreements(chain)
+        found = single_found[layer] if len(removed) == 1 else agreements(chain)
         path.append(
             {
                 "chain": chain,
