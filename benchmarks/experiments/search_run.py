@@ -274,13 +274,26 @@ def searched_fields(
     return ranking_fields(query, full, placebo) | fields
 
 
+# Search settings added after records existed, with the value that reproduces those records: a
+# run at that value records nothing for them, so its folder resumes the records made before.
+SETTINGS_ADDED_LATER = {"reach_target": "least_likely"}
+
+
+def recorded_search_settings(search_config: SearchConfig) -> dict:
+    settings = asdict(search_config)
+    for key, default in SETTINGS_ADDED_LATER.items():
+        if settings[key] == default:
+            del settings[key]
+    return settings
+
+
 def run_settings(task: TaskConfig, run: SearchRun, search_config: SearchConfig) -> dict:
     """What decides a search run's records: a run directory holds records of these settings only."""
     return {
         "model": run.model,
         "model_fingerprint": run.model_fingerprint,
         "task": asdict(task),
-        "search": asdict(search_config),
+        "search": recorded_search_settings(search_config),
         # The prior file's content, not only its name: a file learned again changes the records.
         "prior_sha256": file_sha256(search_config.prior_file, "edit prior")
         if search_config.prior_file

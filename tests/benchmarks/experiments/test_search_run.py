@@ -214,6 +214,15 @@ def test_run_settings_hold_the_prior_file_content(tmp_path):
     assert run_settings(task, run_fields, CONFIG)["prior_sha256"] is None
 
 
+def test_a_setting_added_later_is_recorded_only_away_from_the_value_records_before_it_had():
+    task, run_fields = TaskConfig("arc_easy", path=ARC_PATH), SearchRun(model="tiny")
+    assert "reach_target" not in run_settings(task, run_fields, CONFIG)["search"]
+    reach = SearchConfig(
+        control="reach", reward="faithful", reach_target="runner_up", stop=StopRule(enabled=False)
+    )
+    assert run_settings(task, run_fields, reach)["search"]["reach_target"] == "runner_up"
+
+
 def script(name: str, *overrides: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(ROOT / "scripts" / name), *overrides],
