@@ -10,6 +10,8 @@ import pytest
 
 from benchmarks.evaluator import ChainEvaluator
 from benchmarks.faithful import (
+    REACH_MIN_CHOICES,
+    REACH_PAIRS,
     FaithfulEvaluator,
     FaithfulTokensEvaluator,
     agreeing_prefix,
@@ -22,6 +24,7 @@ from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import ChainModel
 from cola.engine import EngineConfig
 from search import SearchConfig, StopRule, descent_search
+from search.config import REACH_TARGETS
 from search.guesses import choice_distribution
 from tests.benchmarks.experiments.test_search_run import ARC_PATH, GSM_PATH
 from tests.conftest import build_tiny_model
@@ -149,7 +152,4 @@ def test_faithful_tokens_read_the_first_differing_token(tokenizer):
 
 
 def test_the_settings_reach_targets_are_the_ones_built():
-    from benchmarks.faithful import REACH_MIN_CHOICES, REACH_PAIRS
-    from search.config import REACH_TARGETS
-
     assert set(REACH_TARGETS) == set(REACH_PAIRS) == set(REACH_MIN_CHOICES)
