@@ -5,6 +5,10 @@ The prompt decides for the whole sequence: the chain is fixed once the context h
 through the blocks, and every continuation then runs that chain. The same walk serves training
 (the decisions forced to a target chain's, collecting the features the router will see) and
 inference (the decisions the MLPs take).
+
+A skip can be made to need confidence (``skip_confidence``): the block runs unless the MLP gives
+"skip" at least that probability. It trades layers for agreement with the full chain without
+retraining, so validation can choose where on that curve a router sits.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ class BlockRouter:
     b1: np.ndarray  # (K, h)
     w2: np.ndarray  # (K, h, 3)
     b2: np.ndarray  # (K, 3)
+    skip_confidence: float = 0.0  # a skip needs at least this probability; 0: the likeliest decision
     kind: ClassVar[str] = "block_router"
 
     def logits(self, index: int, feature: np.ndarray) -> np.ndarray:
@@ -97,7 +102,13 @@ class BlockRouter:
         return np.maximum(x @ self.w1[index] + self.b1[index], 0.0) @ self.w2[index] + self.b2[index]
 
     def decide(self, index: int, feature: np.ndarray) -> int:
-        return int(np.argmax(self.logits(index, feature)))
+        logits = self.logits(index, feature)
+        decision = int(np.argmax(logits))
+        if decision == SKIP and self.skip_confidence > 0.0:
+            probabilities = np.exp(logits - logits.max())
+            if probabilities[SKIP] / probabilities.sum() < self.skip_confidence:
+                return EXECUTE
+        return decision
 
     def choose(self, chain_model: ChainModel, context_ids: torch.Tensor) -> Chain:
         decisions, _ = walk_blocks(chain_model, context_ids, self.blocks, self.decide)
@@ -109,7 +120,10 @@ class BlockRouter:
         return {name: np.ascontiguousarray(getattr(self, name), dtype=np.float32) for name in names}
 
     def settings(self) -> dict[str, str]:
-        return {"blocks": json.dumps([list(block) for block in self.blocks])}
+        return {
+            "blocks": json.dumps([list(block) for block in self.blocks]),
+            "skip_confidence": repr(self.skip_confidence),
+        }
 
     @classmethod
     def from_file(cls, arrays: dict[str, np.ndarray], settings: dict[str, str], chain_model: ChainModel):
@@ -121,4 +135,8 @@ class BlockRouter:
         width, hidden_size = arrays["mean"].shape[1], chain_model.config.hidden_size
         if width != hidden_size:
             raise ValueError(f"the router reads {width}-wide features; the model's are {hidden_size}")
-        return cls(blocks, **{name: arrays[name] for name in ("mean", "scale", "w1", "b1", "w2", "b2")})
+        confidence = float(settings.get("skip_confidence", "0"))  # files before the gate: none
+        if not 0.0 <= confidence < 1.0:
+            raise ValueError(f"the router's skip_confidence {confidence} is not in [0, 1)")
+        weights = {name: arrays[name] for name in ("mean", "scale", "w1", "b1", "w2", "b2")}
+        return cls(blocks, **weights, skip_confidence=confidence)

@@ -282,6 +282,17 @@ def read_policy(path: str | Path, *, fingerprint: str, n_layers: int) -> tuple[d
     return arrays, metadata
 
 
+def gate_router_skips(path: str | Path, out: str | Path, skip_confidence: float) -> None:
+    """Copy the block router at ``path`` to ``out`` with its skips gated at ``skip_confidence``
+    (:class:`cola.block_router.BlockRouter`); nothing else changes, the weights' check included."""
+    arrays, metadata = _read(Path(path))
+    if metadata.get("format") != POLICY_FORMAT or metadata.get("kind") != BlockRouter.kind:
+        raise ValueError(f"{path} is not a block router policy (kind {metadata.get('kind')!r})")
+    if not 0.0 <= skip_confidence < 1.0:
+        raise ValueError(f"skip_confidence must be in [0, 1), got {skip_confidence}")
+    save_file(arrays, str(out), metadata={**metadata, "skip_confidence": repr(float(skip_confidence))})
+
+
 def policy_sha256(path: str | Path) -> str:
     """A digest of what a policy file holds (its arrays and its metadata, sorted), unlike the file's
     bytes stable across saves: safetensors writes the metadata in no fixed order."""

@@ -9,7 +9,7 @@ import torch
 
 from cola import ChainModel
 from cola.block_router import BlockRouter, block_decisions, chain_of, layer_blocks, walk_blocks
-from cola.policy import load_policy, save_policy
+from cola.policy import StaticChain, gate_router_skips, load_policy, save_policy
 from tests.conftest import build_tiny_model
 
 
@@ -77,3 +77,45 @@ def test_a_router_file_round_trips_and_chooses_its_decisions_chain(tmp_path):
         trained_toward="gold",
     )
     assert load_policy(path, chain_model, fingerprint="sha256:t").choose(chain_model, ids) == (0, 1, 2, 3)
+
+
+def leaning_router(skip_probability: float, blocks, width: int = 64) -> BlockRouter:
+    """A router that runs every block but the second, to which it gives "skip" ``skip_probability``
+    and splits the rest evenly."""
+    router = constant_router([1] * len(blocks), blocks, width)
+    rest = (1.0 - skip_probability) / 2
+    router.b2[1] = np.log([skip_probability, rest, rest])
+    return router
+
+
+def test_a_skip_below_the_confidence_gate_runs_the_block():
+    router, feature = leaning_router(0.6, layer_blocks(4, 1)), np.zeros(64)
+    assert router.decide(1, feature) == 0  # ungated: the likeliest, skip
+    router.skip_confidence = 0.5
+    assert router.decide(1, feature) == 0
+    router.skip_confidence = 0.7
+    assert router.decide(1, feature) == 1  # 0.6 < 0.7: the block runs
+    assert router.decide(0, feature) == 1
+
+
+def test_gating_a_router_file_changes_its_chain_and_nothing_else(tmp_path):
+    chain_model = ChainModel(build_tiny_model("llama"))
+    path, gated = tmp_path / "router.safetensors", tmp_path / "gated.safetensors"
+    router = leaning_router(0.6, layer_blocks(4, 1))
+    save_policy(router, path, fingerprint="sha256:t", n_layers=4, trained_toward="faithful")
+    ids = torch.tensor([[3, 4, 5]])
+    assert load_policy(path, chain_model, fingerprint="sha256:t").choose(chain_model, ids) == (0, 2, 3)
+    gate_router_skips(path, gated, 0.7)
+    loaded = load_policy(gated, chain_model, fingerprint="sha256:t")
+    assert loaded.skip_confidence == 0.7
+    assert loaded.choose(chain_model, ids) == (0, 1, 2, 3)
+    assert all(np.array_equal(loaded.arrays()[name], router.arrays()[name]) for name in router.arrays())
+    gate_router_skips(path, gated, 0.5)
+    assert load_policy(gated, chain_model, fingerprint="sha256:t").choose(chain_model, ids) == (0, 2, 3)
+    with pytest.raises(ValueError, match="other weights"):  # the weights' check survives the copy
+        load_policy(gated, chain_model, fingerprint="sha256:other")
+    with pytest.raises(ValueError, match=r"in \[0, 1\)"):
+        gate_router_skips(path, gated, 1.0)
+    save_policy(StaticChain((0, 1)), path, fingerprint="sha256:t", n_layers=4, trained_toward="gold")
+    with pytest.raises(ValueError, match="not a block router"):
+        gate_router_skips(path, gated, 0.5)
