@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 
 from benchmarks.experiments.search_report import write_report
 from benchmarks.experiments.search_run import SearchRun, run_search
+from benchmarks.experiments.search_summary import headline
 from benchmarks.experiments.session import exit_on_user_error, open_model, set_threads
 from cola.chainfile import weights_fingerprint
 
@@ -45,8 +46,7 @@ def main(cfg: DictConfig) -> None:
         progress=cfg.progress,
     )
     report = write_report({cfg.search.name: output_dir}, output_dir)
-    keys = ("n", "accuracy", "oracle_accuracy", "shortening_rate", "correction_rate", "mean_best_length")
-    print(json.dumps({key: summary[key] for key in keys}, indent=2))
+    print(json.dumps(headline(summary), indent=2))
     print(f"report: {report}")
 
 

@@ -193,6 +193,20 @@ def shard_folders(multirun: Path) -> list[Path]:
     return sorted(path for path in Path(multirun).glob("shard*") if path.is_dir())
 
 
+HEADLINE_KEYS = ("n", "accuracy", "oracle_accuracy", "shortening_rate", "correction_rate", "mean_best_length")
+
+
+def headline(summary: dict) -> dict:
+    """What a finished run prints: the rates of a gold-rewarded search, or the mean layers needed
+    (and the reach control's) of a faithful one, whose summary holds no accuracy."""
+    if "faithful" in summary:
+        parts = ("faithful", "reach")
+        return {"n": summary["n"]} | {
+            f"mean_layers_{part}": summary[part]["mean"] for part in parts if part in summary
+        }
+    return {key: summary[key] for key in HEADLINE_KEYS}
+
+
 def merge_shards(shard_dirs: list[Path], output_dir: Path) -> dict:
     """Combine shard ``results.jsonl`` files (each sample once) and summarize them together.
 

@@ -263,6 +263,30 @@ def test_scripts_turn_bad_input_into_one_line_and_status_2(tmp_path, tiny_checkp
     )
 
 
+def test_a_faithful_search_script_ends_with_its_layers_not_an_error(tmp_path, tiny_checkpoint):
+    done = script(
+        "run_search.py",
+        f"model.spec={tiny_checkpoint}",
+        f"benchmark.path={ARC_PATH}",
+        "search.reward=faithful",
+        "search.control=reach",
+        "search.stop.enabled=false",
+        "search.simulations=6",
+        "limit=2",
+        "progress=false",
+        "threads=1",
+        f"hydra.run.dir={tmp_path}",
+    )
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout[done.stdout.index("{") : done.stdout.rindex("}") + 1])
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert printed == {
+        "n": 2,
+        "mean_layers_faithful": summary["faithful"]["mean"],
+        "mean_layers_reach": summary["reach"]["mean"],
+    }
+
+
 def test_generate_writes_nothing_into_the_current_directory(tmp_path, tiny_checkpoint):
     work = tmp_path / "work"
     work.mkdir()
