@@ -37,6 +37,13 @@ def layer_blocks(n_layers: int, size: int) -> list[Block]:
     return [(start, min(start + size, n_layers)) for start in range(0, n_layers, size)]
 
 
+def checked_skip_confidence(value: float) -> float:
+    """``value`` if it can gate skips: a probability below 1 (at 1 no skip would ever stand)."""
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"skip_confidence must be in [0, 1), got {value}")
+    return value
+
+
 def chain_of(decisions: list[int], blocks: list[Block]) -> Chain:
     """The chain the decisions make: each block's layers 0, 1 or 2 times (skip, execute, repeat)."""
     return tuple(
@@ -135,8 +142,6 @@ class BlockRouter:
         width, hidden_size = arrays["mean"].shape[1], chain_model.config.hidden_size
         if width != hidden_size:
             raise ValueError(f"the router reads {width}-wide features; the model's are {hidden_size}")
-        confidence = float(settings.get("skip_confidence", "0"))  # files before the gate: none
-        if not 0.0 <= confidence < 1.0:
-            raise ValueError(f"the router's skip_confidence {confidence} is not in [0, 1)")
+        confidence = checked_skip_confidence(float(settings.get("skip_confidence", "0")))  # 0: none
         weights = {name: arrays[name] for name in ("mean", "scale", "w1", "b1", "w2", "b2")}
         return cls(blocks, **weights, skip_confidence=confidence)

@@ -23,7 +23,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
-from cola.block_router import BlockRouter
+from cola.block_router import BlockRouter, checked_skip_confidence
 from cola.chain import Chain, format_chain, parse_chain
 from cola.composer import ChainModel
 
@@ -288,9 +288,8 @@ def gate_router_skips(path: str | Path, out: str | Path, skip_confidence: float)
     arrays, metadata = _read(Path(path))
     if metadata.get("format") != POLICY_FORMAT or metadata.get("kind") != BlockRouter.kind:
         raise ValueError(f"{path} is not a block router policy (kind {metadata.get('kind')!r})")
-    if not 0.0 <= skip_confidence < 1.0:
-        raise ValueError(f"skip_confidence must be in [0, 1), got {skip_confidence}")
-    save_file(arrays, str(out), metadata={**metadata, "skip_confidence": repr(float(skip_confidence))})
+    confidence = checked_skip_confidence(float(skip_confidence))
+    save_file(arrays, str(out), metadata={**metadata, "skip_confidence": repr(confidence)})
 
 
 def policy_sha256(path: str | Path) -> str:
