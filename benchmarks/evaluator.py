@@ -22,6 +22,7 @@ import torch
 from benchmarks.queries import GenerationQuery, LoglikelihoodQuery, Query
 from benchmarks.runner import stop_rule_for
 from cola import Chain, ChainModel
+from cola.block_router import BlockRouter, chain_of, walk_prompt
 from cola.engine import ChainEngine, EngineConfig, Prompt, packed_prompt, plain_prompt
 from cola.prefix_cache import EngineStats, PrefixCache
 
@@ -52,6 +53,22 @@ def answer_packed(chain_model: ChainModel, query: LoglikelihoodQuery, chain: Cha
     (the engine's packed form, as searches score): the row form's outcome, within float rounding."""
     engine = ChainEngine(chain_model, query_prompt(chain_model, query, packed=True), EngineConfig())
     return query.score_packed_many(engine.final_states([chain]), chain_model.head)[0]
+
+
+@torch.inference_mode()
+def answer_routed(chain_model: ChainModel, query: LoglikelihoodQuery, router: BlockRouter):
+    """(outcome, chain) of ``router`` on ``query`` in one packed pass: the walk that chooses the
+    chain runs it over the context and the choices together, so choosing costs the MLPs only."""
+    prompt = query_prompt(chain_model, query, packed=True)
+    context_tokens = query.context_lengths[0]
+    walk = walk_prompt(
+        chain_model, prompt.hidden, prompt.inputs, router.blocks, router.decide, context_tokens=context_tokens
+    )
+    chain = chain_of(walk.decisions, router.blocks)
+    if not chain:  # every block skipped: the router runs the full chain (BlockRouter.choose)
+        full = tuple(range(chain_model.n_layers))
+        return answer_packed(chain_model, query, full), full
+    return query.score_packed_many([walk.final], chain_model.head)[0], chain
 
 
 def shaped_reward(correct: bool, outcome: dict, target: int, shape: str) -> float:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from cola.chain import Chain
-from cola.composer import ChainModel
+from cola.composer import ChainModel, StepInputs
 
 SKIP, EXECUTE, REPEAT = 0, 1, 2
 DECISIONS = ("skip", "execute", "repeat")
@@ -67,27 +67,58 @@ def block_decisions(chain: Chain, blocks: list[Block]) -> list[int] | None:
     return decisions if position == len(chain) else None
 
 
+@dataclass(frozen=True)
+class Walk:
+    """What walking a prompt through the blocks gives: the decisions, the feature each was taken
+    on (K, H), and the prompt's final hidden states under the chain the decisions make."""
+
+    decisions: list[int]
+    features: np.ndarray
+    final: torch.Tensor
+
+
 @torch.inference_mode()
-def walk_blocks(
+def walk_prompt(
     chain_model: ChainModel,
-    context_ids: torch.Tensor,
+    hidden: torch.Tensor,
+    inputs: StepInputs,
     blocks: list[Block],
     decide: Callable[[int, np.ndarray], int],
-) -> tuple[list[int], np.ndarray]:
-    """Walk the context (1, T) through ``blocks``: before block k, ``decide(k, feature)`` with the
-    mean hidden state over the context's tokens at that point; (decisions, features (K, H))."""
-    hidden = chain_model.embed(context_ids.to(chain_model.device))
-    inputs = chain_model.step_inputs(hidden)
+    *,
+    context_tokens: int,
+) -> Walk:
+    """Walk an embedded prompt (1, T, H) through ``blocks``: before block k, ``decide(k, feature)``
+    with the mean hidden state over the prompt's first ``context_tokens`` tokens at that point.
+
+    The prompt may hold more than the context (a packed prompt's answer choices after it): the
+    context's tokens see only each other, so its features are the context-only walk's, and the
+    final states score the choices under the chosen chain with no second pass."""
+    if not 0 < context_tokens <= hidden.shape[1]:
+        raise ValueError(f"context_tokens must be in [1, {hidden.shape[1]}], got {context_tokens}")
     decisions, features = [], []
     for index, (start, end) in enumerate(blocks):
-        feature = hidden[0].float().mean(dim=0).cpu().numpy()
+        feature = hidden[0, :context_tokens].float().mean(dim=0).cpu().numpy()
         features.append(feature)
         decision = decide(index, feature)
         decisions.append(decision)
         steps = tuple(range(start, end)) * decision
         if steps:
             hidden = chain_model.run_steps(hidden, steps, inputs)
-    return decisions, np.stack(features)
+    return Walk(decisions, np.stack(features), hidden)
+
+
+def walk_blocks(
+    chain_model: ChainModel,
+    context_ids: torch.Tensor,
+    blocks: list[Block],
+    decide: Callable[[int, np.ndarray], int],
+) -> tuple[list[int], np.ndarray]:
+    """Walk the context (1, T) through ``blocks`` (see :func:`walk_prompt`); (decisions, features)."""
+    with torch.inference_mode():
+        hidden = chain_model.embed(context_ids.to(chain_model.device))
+        inputs = chain_model.step_inputs(hidden)
+    walk = walk_prompt(chain_model, hidden, inputs, blocks, decide, context_tokens=context_ids.shape[1])
+    return walk.decisions, walk.features
 
 
 @dataclass

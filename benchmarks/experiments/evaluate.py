@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.evaluator import answer_packed
+from benchmarks.evaluator import answer_packed, answer_routed
 from benchmarks.experiments.ensemble import score_ensemble
 from benchmarks.experiments.machine import machine_state, summarize_machine
 from benchmarks.experiments.stats import format_rate, wilson_interval
@@ -24,6 +24,7 @@ from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.runner import answer_choice, answer_generation
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import Chain, ChainModel, format_chain
+from cola.block_router import BlockRouter
 from cola.policy import ChainEnsemble, ChainPolicy, ChoiceCalibration
 
 logger = logging.getLogger(__name__)
@@ -97,15 +98,22 @@ def score_queries(
     *,
     batch_size: int = 1,
     packed: bool = False,
+    router: BlockRouter | None = None,
 ) -> Iterable[tuple[Query, dict, Chain, float]]:
     """Yield (query, result fields, the chain it ran, seconds per query) for each query, in order.
 
-    The seconds include choosing the chain (a router's feature pass), since a policy pays for it."""
+    The seconds include choosing the chain (a router's feature pass), since a policy pays for it.
+    A block ``router`` (the policy behind ``choose``) on packed multiple choice chooses and answers
+    in one pass (:func:`answer_routed`)."""
     generation = [query for query in queries if isinstance(query, GenerationQuery)]
     if generation and len(generation) != len(queries):
         raise ValueError("a run mixes generation and multiple-choice queries")
     for batch in _batches(queries, batch_size if generation else 1):
         start = time.perf_counter()
+        if router is not None and packed and isinstance(batch[0], LoglikelihoodQuery):
+            outcome, chain = answer_routed(chain_model, batch[0], router)
+            yield batch[0], _choice_fields(outcome), chain, time.perf_counter() - start
+            continue
         chains = [choose(query) for query in batch]
         if generation:
             results = _generate_by_chain(chain_model, tokenizer, batch, chains)
@@ -231,6 +239,7 @@ def evaluate(
             info.chooser(chain_model),
             batch_size=batch_size,
             packed=info.packed,
+            router=info.policy if isinstance(info.policy, BlockRouter) else None,
         )
     for query, fields, chain, seconds in tqdm(
         scored, total=len(queries), disable=not progress, desc=task.benchmark

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from cola import ChainModel
-from cola.block_router import BlockRouter, block_decisions, chain_of, layer_blocks, walk_blocks
+from cola.block_router import BlockRouter, block_decisions, chain_of, layer_blocks, walk_blocks, walk_prompt
 from cola.policy import StaticChain, gate_router_skips, load_policy, save_policy
 from tests.conftest import build_tiny_model
 
@@ -119,3 +119,19 @@ def test_gating_a_router_file_changes_its_chain_and_nothing_else(tmp_path):
     save_policy(StaticChain((0, 1)), path, fingerprint="sha256:t", n_layers=4, trained_toward="gold")
     with pytest.raises(ValueError, match="not a block router"):
         gate_router_skips(path, gated, 0.5)
+
+
+def test_a_walk_needs_a_context_inside_the_prompt():
+    chain_model = ChainModel(build_tiny_model("llama"))
+    hidden = chain_model.embed(torch.tensor([[3, 4, 5]]))
+    inputs = chain_model.step_inputs(hidden)
+    for tokens in (0, 4):
+        with pytest.raises(ValueError, match=r"context_tokens must be in \[1, 3\]"):
+            walk_prompt(
+                chain_model,
+                hidden,
+                inputs,
+                layer_blocks(4, 1),
+                lambda index, feature: 1,
+                context_tokens=tokens,
+            )

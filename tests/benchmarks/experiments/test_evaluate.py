@@ -2,12 +2,16 @@
 
 import json
 
+import numpy as np
 import pytest
 
+from benchmarks.evaluator import answer_packed, answer_routed
 from benchmarks.experiments.evaluate import RunInfo, accuracy_table, evaluate
 from benchmarks.experiments.stats import wilson_interval
-from benchmarks.tasks import TaskConfig
+from benchmarks.queries import context_ids
+from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import ChainModel
+from cola.block_router import BlockRouter, layer_blocks
 from tests.conftest import build_tiny_model
 
 ARC_PATH = "tests/fixtures/arc_mixed.jsonl"
@@ -145,3 +149,51 @@ def test_packed_choices_score_as_the_row_form(tmp_path, tokenizer, family):
         assert (pack["prediction"], pack["prediction_norm"]) == (row["prediction"], row["prediction_norm"])
     assert json.loads((tmp_path / "True" / "run_settings.json").read_text())["packed"] is True
     assert "packed" not in json.loads((tmp_path / "False" / "run_settings.json").read_text())
+
+
+def random_router(chain_model: ChainModel, seed: int) -> BlockRouter:
+    """A router over single-layer blocks whose decisions swing with the input: random MLPs on
+    features standardized by a scale small enough that questions land on different decisions."""
+    generator = np.random.default_rng(seed)
+    blocks = layer_blocks(chain_model.n_layers, 1)
+    count, width = len(blocks), chain_model.config.hidden_size
+    return BlockRouter(
+        blocks,
+        np.zeros((count, width)),
+        np.full((count, width), 0.05),
+        generator.normal(size=(count, width, 8)),
+        np.zeros((count, 8)),
+        generator.normal(size=(count, 8, 3)),
+        np.zeros((count, 3)),
+    )
+
+
+@pytest.mark.parametrize("family", ["llama", "gemma3_text"])
+def test_a_block_router_answers_in_one_pass_as_its_chosen_chain_does(tmp_path, tokenizer, family):
+    chain_model = ChainModel(build_tiny_model(family))
+    task = TaskConfig("arc_easy", path=ARC_PATH)
+    chains = set()
+    for seed in range(3):
+        router = random_router(chain_model, seed)
+        for packed in (False, True):  # row form: choose, then run the chain; packed: one walk
+            info = RunInfo("tiny", None, policy=router, policy_sha256="sha256:r", packed=packed)
+            evaluate(chain_model, tokenizer, task, info, tmp_path / f"{seed}-{packed}")
+        rows, walked = (
+            read_jsonl(tmp_path / f"{seed}-{packed}" / "results.jsonl") for packed in (False, True)
+        )
+        for row, walk in zip(rows, walked, strict=True):
+            assert walk["chain"] == row["chain"]
+            assert walk["scores"] == pytest.approx(row["scores"], abs=1e-4)
+            assert walk["prediction"] == row["prediction"]
+            chains.add(walk["chain"])
+    assert len(chains) >= 3  # the routers' decisions depended on the question
+
+
+def test_a_router_that_skips_every_block_answers_with_the_full_chain(tokenizer, chain_model):
+    task = TaskConfig("arc_easy", path=ARC_PATH)
+    query = build_queries(load_examples(task, limit=1), tokenizer, task)[0]
+    router = random_router(chain_model, 0)
+    router.b2[:, 0] = 1e6  # skip, whatever the feature
+    outcome, chain = answer_routed(chain_model, query, router)
+    assert chain == tuple(range(chain_model.n_layers)) == router.choose(chain_model, context_ids(query))
+    assert outcome.scores == pytest.approx(answer_packed(chain_model, query, chain).scores, abs=1e-6)
