@@ -65,13 +65,14 @@ def reach_target_line(name: str, records: list[dict]) -> str | None:
     )
 
 
-def _depth_cell(summary: dict | None) -> str:
+def depth_cell(summary: dict | None) -> str:
     if summary is None:
         return "–"
     q = summary["quantiles"]
     low, high = summary["mean_ci95"]
+    interval = f"{low:.2f}–{high:.2f}" if summary["n"] > 1 else "no interval from one input"
     return (
-        f"{summary['mean']:.2f} ({low:.2f}–{high:.2f}); median {q['0.5']:.0f}, "
+        f"{summary['mean']:.2f} ({interval}); median {q['0.5']:.0f}, "
         f"10–90% {q['0.1']:.0f}–{q['0.9']:.0f}; shortened {summary['shortened']:.3f} (n = {summary['n']})"
     )
 
@@ -95,8 +96,8 @@ def faithful_markdown(records_by_run: dict[str, list[dict]]) -> str:
                 f"{reach['difference']:+.2f} ({low:+.2f}–{high:+.2f}), p = {reach['p']:.3f}, n = {reach['n']}"
             )
         lines.append(
-            f"| {name} | {_depth_cell(summary['faithful'])} | {_depth_cell(summary['faithful_right'])} | "
-            f"{_depth_cell(summary['faithful_wrong'])} | {_depth_cell(summary['reach'])} | {paired} |"
+            f"| {name} | {depth_cell(summary['faithful'])} | {depth_cell(summary['faithful_right'])} | "
+            f"{depth_cell(summary['faithful_wrong'])} | {depth_cell(summary['reach'])} | {paired} |"
         )
     lines += [
         "",

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from benchmarks.evaluator import ChainEvaluator
-from benchmarks.experiments.faithful_report import reach_target_kl, reach_target_line
-from benchmarks.experiments.faithful_summary import depth_at
+from benchmarks.experiments.faithful_report import depth_cell, reach_target_kl, reach_target_line
+from benchmarks.experiments.faithful_summary import depth_at, depth_summary
 from benchmarks.experiments.search_report import write_report
 from benchmarks.experiments.search_run import SearchRun, run_search
 from benchmarks.faithful import FaithfulEvaluator, kl_divergence
@@ -216,3 +216,9 @@ def test_the_reach_targets_distance_is_the_kl_of_the_two_least_likely_swapped():
     assert reach_target_kl(record | {"full_scores": [0.0, -1.0]}) is None  # two choices: no control
     line = reach_target_line("run", [record, record])
     assert f"median {expected:.3f} nats" in line and "1.00 within 0.05" in line
+
+
+def test_a_depth_cell_states_its_interval_or_that_one_input_has_none():
+    assert depth_cell(depth_summary([10, 12, 14], 30)).startswith("12.00 (9.74–14.26); median 12")
+    single = depth_cell(depth_summary([27], 30))
+    assert single.startswith("27.00 (no interval from one input)") and "nan" not in single
