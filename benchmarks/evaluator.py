@@ -22,7 +22,7 @@ import torch
 from benchmarks.queries import GenerationQuery, LoglikelihoodQuery, Query
 from benchmarks.runner import stop_rule_for
 from cola import Chain, ChainModel
-from cola.block_router import BlockRouter, chain_of, walk_prompt
+from cola.block_router import BlockRouter, walk_prompt
 from cola.engine import ChainEngine, EngineConfig, Prompt, packed_prompt, plain_prompt
 from cola.prefix_cache import EngineStats, PrefixCache
 
@@ -64,10 +64,9 @@ def answer_routed(chain_model: ChainModel, query: LoglikelihoodQuery, router: Bl
     walk = walk_prompt(
         chain_model, prompt.hidden, prompt.inputs, router.blocks, router.decide, context_tokens=context_tokens
     )
-    chain = chain_of(walk.decisions, router.blocks)
-    if not chain:  # every block skipped: the router runs the full chain (BlockRouter.choose)
-        full = tuple(range(chain_model.n_layers))
-        return answer_packed(chain_model, query, full), full
+    chain = router.chain_from(walk.decisions, chain_model.n_layers)
+    if not any(walk.decisions):  # the walk ran no layer: the chain is the full-chain fallback
+        return answer_packed(chain_model, query, chain), chain
     return query.score_packed_many([walk.final], chain_model.head)[0], chain
 
 

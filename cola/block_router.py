@@ -150,8 +150,11 @@ class BlockRouter:
 
     def choose(self, chain_model: ChainModel, context_ids: torch.Tensor) -> Chain:
         decisions, _ = walk_blocks(chain_model, context_ids, self.blocks, self.decide)
-        chain = chain_of(decisions, self.blocks)
-        return chain if chain else tuple(range(chain_model.n_layers))  # every block skipped: no chain
+        return self.chain_from(decisions, chain_model.n_layers)
+
+    def chain_from(self, decisions: list[int], n_layers: int) -> Chain:
+        """The chain ``decisions`` make; the full chain where they skip every block (no chain)."""
+        return chain_of(decisions, self.blocks) or tuple(range(n_layers))
 
     def arrays(self) -> dict[str, np.ndarray]:
         names = ("mean", "scale", "w1", "b1", "w2", "b2")
