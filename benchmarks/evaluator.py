@@ -65,9 +65,9 @@ def answer_routed(chain_model: ChainModel, query: LoglikelihoodQuery, router: Bl
         chain_model, prompt.hidden, prompt.inputs, router.blocks, router.decide, context_tokens=context_tokens
     )
     chain = router.chain_from(walk.decisions, chain_model.n_layers)
-    if not any(walk.decisions):  # the walk ran no layer: the chain is the full-chain fallback
-        return answer_packed(chain_model, query, chain), chain
-    return query.score_packed_many([walk.final], chain_model.head)[0], chain
+    # A walk that ran no layer leaves the embeddings: the full-chain fallback runs on the same prompt.
+    final = walk.final if any(walk.decisions) else chain_model.run_steps(prompt.hidden, chain, prompt.inputs)
+    return query.score_packed_many([final], chain_model.head)[0], chain
 
 
 def shaped_reward(correct: bool, outcome: dict, target: int, shape: str) -> float:
