@@ -1,0 +1,74 @@
+"""Can a short chain's own confidence say when it departs from the full chain? A cascade read off
+two ``scripts/evaluate.py`` runs on the same questions, with no answer key.
+
+The draft (a router, a static chain) answers first. Where the margin of its choice distribution
+(softmax of its choice scores: top probability minus the runner-up's) is at least a level, its
+answer stands; elsewhere the full chain runs as well and its answer is taken, so those questions
+pay both chains' layers. A level is worth having only if confident drafts agree with the full
+chain more often than the draft does overall: that share ("agrees where kept") is what the table
+tests, beside the cascade's agreement, accuracy and mean layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from benchmarks.experiments.policy_table import common_records
+from benchmarks.experiments.stats import format_rate, rate
+from search.guesses import choice_distribution
+
+
+def choice_margin(scores: Sequence[float]) -> float:
+    """Top minus runner-up probability of softmax(scores); 1.0 for a single choice."""
+    probabilities = sorted(choice_distribution(scores, 1.0), reverse=True)
+    return float(probabilities[0] - (probabilities[1] if len(probabilities) > 1 else 0.0))
+
+
+def cascade_rows(draft: list[dict], full: list[dict], levels: Sequence[float]) -> list[dict]:
+    """One row per margin level, on the questions both runs answered (in the draft's order)."""
+    if any(not 0.0 <= level <= 1.0 for level in levels):
+        raise ValueError(f"margin levels must lie in [0, 1], got {list(levels)}")
+    paired = common_records({"draft": draft, "full": full})
+    pairs = list(zip(paired["draft"], paired["full"], strict=True))
+    for record in (record for pair in pairs for record in pair):
+        missing = {"scores", "prediction", "correct", "chain_length"} - record.keys()
+        if missing:
+            raise ValueError(f"record {record.get('id')!r} lacks {sorted(missing)}")
+    margins = [choice_margin(d["scores"]) for d, _ in pairs]
+    rows = []
+    for level in levels:
+        kept = [margin >= level for margin in margins]
+        answers = [d if keep else f for (d, f), keep in zip(pairs, kept, strict=True)]
+        agrees = [a["prediction"] == f["prediction"] for a, (_, f) in zip(answers, pairs, strict=True)]
+        layers = [
+            d["chain_length"] + (0 if keep else f["chain_length"])
+            for (d, f), keep in zip(pairs, kept, strict=True)
+        ]
+        rows.append(
+            {
+                "level": level,
+                "n": len(pairs),
+                "kept": sum(kept) / len(pairs),
+                "agrees_where_kept": rate([a for a, keep in zip(agrees, kept, strict=True) if keep]),
+                "agreement": rate(agrees),
+                "accuracy": rate([bool(a["correct"]) for a in answers]),
+                "mean_layers": sum(layers) / len(layers),
+                "full_layers": sum(f["chain_length"] for _, f in pairs) / len(pairs),
+            }
+        )
+    return rows
+
+
+def cascade_markdown(rows: list[dict]) -> str:
+    lines = [
+        "| draft margin ≥ | n | draft kept | agrees where kept (95% CI) | agrees with full chain (95% CI) "
+        "| accuracy (95% CI) | mean layers | vs full chain |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['level']:g} | {row['n']} | {row['kept']:.3f} | {format_rate(*row['agrees_where_kept'])} "
+            f"| {format_rate(*row['agreement'])} | {format_rate(*row['accuracy'])} "
+            f"| {row['mean_layers']:.2f} | {row['mean_layers'] / row['full_layers']:.2f}× |"
+        )
+    return "\n".join(lines) + "\n"

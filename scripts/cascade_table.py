@@ -1,0 +1,39 @@
+"""Tabulate a confidence cascade: a draft policy's answer where its choice margin reaches a level,
+else the full chain's (both from scripts/evaluate.py runs on the same questions; no answer key).
+
+    python scripts/cascade_table.py outputs/router/validation outputs/full/validation \
+        --levels 0 0.2 0.5 0.8 --out table.md
+
+Each run is a scripts/evaluate.py run directory (or its results.jsonl, .jsonl.gz).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from benchmarks.experiments.cascade import cascade_markdown, cascade_rows
+from benchmarks.experiments.search_summary import load_records
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("draft", type=Path, help="the draft policy's evaluate.py run")
+    parser.add_argument("full", type=Path, help="the full chain's evaluate.py run")
+    parser.add_argument("--levels", nargs="+", type=float, default=[0.0, 0.2, 0.4, 0.6, 0.8, 0.9])
+    parser.add_argument("--out", type=Path, default=None, help="also write the table to this file")
+    args = parser.parse_args()
+    try:
+        table = cascade_markdown(cascade_rows(load_records(args.draft), load_records(args.full), args.levels))
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from None
+    print(table, end="")
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(table)
+
+
+if __name__ == "__main__":
+    main()
