@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from benchmarks.experiments.evaluate import accuracy_table
+from benchmarks.experiments.session import emit_table
 
 
 def main() -> None:
@@ -23,9 +24,7 @@ def main() -> None:
     if missing:
         raise SystemExit(f"no summary.json in {', '.join(missing)}: not an evaluation run, or not finished")
     table = accuracy_table([json.loads((run / "summary.json").read_text()) for run in args.runs])
-    print(table, end="")
-    if args.out is not None:
-        args.out.write_text(table)
+    emit_table(table, args.out)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.experiments.session import emit_table
 from cola import ChainModel, load_model
 
 
@@ -75,9 +76,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this file")
     args = parser.parse_args()
     table = bench(args.model, args.tokens, args.repeats)
-    print(table, end="")
-    if args.out is not None:
-        args.out.write_text(table)
+    emit_table(table, args.out)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchmarks.experiments.cascade import cascade_markdown, cascade_rows
 from benchmarks.experiments.search_summary import load_records
+from benchmarks.experiments.session import emit_table
 
 
 def main() -> None:
@@ -29,10 +30,7 @@ def main() -> None:
         table = cascade_markdown(cascade_rows(load_records(args.draft), load_records(args.full), args.levels))
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
-    print(table, end="")
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table)
+    emit_table(table, args.out)
 
 
 if __name__ == "__main__":

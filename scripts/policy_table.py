@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchmarks.experiments.policy_table import policy_markdown, policy_rows
 from benchmarks.experiments.search_summary import load_records
+from benchmarks.experiments.session import emit_table
 
 
 def named_run(text: str) -> tuple[str, Path]:
@@ -43,10 +44,7 @@ def main() -> None:
         )
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
-    print(table, end="")
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table)
+    emit_table(table, args.out)
 
 
 if __name__ == "__main__":

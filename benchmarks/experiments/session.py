@@ -1,4 +1,5 @@
-"""What every script does before its library call: threads, the model, the chain typed by the user.
+"""What every script does around its library call: threads, the model, the chain typed by the user;
+the table it prints.
 
 Settings objects (task, search, engine, study) are built by Hydra from ``_target_`` entries in
 ``conf/``; this module never imports Hydra.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from pathlib import Path
 
 import torch
 
@@ -89,3 +91,11 @@ def quote_chain_arguments(argv: list[str], keys: tuple[str, ...] = ("chain",)) -
             argument = f"{key}='{value}'"
         quoted.append(argument)
     return quoted
+
+
+def emit_table(table: str, out: Path | None) -> None:
+    """Print a markdown table; also write it to ``out`` (its folder made) when one is given."""
+    print(table, end="")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(table)

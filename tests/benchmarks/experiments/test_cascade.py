@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -73,3 +74,22 @@ def test_bad_levels_and_records_without_scores_are_refused():
 def test_script_names_a_missing_run(tmp_path):
     done = script("cascade_table.py", str(tmp_path / "nope"), str(tmp_path / "full"))
     assert done.returncode != 0 and "no search records at" in done.stderr and "nope" in done.stderr
+
+
+def test_script_prints_the_table_and_writes_it_where_asked(tmp_path):
+    for name, records in (("draft", DRAFT), ("full", FULL)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "tables" / "cascade.md"
+    done = script(
+        "cascade_table.py",
+        str(tmp_path / "draft.jsonl"),
+        str(tmp_path / "full.jsonl"),
+        "--levels",
+        "0",
+        "0.5",
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == done.stdout
+    assert done.stdout.count("\n") == 4 and "| 0.5 | 4 | 0.500 |" in done.stdout
