@@ -35,6 +35,7 @@ def cascade_rows(draft: list[dict], full: list[dict], levels: Sequence[float]) -
         if missing:
             raise ValueError(f"record {record.get('id')!r} lacks {sorted(missing)}")
     margins = [choice_margin(d["scores"]) for d, _ in pairs]
+    full_layers = sum(f["chain_length"] for _, f in pairs) / len(pairs)
     rows = []
     for level in levels:
         kept = [margin >= level for margin in margins]
@@ -53,7 +54,7 @@ def cascade_rows(draft: list[dict], full: list[dict], levels: Sequence[float]) -
                 "agreement": rate(agrees),
                 "accuracy": rate([bool(a["correct"]) for a in answers]),
                 "mean_layers": sum(layers) / len(layers),
-                "full_layers": sum(f["chain_length"] for _, f in pairs) / len(pairs),
+                "full_layers": full_layers,
             }
         )
     return rows
