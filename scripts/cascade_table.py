@@ -1,5 +1,6 @@
 """Tabulate a confidence cascade: a draft policy's answer where its choice margin reaches a level,
 else the full chain's (both from scripts/evaluate.py runs on the same questions; no answer key).
+Then the draft's agreement by the full chain's own margin.
 
     python scripts/cascade_table.py outputs/router/validation outputs/full/validation \
         --levels 0 0.2 0.5 0.8 --out table.md
@@ -12,7 +13,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.experiments.cascade import cascade_markdown, cascade_rows
+from benchmarks.experiments.cascade import (
+    agreement_by_full_margin,
+    cascade_markdown,
+    cascade_rows,
+    full_margin_markdown,
+)
 from benchmarks.experiments.search_summary import load_records
 from benchmarks.experiments.session import emit_table
 
@@ -27,7 +33,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this file")
     args = parser.parse_args()
     try:
-        table = cascade_markdown(cascade_rows(load_records(args.draft), load_records(args.full), args.levels))
+        draft, full = load_records(args.draft), load_records(args.full)
+        table = cascade_markdown(cascade_rows(draft, full, args.levels))
+        table += "\n" + full_margin_markdown(agreement_by_full_margin(draft, full))
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
     emit_table(table, args.out)

@@ -6,11 +6,14 @@ The draft (a router, a static chain) answers first. Where the margin of its choi
 answer stands; elsewhere the full chain runs as well and its answer is taken, so those questions
 pay both chains' layers. A level is worth having only if confident drafts agree with the full
 chain more often than the draft does overall: that share ("agrees where kept") is what the table
-tests, beside the cascade's agreement, accuracy and mean layers.
+tests, beside the cascade's agreement, accuracy and mean layers. A second table splits the draft's
+agreement by the full chain's own margin: whether it departs only on near-ties, which any change
+of chain flips, or on answers the full chain is sure of.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from benchmarks.experiments.policy_table import common_records
@@ -24,16 +27,22 @@ def choice_margin(scores: Sequence[float]) -> float:
     return float(probabilities[0] - (probabilities[1] if len(probabilities) > 1 else 0.0))
 
 
-def cascade_rows(draft: list[dict], full: list[dict], levels: Sequence[float]) -> list[dict]:
-    """One row per margin level, on the questions both runs answered (in the draft's order)."""
-    if any(not 0.0 <= level <= 1.0 for level in levels):
-        raise ValueError(f"margin levels must lie in [0, 1], got {list(levels)}")
+def _paired(draft: list[dict], full: list[dict]) -> list[tuple[dict, dict]]:
+    """(draft, full) records of the questions both runs answered, in the draft's order."""
     paired = common_records({"draft": draft, "full": full})
     pairs = list(zip(paired["draft"], paired["full"], strict=True))
     for record in (record for pair in pairs for record in pair):
         missing = {"scores", "prediction", "correct", "chain_length"} - record.keys()
         if missing:
             raise ValueError(f"record {record.get('id')!r} lacks {sorted(missing)}")
+    return pairs
+
+
+def cascade_rows(draft: list[dict], full: list[dict], levels: Sequence[float]) -> list[dict]:
+    """One row per margin level, on the questions both runs answered."""
+    if any(not 0.0 <= level <= 1.0 for level in levels):
+        raise ValueError(f"margin levels must lie in [0, 1], got {list(levels)}")
+    pairs = _paired(draft, full)
     margins = [choice_margin(d["scores"]) for d, _ in pairs]
     full_layers = sum(f["chain_length"] for _, f in pairs) / len(pairs)
     rows = []
@@ -58,6 +67,30 @@ def cascade_rows(draft: list[dict], full: list[dict], levels: Sequence[float]) -
             }
         )
     return rows
+
+
+FULL_MARGIN_EDGES = (0.0, 0.1, 0.3, 0.6)  # bins [0, 0.1), [0.1, 0.3), [0.3, 0.6), [0.6, 1]
+
+
+def agreement_by_full_margin(
+    draft: list[dict], full: list[dict], edges: Sequence[float] = FULL_MARGIN_EDGES
+) -> list[dict]:
+    """The draft's agreement with the full chain among questions whose full-chain margin lies in
+    each bin (from each edge up to the next; the last bin up to 1)."""
+    pairs = [
+        (choice_margin(f["scores"]), d["prediction"] == f["prediction"]) for d, f in _paired(draft, full)
+    ]
+    rows = []
+    for low, high in zip(edges, (*edges[1:], math.inf), strict=True):
+        inside = [agrees for margin, agrees in pairs if low <= margin < high]
+        rows.append({"low": low, "high": min(high, 1.0), "n": len(inside), "agreement": rate(inside)})
+    return rows
+
+
+def full_margin_markdown(rows: list[dict]) -> str:
+    lines = ["| full chain's margin | n | draft agrees with it (95% CI) |", "|---|---|---|"]
+    lines += [f"| {r['low']:g}–{r['high']:g} | {r['n']} | {format_rate(*r['agreement'])} |" for r in rows]
+    return "\n".join(lines) + "\n"
 
 
 def cascade_markdown(rows: list[dict]) -> str:

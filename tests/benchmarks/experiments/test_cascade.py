@@ -5,7 +5,13 @@ import math
 
 import pytest
 
-from benchmarks.experiments.cascade import cascade_markdown, cascade_rows, choice_margin
+from benchmarks.experiments.cascade import (
+    agreement_by_full_margin,
+    cascade_markdown,
+    cascade_rows,
+    choice_margin,
+    full_margin_markdown,
+)
 from tests.benchmarks.experiments.test_search_run import script
 
 
@@ -61,6 +67,18 @@ def test_rows_take_the_draft_where_confident_and_pay_both_chains_elsewhere():
     assert "| 1 | 4 | 0.000 | – |" in table
 
 
+def test_agreement_is_split_by_the_full_chains_own_margin():
+    # Full margins: q1-q4 about 0.46 (scores 0, -1); q5 is not in the draft.
+    full = [*FULL[:3], record("q4", [0.0, -5.0], gold=1, length=30)]  # q4: margin 0.987
+    low, middle, high = agreement_by_full_margin(DRAFT, full, edges=(0.0, 0.3, 0.6))
+    assert (low["n"], middle["n"], high["n"]) == (0, 3, 1)
+    assert low["agreement"] == (None, None)
+    assert middle["agreement"][0] == pytest.approx(1 / 3)  # q1 agrees, q2 and q3 depart
+    assert high["agreement"][0] == 1.0 and high["high"] == 1.0
+    table = full_margin_markdown([low, middle, high])
+    assert "| 0–0.3 | 0 | – |" in table and "| 0.6–1 | 1 | 1.000" in table
+
+
 def test_bad_levels_and_records_without_scores_are_refused():
     with pytest.raises(ValueError, match="margin levels"):
         cascade_rows(DRAFT, FULL, [1.5])
@@ -92,4 +110,4 @@ def test_script_prints_the_table_and_writes_it_where_asked(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert out.read_text() == done.stdout
-    assert done.stdout.count("\n") == 4 and "| 0.5 | 4 | 0.500 |" in done.stdout
+    assert "| 0.5 | 4 | 0.500 |" in done.stdout and "| 0.6–1 | 0 | – |" in done.stdout
