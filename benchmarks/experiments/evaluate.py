@@ -94,23 +94,23 @@ def score_queries(
     chain_model: ChainModel,
     tokenizer,
     queries: list[Query],
-    choose: Callable[[Query], Chain],
+    info: RunInfo,
     *,
     batch_size: int = 1,
-    packed: bool = False,
-    router: BlockRouter | None = None,
 ) -> Iterable[tuple[Query, dict, Chain, float]]:
-    """Yield (query, result fields, the chain it ran, seconds per query) for each query, in order.
+    """Yield (query, result fields, the chain it ran, seconds per query) for each query, in order,
+    under ``info``'s chain or chain policy.
 
     The seconds include choosing the chain (a router's feature pass), since a policy pays for it.
-    A block ``router`` (the policy behind ``choose``) on packed multiple choice chooses and answers
-    in one pass (:func:`answer_routed`)."""
+    A block router on packed multiple choice chooses and answers in one pass (:func:`answer_routed`)."""
     generation = [query for query in queries if isinstance(query, GenerationQuery)]
     if generation and len(generation) != len(queries):
         raise ValueError("a run mixes generation and multiple-choice queries")
+    choose = info.chooser(chain_model)
+    router = info.policy if isinstance(info.policy, BlockRouter) else None
     for batch in _batches(queries, batch_size if generation else 1):
         start = time.perf_counter()
-        if router is not None and packed and isinstance(batch[0], LoglikelihoodQuery):
+        if router is not None and info.packed and isinstance(batch[0], LoglikelihoodQuery):
             outcome, chain = answer_routed(chain_model, batch[0], router)
             yield batch[0], _choice_fields(outcome), chain, time.perf_counter() - start
             continue
@@ -118,7 +118,9 @@ def score_queries(
         if generation:
             results = _generate_by_chain(chain_model, tokenizer, batch, chains)
         else:
-            answer = answer_packed if packed and isinstance(batch[0], LoglikelihoodQuery) else answer_choice
+            answer = (
+                answer_packed if info.packed and isinstance(batch[0], LoglikelihoodQuery) else answer_choice
+            )
             results = [_choice_fields(answer(chain_model, batch[0], chains[0]))]
         seconds = (time.perf_counter() - start) / len(batch)
         for query, result, chain in zip(batch, results, chains, strict=True):
@@ -232,15 +234,7 @@ def evaluate(
     if isinstance(info.policy, ChainEnsemble):
         scored = score_ensemble(chain_model, tokenizer, queries, info.policy)
     else:
-        scored = score_queries(
-            chain_model,
-            tokenizer,
-            queries,
-            info.chooser(chain_model),
-            batch_size=batch_size,
-            packed=info.packed,
-            router=info.policy if isinstance(info.policy, BlockRouter) else None,
-        )
+        scored = score_queries(chain_model, tokenizer, queries, info, batch_size=batch_size)
     for query, fields, chain, seconds in tqdm(
         scored, total=len(queries), disable=not progress, desc=task.benchmark
     ):
