@@ -44,25 +44,27 @@ def cascade_rows(draft: list[dict], full: list[dict], levels: Sequence[float]) -
         raise ValueError(f"margin levels must lie in [0, 1], got {list(levels)}")
     pairs = _paired(draft, full)
     margins = [choice_margin(d["scores"]) for d, _ in pairs]
+    draft_agrees = [d["prediction"] == f["prediction"] for d, f in pairs]
     full_layers = sum(f["chain_length"] for _, f in pairs) / len(pairs)
     rows = []
     for level in levels:
         kept = [margin >= level for margin in margins]
-        answers = [d if keep else f for (d, f), keep in zip(pairs, kept, strict=True)]
-        agrees = [a["prediction"] == f["prediction"] for a, (_, f) in zip(answers, pairs, strict=True)]
-        layers = [
-            d["chain_length"] + (0 if keep else f["chain_length"])
-            for (d, f), keep in zip(pairs, kept, strict=True)
-        ]
         rows.append(
             {
                 "level": level,
                 "n": len(pairs),
                 "kept": sum(kept) / len(pairs),
-                "agrees_where_kept": rate([a for a, keep in zip(agrees, kept, strict=True) if keep]),
-                "agreement": rate(agrees),
-                "accuracy": rate([bool(a["correct"]) for a in answers]),
-                "mean_layers": sum(layers) / len(layers),
+                "agrees_where_kept": rate([a for a, keep in zip(draft_agrees, kept, strict=True) if keep]),
+                # where the full chain ran too, its own answer is taken: agreement by construction
+                "agreement": rate([a or not keep for a, keep in zip(draft_agrees, kept, strict=True)]),
+                "accuracy": rate(
+                    [bool((d if keep else f)["correct"]) for (d, f), keep in zip(pairs, kept, strict=True)]
+                ),
+                "mean_layers": sum(
+                    d["chain_length"] + (0 if keep else f["chain_length"])
+                    for (d, f), keep in zip(pairs, kept, strict=True)
+                )
+                / len(pairs),
                 "full_layers": full_layers,
             }
         )
