@@ -202,8 +202,8 @@ def headline(summary: dict) -> dict:
     if "faithful" in summary:
         parts = ("faithful", "reach")
         return {"n": summary["n"]} | {
-            f"mean_layers_{part}": summary[part]["mean"] for part in parts if part in summary
-        }
+            f"mean_layers_{part}": summary[part]["mean"] for part in parts if summary.get(part)
+        }  # a part is None when it did not run (no reach control) or had no input
     return {key: summary[key] for key in HEADLINE_KEYS}
 
 

@@ -75,8 +75,8 @@ def sign_flip_p(
     differences = paired_differences(first, second)
     if not len(differences):
         return None
-    if not differences.any():
-        return 1.0
+    if not differences.any() or len(differences) == 1:
+        return 1.0  # one pair: its two signs are equally likely and equally extreme
     result = stats.permutation_test(
         (differences,),
         lambda sample, axis: np.mean(sample, axis=axis),
