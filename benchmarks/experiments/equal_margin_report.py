@@ -12,25 +12,33 @@ from benchmarks.experiments.equal_margin import (
     search_units,
 )
 from benchmarks.experiments.reach import reach, with_twin
-from benchmarks.experiments.stats import format_rate
+from benchmarks.experiments.stats import format_p, format_rate
 
 EQUAL_MARGIN_BUDGET = 25  # the primary figure reads "reached within 25 evaluations"
+# A search report is written after every run: 1,000 resamples keep it to seconds. Published figures
+# come from scripts/equal_margin.py with 10,000.
+REPORT_RESAMPLES = 1000
 
 
 def equal_margin_results(records_by_run: dict[str, list[dict]]) -> dict[str, dict]:
     """``name (per search|per chain)`` -> the test within min(25, the run's reach), with its bins."""
     results = {}
     for name, records in records_by_run.items():
-        if not records or "full_scores" not in records[0]:
-            continue  # records from before the full chain's ranking was kept
+        if not records or "full_scores" not in records[0] or "continuation_ids" not in records[0]:
+            continue  # records from before the full chain's ranking and choice tokens were kept
         budget = min(EQUAL_MARGIN_BUDGET, reach(records))
         kinds = {"per search": search_units(records, budget)} if with_twin(records) else {}
         if records[0]["search"] == "random" and "predictions" in records[0]:
             kinds["per chain"] = chain_units(records, budget)
         for kind, units in kinds.items():
-            if (test := equal_margin_test(units)) is not None:
+            if (test := equal_margin_test(units, resamples=REPORT_RESAMPLES)) is not None:
                 results[f"{name} ({kind})"] = test | {"budget": budget, "bins": binned_table(units)}
     return results
+
+
+def _p_text(test: dict) -> str:
+    text = format_p(test["effect_p"], test["resamples"])
+    return text if text.startswith("<") else f"= {text}"
 
 
 def _bin_line(row: dict) -> str:
@@ -50,7 +58,7 @@ def describe(name: str, test: dict) -> list[str]:
         f"**{name}**, reached within {test['budget']}: {test['n_units']} targets on {test['n_questions']} "
         f"questions ({test['n_gold_units']} gold). Is-gold coefficient {format_rate(test['coefficient'], test['coefficient_ci'])}; "
         f"average effect on the chance of reaching {format_rate(test['effect'], test['effect_ci'])}, "
-        f"p = {format_rate(test['effect_p'])}. The interval allows an is-gold effect from {low:+.3f} to {high:+.3f}.",
+        f"p {_p_text(test)}. The interval allows an is-gold effect from {low:+.3f} to {high:+.3f}.",
         "",
         "| full-chain rank | score gap to its answer | gold reached | other targets reached |",
         "|---|---|---|---|",
@@ -66,11 +74,14 @@ def equal_margin_section(records_by_run: dict[str, list[dict]]) -> list[str]:
     lines = [
         "## The equal-margin test",
         "",
-        "Is a target reached more often when it is gold than when it is not, at equal full-chain rank",
-        "and equal score gap to the full chain's answer? Logistic model of reached on is-gold, rank and",
-        "gap; 95% percentile-bootstrap intervals resampling questions (1000 resamples, seed 0). Per",
-        "search: gold (the search) and the placebo (its twin) on originally-wrong questions; per chain:",
-        "every evaluated chain, every choice the full chain did not pick a target.",
+        "Is a target reached more often when it is gold than when it is not, at equal full-chain rank,",
+        "equal score gap to the full chain's answer and equal length? Per search (gold by the search,",
+        "the placebo by its twin, on originally-wrong questions): logistic model of reached on is-gold,",
+        "rank, a natural cubic spline of the gap (4 df) and the target's length in tokens centred within",
+        "the question. Per chain (random chains, originally-wrong questions): conditional logit of which",
+        "choice a chain that leaves the full chain's answer lands on. Average effect over gold targets;",
+        f"95% percentile-bootstrap intervals resampling questions ({REPORT_RESAMPLES:,} resamples, seed 0;",
+        "published figures: scripts/equal_margin.py, 10,000). Model and calibration: docs/results/equal_margin.",
         "",
     ]
     for name, test in results.items():

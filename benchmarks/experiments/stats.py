@@ -126,3 +126,13 @@ def format_rate(value, interval: Sequence[float] | None = None) -> str:
         return "–"
     text = f"{value:.3f}" if isinstance(value, float) else str(value)
     return f"{text} ({interval[0]:.3f}–{interval[1]:.3f})" if interval else text
+
+
+def format_p(p: float | None, resamples: int | None = None) -> str:
+    """A p-value at the resolution that produced it: a resampled p of 0 reads ``< 1/resamples``
+    (with 10,000 resamples, ``< 0.0001``), never ``< 0.001`` from a thousand."""
+    if p is None:
+        return "–"
+    if resamples and p < 1 / resamples:
+        return f"< {1 / resamples:.2g}"
+    return f"{p:.4f}" if p < 0.001 else f"{p:.3f}"

@@ -1,12 +1,9 @@
-"""Comparisons like with like (common reach, same samples, Holm) and the equal-margin test on
-synthetic records whose is-gold effect is known."""
+"""Comparisons like with like (common reach, same samples, Holm)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from benchmarks.experiments.equal_margin import chain_units, equal_margin_test, search_units
 from benchmarks.experiments.search_compare import paired_comparisons, secondary_family
 from benchmarks.experiments.search_summary import placebo_summary
 from benchmarks.experiments.stats import holm
@@ -96,80 +93,3 @@ def test_paired_means_average_the_samples_where_both_targets_were_reached():
         and summary["mean_first_correct_evaluation_placebo"] == 4
     )
     assert summary["runner_up_share"] == 1.0 and summary["gold_runner_up"]["n"] == 2
-
-
-def synthetic_questions(
-    n: int, effect: float, rng: np.random.Generator
-) -> list[tuple[list[float], int, int]]:
-    """Questions the full chain gets wrong: scores, gold (rank 1-3), a placebo (another non-top)."""
-    questions = []
-    for _ in range(n):
-        scores = sorted(rng.normal(0, 1.5, size=4).tolist(), reverse=True)  # choice 0 is the answer
-        gold = int(rng.integers(1, 4))
-        placebo = int(rng.choice([c for c in (1, 2, 3) if c != gold]))
-        questions.append((scores, gold, placebo))
-    return questions
-
-
-def reach_chance(scores, target, is_gold, effect):
-    # Near-ties are reached more (gap), and gold more again by ``effect`` on the log-odds.
-    gap = scores[0] - scores[target]
-    return 1 / (1 + np.exp(-(0.5 - 1.2 * gap + effect * is_gold)))
-
-
-@pytest.mark.parametrize("effect", [0.0, 1.5])
-def test_the_equal_margin_model_recovers_a_known_is_gold_effect_per_search(effect):
-    rng = np.random.default_rng(3)
-    records = []
-    for index, (scores, gold, placebo) in enumerate(synthetic_questions(600, effect, rng)):
-        reached = {t: rng.random() < reach_chance(scores, t, t == gold, effect) for t in (gold, placebo)}
-        ranks = {c: c for c in range(4)}  # sorted scores: choice c has rank c
-        entry = record(
-            f"q{index}",
-            search="descent",
-            gold_first=1 if reached[gold] else None,
-            placebo_first=1 if reached[placebo] else None,
-            spent=25,
-            gold_rank=ranks[gold],
-            placebo_rank=ranks[placebo],
-        )
-        records.append(entry | {"full_scores": scores, "gold": gold, "placebo": placebo})
-    test = equal_margin_test(search_units(records, 25), resamples=200)
-    low, high = test["coefficient_ci"]
-    assert low < effect < high
-    assert (low > 0) == (effect > 0)  # found where it exists, not where it does not
-
-
-def test_the_equal_margin_model_recovers_a_known_effect_per_chain():
-    rng = np.random.default_rng(4)
-    effect, records = 1.0, []
-    for index, (scores, gold, _) in enumerate(synthetic_questions(300, effect, rng)):
-        predictions = [0]
-        for _ in range(10):  # each chain lands on one choice: the top, or a target by its chance
-            weights = np.array(
-                [1.0] + [np.exp(np.log(reach_chance(scores, t, t == gold, effect))) for t in (1, 2, 3)]
-            )
-            predictions.append(int(rng.choice(4, p=weights / weights.sum())))
-        records.append({"id": f"q{index}", "full_scores": scores, "gold": gold, "predictions": predictions})
-    test = equal_margin_test(chain_units(records, 10), resamples=200)
-    assert test["n_units"] == 300 * 10 * 3
-    assert test["coefficient_ci"][0] > 0 and test["effect"] > 0
-
-
-def test_the_logistic_fit_is_scikit_learns_estimate():
-    from sklearn.linear_model import LogisticRegression
-
-    from benchmarks.experiments.equal_margin import RIDGE, logistic_fit
-
-    rng = np.random.default_rng(5)
-    x = np.column_stack([rng.integers(0, 2, 400), rng.integers(0, 2, 400), rng.normal(2, 1.5, 400)])
-    y = (rng.random(400) < 1 / (1 + np.exp(-(0.3 + 0.8 * x[:, 0] - 0.5 * x[:, 1] - 0.7 * x[:, 2])))).astype(
-        float
-    )
-    weight = rng.integers(1, 4, 400).astype(float)
-    ours = logistic_fit(x, y, weight)
-    reference = LogisticRegression(C=1 / RIDGE, tol=1e-10, max_iter=10_000).fit(x, y, sample_weight=weight)
-    assert ours == pytest.approx(np.r_[reference.intercept_, reference.coef_[0]], abs=1e-4)
-    # A separated sample (the outcome follows one column exactly) stays finite under the ridge.
-    separated = logistic_fit(x[:, :1], x[:, 0], np.ones(400))
-    assert np.isfinite(separated).all() and separated[1] > 5
