@@ -4,7 +4,9 @@ questions every run answered.
     python scripts/policy_table.py "full chain=outputs/full/test" static=outputs/static/test \
         calibration=outputs/calibration/test --full "full chain" --rival calibration --out table.md
 
-Each NAME=PATH is a scripts/evaluate.py run directory (or its results.jsonl, .jsonl.gz).
+Each NAME=PATH is a scripts/evaluate.py run directory (or its results.jsonl, .jsonl.gz). The table
+is printed for the rows every run answered and again for rows 500 and later of the split (the rows
+never used in development), each with its own Holm; ``--whole-only`` prints the first alone.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.experiments.policy_table import policy_markdown, policy_rows
+from benchmarks.experiments.policy_table import policy_markdown, policy_rows, sliced_markdown
 from benchmarks.experiments.search_summary import load_records
 from benchmarks.experiments.session import emit_table
 
@@ -32,6 +34,9 @@ def main() -> None:
     parser.add_argument("--full", required=True, help="the NAME of the full chain's run")
     parser.add_argument("--rival", default=None, help="the NAME of the best calibration's run")
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this file")
+    parser.add_argument(
+        "--whole-only", action="store_true", help="one table on the shared rows, without the rows-500+ table"
+    )
     args = parser.parse_args()
     runs = dict(args.runs)
     for name in filter(None, (args.full, args.rival)):
@@ -39,8 +44,12 @@ def main() -> None:
             raise SystemExit(f"error: no run named {name!r}; the runs are {', '.join(runs)}")
     try:
         records = {name: load_records(path) for name, path in runs.items()}
-        table = policy_markdown(
-            policy_rows(records, full=args.full, rival=args.rival), full=args.full, rival=args.rival
+        table = (
+            policy_markdown(
+                policy_rows(records, full=args.full, rival=args.rival), full=args.full, rival=args.rival
+            )
+            if args.whole_only
+            else sliced_markdown(records, full=args.full, rival=args.rival)
         )
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None

@@ -6,7 +6,8 @@ the full chain answers them (its agreement, Wilson interval: the faithful polici
 paired difference from the full
 chain and from the rival (the best calibration), each with a bootstrap interval and the exact
 McNemar p, Holm-adjusted over the policies compared with the full chain; mean layers run; seconds
-per question (median, p90) and the machine load.
+per question (median, p90) and the machine load. ``sliced_markdown`` gives the table on the whole
+split and on rows 500 and later side by side.
 """
 
 from __future__ import annotations
@@ -15,8 +16,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks.experiments.fresh_rows import SLICES, in_rows
 from benchmarks.experiments.machine import summarize_machine
-from benchmarks.experiments.stats import format_rate, holm, mcnemar_exact, paired_bootstrap_interval, rate
+from benchmarks.experiments.stats import (
+    format_p,
+    format_rate,
+    holm,
+    mcnemar_exact,
+    paired_bootstrap_interval,
+    rate,
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,8 @@ def _difference(comparison: Comparison | None, adjusted: float | None = None) ->
     if comparison is None:
         return "–"
     low, high = comparison.interval
-    text = f"{comparison.difference:+.3f} ({low:+.3f}–{high:+.3f}), p = {comparison.p:.3f}"
+    p = format_p(comparison.p)
+    text = f"{comparison.difference:+.3f} ({low:+.3f}–{high:+.3f}), p {p if p.startswith('<') else '= ' + p}"
     if adjusted is not None:
         text += f", Holm {adjusted:.3f}"
         if adjusted < 0.05:
@@ -111,3 +121,17 @@ def policy_markdown(rows: list[dict], *, full: str, rival: str | None) -> str:
             f"{load} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def sliced_markdown(runs: dict[str, list[dict]], *, full: str, rival: str | None) -> str:
+    """The table on every row the runs share and again on rows 500 and later (the rows never used
+    in development), each with its own Holm over the same policies; a slice no run reaches is left
+    out."""
+    parts = []
+    for name in ("all rows", "rows 500+"):
+        first, last = SLICES[name]
+        chosen = {run: in_rows(records, first, last) for run, records in runs.items()}
+        if all(chosen.values()):
+            rows = policy_rows(chosen, full=full, rival=rival)
+            parts.append(f"**{name}**\n\n" + policy_markdown(rows, full=full, rival=rival))
+    return "\n".join(parts)

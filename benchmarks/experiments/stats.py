@@ -133,6 +133,41 @@ def format_p(p: float | None, resamples: int | None = None) -> str:
     (with 10,000 resamples, ``< 0.0001``), never ``< 0.001`` from a thousand."""
     if p is None:
         return "–"
-    if resamples and p < 1 / resamples:
-        return f"< {1 / resamples:.2g}"
+    floor = 1 / resamples if resamples else 1e-4  # an exact p below 0.0001 reads as such
+    if p < floor:
+        return f"< {floor:.2g}"
     return f"{p:.4f}" if p < 0.001 else f"{p:.3f}"
+
+
+def pooled_clustered_difference(
+    cells: dict[str, tuple[list[str], list[bool], list[bool]]], *, resamples: int = BOOTSTRAP_RESAMPLES
+) -> dict:
+    """``first`` less ``second`` pooled over cells (say, model x split) that may share questions:
+    each question's net (ups less downs, summed over the cells that hold it) is the unit, so the
+    interval (percentile bootstrap over questions) and the p (sign flips of the question nets,
+    :func:`sign_flip_p`) respect that two cells on one question are not independent. Stratified
+    by cell: every cell keeps its own pairs; only questions are resampled."""
+    net: dict[str, int] = {}
+    count: dict[str, int] = {}
+    ups = downs = 0
+    for ids, first, second in cells.values():
+        for question, a, b in zip(ids, first, second, strict=True):
+            net[question] = net.get(question, 0) + int(a) - int(b)
+            count[question] = count.get(question, 0) + 1
+            ups, downs = ups + (a and not b), downs + (b and not a)
+    nets, counts = np.array(list(net.values()), float), np.array([count[q] for q in net], float)
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    draws = [
+        nets[chosen].sum() / counts[chosen].sum()
+        for chosen in (rng.integers(0, len(nets), len(nets)) for _ in range(resamples))
+    ]
+    return {
+        "n_pairs": int(counts.sum()),
+        "n_questions": len(nets),
+        "up": int(ups),
+        "down": int(downs),
+        "difference": float(nets.sum() / counts.sum()),
+        "difference_ci": [float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))],
+        "p": sign_flip_p(nets.tolist(), [0.0] * len(nets), draws=resamples),
+        "resamples": resamples,
+    }
