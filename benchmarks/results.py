@@ -139,3 +139,16 @@ def write_derived_run(output_dir: str | Path, settings: dict, records: list[dict
             log.append(record)
     accuracy = sum(record["correct"] for record in records) / len(records) if records else None
     return {"n": len(records), "accuracy": accuracy, "out": str(output_dir)}
+
+
+def recorded_path(path: str | Path) -> str:
+    """A path as a committed file should hold it: relative to the working directory when it lies
+    under it (runs are started from the repository), else as given. A machine's absolute paths
+    in a committed record name nothing on another machine."""
+    path = Path(path)
+    if path.is_absolute():
+        try:
+            return str(path.resolve().relative_to(Path.cwd().resolve()))
+        except ValueError:
+            return str(path)
+    return str(path)

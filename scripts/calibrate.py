@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from benchmarks.experiments.calibration import choice_data, fit_on_validation, full_chain_run
+from benchmarks.results import recorded_path
 from cola.policy import CHOICE_FEATURES, save_policy
 
 
@@ -47,9 +48,9 @@ def main() -> None:
         trained_toward="gold",
     )
     summary = {
-        "train": {"run": str(args.train), "n": len(train)},
+        "train": {"run": recorded_path(args.train), "n": len(train)},
         "validation": {
-            "run": str(args.validation),
+            "run": recorded_path(args.validation),
             "n": len(validation),
             "accuracy": sum(r["correct"] for r in validation) / len(validation),
             "accuracy_norm": sum(r.get("correct_norm", False) for r in validation) / len(validation),
@@ -57,7 +58,7 @@ def main() -> None:
         },
         "ridge": ridge,
         "weights": dict(zip(CHOICE_FEATURES, calibration.weights.tolist(), strict=True)),
-        "policy": str(args.out),
+        "policy": recorded_path(args.out),
     }
     args.out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))

@@ -192,3 +192,28 @@ def test_every_results_folder_is_in_the_index():
     for folder in folders:
         assert (RESULTS / folder / "README.md").is_file(), f"docs/results/{folder} has no README.md"
     assert "newest first" in index
+
+
+ABSOLUTE_PATH = re.compile(r"""(?:^|["'\s(=:])(/(?:work|root|home|tmp|Users|mnt|opt|srv)/[^"'\s)]*)""")
+COMMITTED_TEXT = ("*.json", "*.md", "*.yaml", "*.txt")
+
+
+def test_no_committed_file_names_a_machine_path():
+    """Paths in committed results and configs are relative to the repository (or ~ for a cache):
+    an absolute path of the machine a file was made on names nothing anywhere else."""
+    found = []
+    for folder in ("docs", "conf"):
+        for pattern in COMMITTED_TEXT:
+            for path in (ROOT / folder).rglob(pattern):
+                found += [
+                    f"{path.relative_to(ROOT)}: {match}" for match in ABSOLUTE_PATH.findall(path.read_text())
+                ]
+    assert not found, "\n".join(found[:20])
+    gz = [path for path in (ROOT / "docs").rglob("*.jsonl.gz")]
+    assert gz  # the scan below reads the committed records too
+    import gzip
+
+    for path in gz:
+        with gzip.open(path, "rt") as handle:
+            text = handle.read()
+        assert not ABSOLUTE_PATH.search(text), f"{path.relative_to(ROOT)} names a machine path"

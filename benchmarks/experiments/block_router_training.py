@@ -23,7 +23,7 @@ import torch
 
 from benchmarks.experiments.search_summary import load_records
 from benchmarks.queries import context_ids
-from benchmarks.results import SETTINGS_FILE, claim_run_dir, write_json
+from benchmarks.results import SETTINGS_FILE, claim_run_dir, recorded_path, write_json
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import Chain, ChainModel, full_chain, parse_chain
 from cola.block_router import DECISIONS, Block, BlockRouter, block_decisions, layer_blocks, walk_blocks
@@ -178,7 +178,7 @@ def train_block_router_policy(
         "decision_shares": {name: float((decisions == code).mean()) for code, name in enumerate(DECISIONS)},
         "train_decision_agreement": float((predicted == decisions).mean()),
         "train_chain_agreement": float((predicted == decisions).all(axis=1).mean()),
-        "policy": str(output_dir / "block_router.safetensors"),
+        "policy": recorded_path(output_dir / "block_router.safetensors"),
     }
     write_json(output_dir / "training.json", summary)
     return summary

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from benchmarks.evaluator import ChainEvaluator
 from benchmarks.faithful import decisive_distribution, kl_divergence
-from benchmarks.results import ResultsLog, claim_run_dir, write_json
+from benchmarks.results import ResultsLog, claim_run_dir, recorded_path, write_json
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import Chain, ChainModel, format_chain, full_chain
 from cola.engine import EngineConfig
@@ -304,7 +304,7 @@ def learn_static_chain_policy(
         "settings": settings,
         "path": rows,
         "picked": format_chain(chains[picked]),
-        "policy": str(policy_path),
+        "policy": recorded_path(policy_path),
     }
     if rates is not None:
         result["single_keep_rates"] = [float(rate) for rate in rates]
