@@ -196,6 +196,12 @@ def generation_reach_fields(
     }
 
 
+def deciding_scores(evaluator: ChainEvaluator, chain) -> list[float]:
+    """The scores that decide ``chain``'s answer (per character for acc_norm), as recorded."""
+    outcome = evaluator.outcome(chain)
+    return [round(float(score), 5) for score in outcome.get("decisive_scores", outcome["scores"])]
+
+
 def faithful_fields(
     evaluator: ChainEvaluator, search_config: SearchConfig, run: SearchRun, example_id: str
 ) -> dict:
@@ -224,6 +230,7 @@ def faithful_fields(
         "faithful_kl": search_config.faithful_kl,
         "kls": [round(faithful.kl(c), 6) for c in result.rewards],
         "lengths": [len(c) for c in result.rewards],
+        "scores": [deciding_scores(evaluator, c) for c in result.rewards],  # any target re-reads them
     }
     target = search_config.reach_target
     if search_config.control == "reach" and n_choices(evaluator.query) >= REACH_MIN_CHOICES[target]:
@@ -236,6 +243,7 @@ def faithful_fields(
             "reach_kls": [round(reach.kl(chain), 6) for chain in twin.rewards],
             "reach_lengths": [len(chain) for chain in twin.rewards],
             "reach_predictions": [evaluator.details[chain]["prediction"] for chain in twin.rewards],
+            "reach_scores": [deciding_scores(evaluator, chain) for chain in twin.rewards],
         }
     return fields
 
