@@ -36,7 +36,7 @@ def summarize_faithful(records: list[dict]) -> dict:
     summary = {"n": len(records), "n_layers": n_layers, "machine": summarize_machine(records)}
     for prefix, name in (("", "faithful"), ("reach_", "reach")):
         ran = [r for r in records if f"{prefix}best_length" in r]
-        lengths = [r[f"{prefix}best_length"] or n_layers for r in ran]  # None: nothing met the bound
+        lengths = [_depth(r, prefix) for r in ran]
         summary[name] = depth_summary(lengths, n_layers)
         for correct, label in ((True, "right"), (False, "wrong")):
             split = [
@@ -44,6 +44,13 @@ def summarize_faithful(records: list[dict]) -> dict:
             ]
             summary[f"{name}_{label}"] = depth_summary(split, n_layers)
     return summary
+
+
+def _depth(record: dict, prefix: str) -> int:
+    """One definition of depth: :func:`depth_at` over the whole run at its own bound; records from
+    before per-chain lengths were kept fall back to the search's best (the same number)."""
+    depth = depth_at(record, prefix=prefix)
+    return depth if depth is not None else (record[f"{prefix}best_length"] or record["n_layers"])
 
 
 BOUNDS = (0.01, 0.05, 0.2)  # KL bounds in nats the issue's table reads
@@ -59,7 +66,8 @@ def depth_at(
     tokens: int | None = None,
     prefix: str = "",
 ) -> int | None:
-    """The shortest chain among the first ``budget`` a faithful search evaluated that is faithful
+    """The shortest chain among the full chain and the first ``budget`` chains after it (depth
+    within k evaluations: the full chain plus k, as "reached within k" counts them) that is faithful
     at ``bound`` (multiple choice: the full chain's answer, or the reach target's, KL within it) or for the first
     ``tokens`` (generation); the full chain's length when none is shorter. One run at the widest
     bound (or all tokens) serves every tighter one: each evaluated chain's KL or agreeing prefix is
@@ -67,7 +75,7 @@ def depth_at(
     lengths = record.get(f"{prefix}lengths")
     if lengths is None:
         return None
-    budget = len(lengths) if budget is None else budget
+    read = len(lengths) if budget is None else budget + 1  # the full chain is evaluation 0
     if f"{prefix}kls" in record:
         if bound is not None and bound > record["faithful_kl"] + 1e-12:
             return None
@@ -84,5 +92,5 @@ def depth_at(
         needed = needed if tokens is None else min(tokens, needed)
         ok = [agreement >= needed for agreement in record[f"{prefix}agreements"]]
     return min(
-        [record["n_layers"], *(n for n, good in zip(lengths[:budget], ok[:budget], strict=True) if good)]
+        [record["n_layers"], *(n for n, good in zip(lengths[:read], ok[:read], strict=True) if good)]
     )

@@ -59,7 +59,7 @@ def test_faithful_records_and_their_reach_control(tmp_path, tokenizer):
             assert "reach_kls" not in record
         # the recorded KLs and lengths give the search's own best again, and every tighter bound
         assert depth_at(record) == (record["best_length"] or 4) == depth_at(record, bound=0.2)
-        assert depth_at(record, bound=0.01) >= depth_at(record) and depth_at(record, budget=1) == 4
+        assert depth_at(record, bound=0.01) >= depth_at(record) and depth_at(record, budget=0) == 4
         assert depth_at(record, bound=0.5) is None  # wider than the run's bound: not recorded
     assert summary["faithful"]["n"] == 5 and summary["reach"]["n"] == 4
     lengths = [r["best_length"] for r in records]
@@ -200,7 +200,10 @@ def test_depth_at_reads_bounds_budgets_and_tokens_by_hand():
     }
     assert depth_at(record) == 22  # 20 picks another answer
     assert depth_at(record, bound=0.05) == 22 and depth_at(record, bound=0.01) == 28
-    assert depth_at(record, budget=3) == 25 and depth_at(record, budget=3, bound=0.05) == 28
+    # within k evaluations = the full chain and the k chains after it
+    assert depth_at(record, budget=0) == 30 and depth_at(record, budget=1) == 28
+    assert depth_at(record, budget=2) == 25 and depth_at(record, budget=2, bound=0.05) == 28
+    assert depth_at(record, budget=4) == 22
     generation = {"n_layers": 30, "faithful_needed": 8, "lengths": [30, 26, 24], "agreements": [8, 3, 1]}
     assert depth_at(generation) == 30 and depth_at(generation, tokens=4) == 30
     assert depth_at(generation, tokens=3) == 26 and depth_at(generation, tokens=1) == 24
