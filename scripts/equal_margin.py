@@ -22,11 +22,11 @@ from benchmarks.experiments.search_summary import load_records
 from benchmarks.results import write_json
 
 
-def named_path(text: str) -> tuple[str, Path]:
-    name, sep, path = text.partition("=")
+def named_paths(text: str) -> tuple[str, list[Path]]:
+    name, sep, paths = text.partition("=")
     if not sep or name not in ("descent", "random"):
-        raise argparse.ArgumentTypeError(f"expected descent=PATH or random=PATH, got {text!r}")
-    return name, Path(path)
+        raise argparse.ArgumentTypeError(f"expected descent=PATH[,PATH] or random=PATH[,PATH], got {text!r}")
+    return name, [Path(path) for path in paths.split(",")]
 
 
 def main() -> None:
@@ -34,7 +34,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "runs", nargs=2, type=named_path, help="descent=PATH random=PATH (run folders or records files)"
+        "runs",
+        nargs=2,
+        type=named_paths,
+        help="descent=PATH[,PATH] random=PATH[,PATH] (run folders or records files, joined)",
     )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--label", required=True, help="the model's name in the report")
@@ -49,16 +52,22 @@ def main() -> None:
     if set(runs) != {"descent", "random"}:
         parser.error("give one descent= and one random= run")
     args.out.mkdir(parents=True, exist_ok=True)
-    records = {name: load_records(path) for name, path in runs.items()}
+    records = {
+        name: [record for path in paths for record in load_records(path)] for name, paths in runs.items()
+    }
     slices = {name: by_slice(run) for name, run in records.items()}
     results = {
         part: effects(slices["descent"][part], slices["random"][part], resamples=args.resamples)
         for part in slices["descent"]
-        if slices["descent"][part] and slices["random"][part]
+        if slices["descent"][part]  # random may still be partial there: each reading says its questions
     }
     write_json(
         args.out / "effects.json",
-        {"resamples": args.resamples, "runs": {k: str(v) for k, v in runs.items()}, "slices": results},
+        {
+            "resamples": args.resamples,
+            "runs": {k: [str(p) for p in v] for k, v in runs.items()},
+            "slices": results,
+        },
     )
     lines = [f"# The calibrated equal-margin test: {args.label}", ""]
     for part, result in results.items():
