@@ -95,7 +95,7 @@ def _difference(comparison: Comparison | None, adjusted: float | None = None) ->
     p = format_p(comparison.p)
     text = f"{comparison.difference:+.3f} ({low:+.3f}–{high:+.3f}), p {p if p.startswith('<') else '= ' + p}"
     if adjusted is not None:
-        text += f", Holm {adjusted:.3f}"
+        text += f", Holm {format_p(adjusted)}"
         if adjusted < 0.05:
             text = f"**{text}**"
     return text
