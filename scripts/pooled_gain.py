@@ -1,6 +1,6 @@
 """One policy against another, cell by cell (model x split) and pooled over the cells, on the whole
 split, the development rows and rows 500+: the pooled figure is clustered by question (the models
-share questions) and stratified by cell.
+share questions: a question's pairs in every cell are resampled together).
 
     python scripts/pooled_gain.py "SmolLM2 ARC-Easy=outputs/calibration,outputs/full" \
         "Gemma ARC-Easy=outputs/gemma-calibration,outputs/gemma-full" --out table.md
@@ -41,10 +41,15 @@ def table(cells: dict[str, tuple[list[dict], list[dict]]]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for slice_name, (first_row, last_row) in SLICES.items():
-        pairs = {
-            name: cell_pairs(in_rows(first, first_row, last_row), in_rows(second, first_row, last_row))
+        sliced = {
+            name: (in_rows(first, first_row, last_row), in_rows(second, first_row, last_row))
             for name, (first, second) in cells.items()
         }
+        pairs = {
+            name: cell_pairs(*runs) for name, runs in sliced.items() if all(runs)
+        }  # a cell may not reach
+        if not pairs:
+            continue
         for name, (ids, a, b) in pairs.items():
             up = sum(x and not y for x, y in zip(a, b, strict=True))
             down = sum(y and not x for x, y in zip(a, b, strict=True))

@@ -28,7 +28,7 @@ from benchmarks.experiments.equal_margin import (
     equal_margin_test,
     search_units,
 )
-from benchmarks.experiments.reach import wrong_with_twin
+from benchmarks.experiments.reach import found_within, wrong_with_twin
 
 TRUTH_DRAWS = 400  # Monte Carlo searches per question for the planted effect's true size
 NOISE_GRID = np.round(np.arange(0.5, 8.01, 0.25), 2)
@@ -39,13 +39,21 @@ class Perturbation:
     noise: float  # nats: the median question's score noise per chain
     length_bias: float  # nats per token of centred length: the scale of a chain's pull to short answers
     planted: float = 0.0  # nats added to gold's score: knowledge, when not zero
+    length_noise: bool = False  # noise per choice grows as the root of its tokens (summed log-probabilities)
 
 
-def landings(record: dict, perturbation: Perturbation, shape: tuple, rng) -> np.ndarray:
-    """The choice each of ``shape`` perturbed chains picks; the question's noise scale is drawn
-    once per leading index (one search, or one data set's chains)."""
+def landings(
+    record: dict, perturbation: Perturbation, shape: tuple, rng, *, shared: bool = False
+) -> np.ndarray:
+    """The choice each of ``shape`` perturbed chains picks. The question's noise scale is drawn once
+    per leading index (each Monte Carlo search its own), or once for all with ``shared`` (a search
+    and its twin on one question share its fragility)."""
     scores, lengths = np.asarray(record["full_scores"], dtype=float), centred_lengths(record)
-    noise = perturbation.noise * np.exp(0.5 * rng.normal(size=(shape[0], *([1] * len(shape)))))
+    scales = (1 if shared else shape[0], *([1] * len(shape)))
+    noise = perturbation.noise * np.exp(0.5 * rng.normal(size=scales))
+    if perturbation.length_noise:
+        tokens = np.array([len(ids) for ids in record["continuation_ids"]], dtype=float)
+        noise = noise * np.sqrt(tokens / tokens.mean())
     pull = np.abs(rng.normal(size=(*shape, 1))) * perturbation.length_bias
     perturbed = scores + noise * rng.normal(size=(*shape, len(scores))) - pull * lengths
     perturbed[..., record["gold"]] += perturbation.planted
@@ -58,10 +66,11 @@ def _first_landing(picks: np.ndarray, target: int) -> int | None:
 
 
 def simulated_search_records(records: list[dict], perturbation: Perturbation, budget: int, rng) -> list[dict]:
-    """The originally-wrong questions whose twin ran, their search and twin replaced by draws."""
+    """The originally-wrong questions whose twin ran, their search and twin replaced by draws (the
+    two share the question's noise scale)."""
     simulated = []
     for record in wrong_with_twin(records):
-        gold_picks, placebo_picks = landings(record, perturbation, (2, budget), rng)  # one noise scale each
+        gold_picks, placebo_picks = landings(record, perturbation, (2, budget), rng, shared=True)
         simulated.append(
             record
             | {
@@ -86,23 +95,34 @@ def _wrong(records: list[dict]) -> list[dict]:
 
 
 def true_effect(records: list[dict], perturbation: Perturbation, budget: int, kind: str, rng) -> float:
-    """The planted effect in the test's own terms, over gold targets, by Monte Carlo. Per search:
-    reach within ``budget`` with the plant less reach without it. Per chain (the conditional logit
-    holds each question's share of chains that leave the answer as observed): the planted share
-    of chains that leave times the change in gold's share among them."""
-    plain = Perturbation(perturbation.noise, perturbation.length_bias)
+    """The planted effect in the test's own terms, over gold targets, by Monte Carlo.
+
+    Per search the test compares gold (searched) with the placebo (searched by the twin) in one
+    world, and a plant on gold also draws the twin's chains away from the placebo: the truth is
+    gold's gain in reach within ``budget`` plus the placebo's loss. Per chain the conditional
+    logit holds each question's share of chains that leave the answer as observed: the truth is
+    the planted share of chains that leave times the change in gold's share among them (the
+    plant's pull on chains to leave the answer at all is not in it)."""
+    plain = Perturbation(perturbation.noise, perturbation.length_bias, 0.0, perturbation.length_noise)
     if kind == "per search":
-        effects = [
-            np.subtract(
-                *[
-                    (landings(record, setting, (TRUTH_DRAWS, budget), rng) == record["gold"])
-                    .any(axis=1)
-                    .mean()
-                    for setting in (perturbation, plain)
-                ]
+        effects = []
+        for record in wrong_with_twin(records):
+            reach = {
+                (setting.planted, target): (
+                    landings(record, setting, (TRUTH_DRAWS, budget), rng) == record[target]
+                )
+                .any(axis=1)
+                .mean()
+                for setting in (perturbation, plain)
+                for target in ("gold", "placebo")
+            }
+            planted = perturbation.planted
+            effects.append(
+                reach[planted, "gold"]
+                - reach[0.0, "gold"]
+                + reach[0.0, "placebo"]
+                - reach[planted, "placebo"]
             )
-            for record in wrong_with_twin(records)
-        ]
         return float(np.mean(effects))
     effects = []
     for record in _wrong(records):
@@ -141,6 +161,25 @@ def matched_noise(random_records: list[dict], length_bias: float, budget: int, r
     return float(NOISE_GRID[int(np.argmin(np.abs(np.array(kept) - real)))])
 
 
+def placebo_reach(records: list[dict], budget: int) -> float:
+    """Share of originally-wrong questions whose twin reached its placebo within ``budget``."""
+    return float(np.mean([found_within(r, budget, "placebo_") for r in wrong_with_twin(records)]))
+
+
+def matched_search_noise(search_records: list[dict], length_bias: float, budget: int, rng) -> float:
+    """The noise on :data:`NOISE_GRID` at which a simulated twin reaches its placebo about as often
+    as the real search's twin does: the search's own operating point (a steered search reaches
+    less than random chains do)."""
+    real = placebo_reach(search_records, budget)
+    reached = [
+        placebo_reach(
+            simulated_search_records(search_records, Perturbation(noise, length_bias), budget, rng), budget
+        )
+        for noise in NOISE_GRID
+    ]
+    return float(NOISE_GRID[int(np.argmin(np.abs(np.array(reached) - real)))])
+
+
 def units_of(records: list[dict], kind: str, budget: int) -> Units:
     return search_units(records, budget) if kind == "per search" else chain_units(records, budget)
 
@@ -154,6 +193,7 @@ def coverage(
     datasets: int,
     resamples: int,
     seed: int,
+    operating_point: str = "",
 ) -> dict:
     """Simulate ``datasets`` data sets on these questions and test each: how often the 95% interval
     of the average effect covers the true effect, the estimates' mean and the intervals' width."""
@@ -172,6 +212,7 @@ def coverage(
     return {
         "kind": kind,
         "perturbation": asdict(perturbation),
+        "operating_point": operating_point,
         "datasets": datasets,
         "resamples": resamples,
         "seed": seed,

@@ -12,7 +12,14 @@ from benchmarks.experiments.equal_margin import (
     paired_difference,
     search_units,
 )
-from benchmarks.experiments.equal_margin_calibration import Perturbation, coverage, keep_rate, matched_noise
+from benchmarks.experiments.equal_margin_calibration import (
+    Perturbation,
+    coverage,
+    keep_rate,
+    matched_noise,
+    matched_search_noise,
+    placebo_reach,
+)
 from benchmarks.experiments.stats import format_p, format_rate
 
 BUDGET = 25  # "reached within 25 evaluations", the own-tries runs' budget
@@ -35,17 +42,43 @@ def effects(descent: list[dict], random: list[dict], *, resamples: int) -> dict:
 
 
 def calibration(descent: list[dict], random: list[dict], *, datasets: int, resamples: int, seed: int) -> dict:
-    """Coverage of a true zero at two length pulls, and recovery of a planted effect, per kind."""
-    noise = matched_noise(random, LENGTH_BIASES[0], BUDGET, np.random.default_rng(seed))
-    settings = [Perturbation(noise, bias) for bias in LENGTH_BIASES] + [
-        Perturbation(noise, LENGTH_BIASES[0], PLANTED)
+    """Coverage of a true zero at two length pulls, with length-dependent noise, at random chains'
+    and at descent's operating points, and recovery of a planted effect, per kind."""
+    rng = np.random.default_rng(seed)
+    mild, strong = LENGTH_BIASES
+    keep = matched_noise(random, mild, BUDGET, rng)  # random chains' operating point
+    steered = matched_search_noise(descent, mild, BUDGET, rng)  # descent's (its twin's placebo reach)
+    settings = [
+        ("per chain", random, "random", Perturbation(keep, mild)),
+        ("per chain", random, "random", Perturbation(keep, strong)),
+        ("per chain", random, "random", Perturbation(keep, mild, length_noise=True)),
+        ("per chain", random, "random", Perturbation(keep, mild, PLANTED)),
+        ("per search", descent, "descent", Perturbation(steered, mild)),
+        ("per search", descent, "descent", Perturbation(steered, strong)),
+        ("per search", descent, "descent", Perturbation(steered, mild, length_noise=True)),
+        ("per search", descent, "descent", Perturbation(steered, mild, PLANTED)),
+        ("per search", random, "random", Perturbation(keep, mild)),
     ]
     runs = [
-        coverage(records, kind, setting, budget=BUDGET, datasets=datasets, resamples=resamples, seed=seed)
-        for setting in settings
-        for kind, records in (("per chain", random), ("per search", descent))
+        coverage(
+            records,
+            kind,
+            setting,
+            budget=BUDGET,
+            datasets=datasets,
+            resamples=resamples,
+            seed=seed,
+            operating_point=point,
+        )
+        for kind, records, point, setting in settings
     ]
-    return {"noise": noise, "real_keep_rate": keep_rate(random, BUDGET), "runs": runs}
+    return {
+        "noise_random": keep,
+        "noise_descent": steered,
+        "real_keep_rate": keep_rate(random, BUDGET),
+        "real_placebo_reach_descent": placebo_reach(descent, BUDGET),
+        "runs": runs,
+    }
 
 
 def effect_line(name: str, test: dict | None) -> str:
@@ -73,16 +106,18 @@ def effects_table(title: str, results: dict) -> list[str]:
 
 def calibration_table(result: dict) -> list[str]:
     lines = [
-        f"Noise matched to the real random chains' keep rate ({result['real_keep_rate']:.3f} of chains keep the "
-        f"full chain's answer on wrong questions): {result['noise']} nats.",
+        f"Noise matched to random chains' operating point (the real random chains keep the full chain's answer "
+        f"on {result['real_keep_rate']:.3f} of wrong questions' chains): {result['noise_random']} nats; to descent's "
+        f"(its twin reaches the placebo within 25 on {result['real_placebo_reach_descent']:.3f}): {result['noise_descent']} nats.",
         "",
-        "| kind | length pull (nats/token) | planted (nats) | true effect | mean estimate | 95% CI covers the truth | rejects zero | mean CI width |",
-        "|---|---|---|---|---|---|---|---|",
+        "| kind | operating point | length pull (nats/token) | noise grows with length | planted (nats) | true effect | mean estimate | 95% CI covers the truth | rejects zero | mean CI width |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in result["runs"]:
         setting = run["perturbation"]
         lines.append(
-            f"| {run['kind']} | {setting['length_bias']} | {setting['planted']} | {run['true_effect']:+.4f} | "
+            f"| {run['kind']} | {run.get('operating_point', '')} | {setting['length_bias']} | "
+            f"{'yes' if setting.get('length_noise') else 'no'} | {setting['planted']} | {run['true_effect']:+.4f} | "
             f"{run['mean_estimate']:+.4f} | {run['coverage']:.3f} ({run['datasets']} data sets) | "
             f"{run['rejects_zero']:.3f} | {run['mean_interval_width']:.3f} |"
         )

@@ -91,6 +91,4 @@ def depth_at(
         needed = record["reach_needed" if prefix else "faithful_needed"]
         needed = needed if tokens is None else min(tokens, needed)
         ok = [agreement >= needed for agreement in record[f"{prefix}agreements"]]
-    return min(
-        [record["n_layers"], *(n for n, good in zip(lengths[:read], ok[:read], strict=True) if good)]
-    )
+    return min([record["n_layers"], *(n for n, good in zip(lengths[:read], ok[:read], strict=True) if good)])

@@ -129,13 +129,18 @@ def format_rate(value, interval: Sequence[float] | None = None) -> str:
 
 
 def format_p(p: float | None, resamples: int | None = None) -> str:
-    """A p-value at the resolution that produced it: a resampled p of 0 reads ``< 1/resamples``
-    (with 10,000 resamples, ``< 0.0001``), never ``< 0.001`` from a thousand."""
+    """A p-value at the resolution that produced it. A two-sided p from ``resamples`` draws cannot
+    go below about 2 / (resamples + 1) (scipy's sign flips add one to both counts; a bootstrap tail
+    of 0 is as far as it can see): at that floor it reads ``≤ 0.0002`` for 10,000, never an exact
+    value or ``< 0.001`` from a thousand. An exact p below 0.0001 reads ``< 0.0001``."""
     if p is None:
         return "–"
-    floor = 1 / resamples if resamples else 1e-4  # an exact p below 0.0001 reads as such
-    if p < floor:
-        return f"< {floor:.2g}"
+    if resamples:
+        floor = 2 / (resamples + 1)
+        if p <= floor * (1 + 1e-9):
+            return f"≤ {floor:.1g}"
+    elif p < 1e-4:
+        return "< 0.0001"
     return f"{p:.4f}" if p < 0.001 else f"{p:.3f}"
 
 
@@ -145,8 +150,9 @@ def pooled_clustered_difference(
     """``first`` less ``second`` pooled over cells (say, model x split) that may share questions:
     each question's net (ups less downs, summed over the cells that hold it) is the unit, so the
     interval (percentile bootstrap over questions) and the p (sign flips of the question nets,
-    :func:`sign_flip_p`) respect that two cells on one question are not independent. Stratified
-    by cell: every cell keeps its own pairs; only questions are resampled."""
+    :func:`sign_flip_p`) respect that two cells on one question are not independent. Questions are
+    resampled whole, with every cell's pair they hold, so a cell's size varies between resamples
+    (a cluster bootstrap, not one stratified by cell)."""
     net: dict[str, int] = {}
     count: dict[str, int] = {}
     ups = downs = 0

@@ -187,10 +187,12 @@ def test_covariates_are_fixed_on_the_data_they_were_made_from():
 
 
 def test_a_p_value_is_printed_at_the_resolution_its_resamples_allow():
-    assert format_p(0.0, 10_000) == "< 0.0001"
-    assert format_p(0.0, 1000) == "< 0.001"
+    assert format_p(0.0, 10_000) == "≤ 0.0002"  # a bootstrap tail of 0
+    assert format_p(2 / 10_001, 10_000) == "≤ 0.0002"  # scipy's smallest two-sided sign-flip p
+    assert format_p(0.0, 1000) == "≤ 0.002"
     assert format_p(0.0004, 10_000) == "0.0004"
     assert format_p(0.044, 10_000) == "0.044"
+    assert format_p(3e-7) == "< 0.0001" and format_p(0.0015) == "0.002"
     assert format_p(None) == "–"
 
 
@@ -202,3 +204,17 @@ def test_fresh_rows_are_selected_by_row_in_the_split_not_by_record_order():
     assert [positions[r["id"]] for r in in_rows(records, 0, 500)] == [3, 499]
     with pytest.raises(ValueError, match="not a question of arc_easy test"):
         in_rows([{"id": "nope", "benchmark": "arc_easy", "split": "test"}], 0, None)
+
+
+def test_a_planted_effect_per_search_is_estimated_in_the_tests_own_terms():
+    """The plant on gold also draws the twin's chains off the placebo: the truth counts both."""
+    rng = np.random.default_rng(11)
+    records = [
+        question | {"first_correct_evaluation": None, "placebo_first_correct_evaluation": None}
+        for question in synthetic_questions(200, rng)
+    ]
+    planted = coverage(
+        records, "per search", Perturbation(1.5, 0.3, 1.0), budget=10, datasets=12, resamples=100, seed=0
+    )
+    assert planted["true_effect"] > 0.05
+    assert planted["mean_estimate"] == pytest.approx(planted["true_effect"], abs=0.03)
