@@ -12,13 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from benchmarks.evaluator import answer_packed, answer_routed
 from benchmarks.experiments.ensemble import score_ensemble
 from benchmarks.experiments.machine import machine_state, summarize_machine
-from benchmarks.experiments.stats import format_rate, wilson_interval
+from benchmarks.experiments.stats import format_rate, median_p90, wilson_interval
 from benchmarks.queries import GenerationQuery, LoglikelihoodQuery, Query, context_ids, query_fields
 from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.runner import answer_choice, answer_generation
@@ -186,7 +185,7 @@ def summarize(records: list[dict], task: TaskConfig, info: RunInfo, *, wall_seco
         "accuracy": correct / count if count else None,
         "accuracy_ci95": wilson_interval(correct, count),
         "seconds_per_question": sum(r["seconds"] for r in records) / count if count else None,
-        "seconds_median_p90": _median_p90([r["seconds"] for r in records]),
+        "seconds_median_p90": median_p90([r["seconds"] for r in records]),
         "wall_seconds": round(wall_seconds, 2),
         "machine": summarize_machine(records),
         "task": asdict(task),
@@ -204,10 +203,6 @@ def _mean_length(records: list[dict], info: RunInfo) -> float | None:
     """Mean steps run per question (records written before lengths were kept ran ``info.chain``)."""
     lengths = [record.get("chain_length", len(info.chain or ())) for record in records]
     return sum(lengths) / len(lengths) if lengths else None
-
-
-def _median_p90(values: list[float]) -> list[float] | None:
-    return [float(np.median(values)), float(np.percentile(values, 90))] if values else None
 
 
 def evaluate(

@@ -23,6 +23,7 @@ from benchmarks.experiments.stats import (
     format_rate,
     holm,
     mcnemar_exact,
+    median_p90,
     paired_bootstrap_interval,
     rate,
 )
@@ -76,9 +77,7 @@ def policy_rows(runs: dict[str, list[dict]], *, full: str, rival: str | None = N
                 "vs_full": compare(correct[name], correct[full]) if name != full else None,
                 "vs_rival": compare(correct[name], correct[rival]) if rival and name != rival else None,
                 "mean_layers": float(np.mean([r["chain_length"] for r in records])),
-                "seconds_median_p90": [float(np.median(seconds)), float(np.percentile(seconds, 90))]
-                if timed
-                else None,
+                "seconds_median_p90": median_p90(seconds) if timed else None,
                 "machine": summarize_machine(records),
             }
         )

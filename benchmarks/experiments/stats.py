@@ -177,3 +177,8 @@ def pooled_clustered_difference(
         "p": sign_flip_p(nets.tolist(), [0.0] * len(nets), draws=resamples),
         "resamples": resamples,
     }
+
+
+def median_p90(values: Sequence[float]) -> list[float] | None:
+    """[median, 90th percentile]: how every report states seconds that vary per question."""
+    return [float(np.median(values)), float(np.percentile(values, 90))] if len(values) else None
