@@ -11,7 +11,7 @@ import numpy as np
 from benchmarks.experiments.faithful_summary import BOUNDS, BUDGETS, TOKENS, depth_at, summarize_faithful
 from benchmarks.experiments.machine import describe_machine
 from benchmarks.experiments.search_plots import _pyplot, _save
-from benchmarks.experiments.stats import paired_bootstrap_interval, sign_flip_p
+from benchmarks.experiments.stats import BOOTSTRAP_RESAMPLES, format_p, paired_bootstrap_interval, sign_flip_p
 from benchmarks.faithful import REACH_MIN_CHOICES, kl_divergence, reach_reference
 from search.guesses import choice_distribution
 
@@ -93,7 +93,7 @@ def faithful_markdown(records_by_run: dict[str, list[dict]]) -> str:
         if reach is not None:
             low, high = reach["ci95"]
             paired = (
-                f"{reach['difference']:+.2f} ({low:+.2f}–{high:+.2f}), p = {reach['p']:.3f}, n = {reach['n']}"
+                f"{reach['difference']:+.2f} ({low:+.2f}–{high:+.2f}), p {_p(reach['p'])}, n = {reach['n']}"
             )
         lines.append(
             f"| {name} | {depth_cell(summary['faithful'])} | {depth_cell(summary['faithful_right'])} | "
@@ -174,3 +174,8 @@ def write_faithful_report(records_by_run: dict[str, list[dict]], output_dir: Pat
     grids = "".join("\n" + depth_grid_markdown(name, records) for name, records in records_by_run.items())
     path.write_text(title + faithful_markdown(records_by_run) + grids + "\n![depth](depth_hist.png)\n")
     return path
+
+
+def _p(p: float) -> str:
+    text = format_p(p, BOOTSTRAP_RESAMPLES)
+    return text if text.startswith(("≤", "<")) else f"= {text}"

@@ -14,6 +14,8 @@ import numpy as np
 
 from benchmarks.experiments.reach import common_reach, found_within, twin_ran
 from benchmarks.experiments.stats import (
+    BOOTSTRAP_RESAMPLES,
+    format_p,
     format_rate,
     holm,
     mcnemar_exact,
@@ -71,14 +73,14 @@ def paired_comparisons(records_by_run: dict[str, list[dict]]) -> list[str]:
         lines.append(
             f"- {names[0]} vs {name}, {len(shared)} originally-wrong samples, within {common} evaluations "
             f"(both runs' reach): correction {format_rate(rate(a)[0])} vs {format_rate(rate(b)[0])}, "
-            f"McNemar p = {format_rate(mcnemar_exact(a, b))}"
+            f"McNemar p = {format_p(mcnemar_exact(a, b))}"
         )
         pairs = paired_wrong(first_records, records)
         for budget in (b for b in BUDGETS if b <= common and pairs):
             at = genuine_difference(pairs, budget)
             lines.append(
                 f"  - within {budget}: genuine correction {format_rate(at['first'])} vs {format_rate(at['second'])}, "
-                f"difference {format_rate(at['difference'], at['difference_ci'])}, sign-flip p = {format_rate(at['p'])}"
+                f"difference {format_rate(at['difference'], at['difference_ci'])}, sign-flip p = {format_p(at['p'], BOOTSTRAP_RESAMPLES)}"
             )
     return lines
 
@@ -124,6 +126,6 @@ def family_table(families: dict[str, list[dict]]) -> list[str]:
                 difference = f"**{difference}**"
             lines.append(
                 f"| {name} | {row['against']} | {row['budget']} | {row['n']} | {format_rate(row['first'])} | "
-                f"{format_rate(row['second'])} | {difference} | {format_rate(row['p'])} | {format_rate(row['p_holm'])} |"
+                f"{format_rate(row['second'])} | {difference} | {format_p(row['p'], BOOTSTRAP_RESAMPLES)} | {format_p(row['p_holm'], BOOTSTRAP_RESAMPLES)} |"
             )
     return lines

@@ -12,7 +12,7 @@ from benchmarks.experiments.machine import describe_machine
 from benchmarks.experiments.search_compare import BUDGETS, family_table, paired_comparisons, secondary_family
 from benchmarks.experiments.search_plots import plot_report
 from benchmarks.experiments.search_summary import PAPER, load_records, seconds_per_try, summarize_search
-from benchmarks.experiments.stats import format_rate
+from benchmarks.experiments.stats import BOOTSTRAP_RESAMPLES, format_p, format_rate
 
 ROWS = [
     ("samples", "n"),
@@ -56,12 +56,20 @@ SHORTENING_ROWS = [
 ]
 
 
+def _cell(summary: dict, key: str) -> str:
+    if key == "length_gap_p":  # sign flips, at the resolution of their draws
+        return format_p(summary.get(key), BOOTSTRAP_RESAMPLES)
+    if key.endswith("_p"):  # exact McNemar
+        return format_p(summary.get(key))
+    return format_rate(summary.get(key), summary.get(f"{key}_ci"))
+
+
 def _table(summaries: dict[str, dict], rows: list, *, paper: bool) -> list[str]:
     names = list(summaries)
     header = "| metric | " + " | ".join(names) + (" | paper (CoLa) |" if paper else " |")
     lines = [header, "|---" * (len(names) + 1 + paper) + "|"]
     for label, key in rows:
-        cells = [format_rate(summaries[n].get(key), summaries[n].get(f"{key}_ci")) for n in names]
+        cells = [_cell(summaries[n], key) for n in names]
         tail = (f" > {PAPER[key]:.2f} |" if key in PAPER else " |") if paper else ""
         lines.append(f"| {label} | " + " | ".join(cells) + " |" + tail)
     return lines
@@ -81,7 +89,7 @@ def budget_table(summaries: dict[str, dict]) -> list[str]:
                 continue
             cells.append(
                 f"{format_rate(at['paired_correction_rate'])} vs {format_rate(at['placebo_correction_rate'])}: "
-                f"{format_rate(at['genuine_correction'], at['genuine_correction_ci'])}, p={format_rate(at['genuine_correction_p'])}"
+                f"{format_rate(at['genuine_correction'], at['genuine_correction_ci'])}, p={format_p(at['genuine_correction_p'])}"
             )
         lines.append(f"| {budget} | " + " | ".join(cells) + " |")
     return lines
@@ -140,7 +148,7 @@ def _lead(summaries: dict[str, dict]) -> list[str]:
             lines.append(
                 f"- **{name}**: genuine correction {format_rate(placebo['genuine_correction'], placebo['genuine_correction_ci'])} "
                 f"(gold {format_rate(placebo['paired_correction_rate'])} vs placebo {format_rate(placebo['placebo_correction_rate'])}, "
-                f"McNemar p = {format_rate(placebo['genuine_correction_p'])}, {placebo['n_placebo_pairs']} samples)"
+                f"McNemar p = {format_p(placebo['genuine_correction_p'])}, {placebo['n_placebo_pairs']} samples)"
             )
     return lines
 
