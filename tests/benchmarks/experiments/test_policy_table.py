@@ -62,3 +62,45 @@ def test_a_run_derived_without_timings_shows_no_seconds():
     unpredicted = [{k: v for k, v in r.items() if k != "prediction"} for r in derived]
     rows = policy_rows({"full": records([1, 1, 0], 4), "old": unpredicted}, full="full")
     assert rows[1]["agreement"] is None and "| 0.667 (" in policy_markdown(rows, full="full", rival=None)
+
+
+def test_the_sliced_table_repeats_the_comparison_on_rows_500_and_later():
+    from benchmarks.experiments.fresh_rows import row_positions
+    from benchmarks.experiments.policy_table import sliced_markdown
+
+    ids = sorted(row_positions("arc_easy", "test"), key=row_positions("arc_easy", "test").get)[:700]
+    full = [
+        {
+            "id": i,
+            "benchmark": "arc_easy",
+            "split": "test",
+            "correct": n % 2 == 0,
+            "prediction": n % 2,
+            "chain_length": 30,
+            "seconds": 0.1,
+        }
+        for n, i in enumerate(ids)
+    ]
+    better = [
+        r | {"correct": True, "prediction": 0} if n >= 500 else r for n, r in enumerate(full)
+    ]  # gains on rows 500+ only
+    text = sliced_markdown({"full chain": full, "policy": better}, full="full chain", rival=None)
+    whole, fresh = text.split("**rows 500+**")
+    assert "| policy | 700 |" in whole and "| policy | 200 |" in fresh
+    assert "+0.143" in whole and "+0.500" in fresh  # 100 gains over 700 rows, over 200 rows
+
+
+def test_a_pooled_gain_resamples_questions_with_all_their_cells():
+    from benchmarks.experiments.stats import pooled_clustered_difference
+
+    # two cells share questions a and b; c is in one cell only
+    cells = {
+        "x": (["a", "b", "c"], [True, True, False], [False, True, False]),
+        "y": (["a", "b"], [True, False], [False, True]),
+    }
+    pooled = pooled_clustered_difference(cells, resamples=500)
+    assert pooled["n_pairs"] == 5 and pooled["n_questions"] == 3
+    assert (pooled["up"], pooled["down"]) == (2, 1)
+    assert pooled["difference"] == pytest.approx(1 / 5)  # nets a: +2, b: -1, c: 0 over 5 pairs
+    low, high = pooled["difference_ci"]
+    assert low <= pooled["difference"] <= high and 0 <= pooled["p"] <= 1
