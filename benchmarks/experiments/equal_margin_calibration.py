@@ -148,17 +148,21 @@ def keep_rate(records: list[dict], budget: int) -> float:
     return float(np.mean(kept))
 
 
+def _grid_match(real: float, simulated) -> float:
+    """The noise on :data:`NOISE_GRID` whose simulated statistic comes nearest the real one."""
+    values = np.array([simulated(noise) for noise in NOISE_GRID])
+    return float(NOISE_GRID[int(np.argmin(np.abs(values - real)))])
+
+
 def matched_noise(random_records: list[dict], length_bias: float, budget: int, rng) -> float:
-    """The noise on :data:`NOISE_GRID` whose simulated chains keep the full answer about as often
-    as the real random chains do (on the same questions)."""
-    real = keep_rate(random_records, budget)
-    kept = [
-        keep_rate(
+    """The noise at which simulated chains keep the full answer about as often as the real random
+    chains do (on the same questions): random chains' operating point."""
+    return _grid_match(
+        keep_rate(random_records, budget),
+        lambda noise: keep_rate(
             simulated_chain_records(random_records, Perturbation(noise, length_bias), budget, rng), budget
-        )
-        for noise in NOISE_GRID
-    ]
-    return float(NOISE_GRID[int(np.argmin(np.abs(np.array(kept) - real)))])
+        ),
+    )
 
 
 def placebo_reach(records: list[dict], budget: int) -> float:
@@ -167,17 +171,14 @@ def placebo_reach(records: list[dict], budget: int) -> float:
 
 
 def matched_search_noise(search_records: list[dict], length_bias: float, budget: int, rng) -> float:
-    """The noise on :data:`NOISE_GRID` at which a simulated twin reaches its placebo about as often
-    as the real search's twin does: the search's own operating point (a steered search reaches
-    less than random chains do)."""
-    real = placebo_reach(search_records, budget)
-    reached = [
-        placebo_reach(
+    """The noise at which a simulated twin reaches its placebo about as often as the real search's
+    twin does: the search's own operating point (a steered search reaches less than random chains)."""
+    return _grid_match(
+        placebo_reach(search_records, budget),
+        lambda noise: placebo_reach(
             simulated_search_records(search_records, Perturbation(noise, length_bias), budget, rng), budget
-        )
-        for noise in NOISE_GRID
-    ]
-    return float(NOISE_GRID[int(np.argmin(np.abs(np.array(reached) - real)))])
+        ),
+    )
 
 
 def units_of(records: list[dict], kind: str, budget: int) -> Units:
