@@ -21,13 +21,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from benchmarks.experiments.equal_margin import (
-    Units,
-    centred_lengths,
-    chain_units,
-    equal_margin_test,
-    search_units,
-)
+from benchmarks.experiments.equal_margin import equal_margin_test
+from benchmarks.experiments.equal_margin_units import Units, centred_lengths, chain_units, search_units
 from benchmarks.experiments.reach import found_within, wrong_with_twin
 
 TRUTH_DRAWS = 400  # Monte Carlo searches per question for the planted effect's true size

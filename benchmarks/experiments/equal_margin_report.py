@@ -4,13 +4,8 @@ binned table beside it."""
 
 from __future__ import annotations
 
-from benchmarks.experiments.equal_margin import (
-    Units,
-    binned_table,
-    chain_units,
-    equal_margin_test,
-    search_units,
-)
+from benchmarks.experiments.equal_margin import equal_margin_test
+from benchmarks.experiments.equal_margin_units import Units, binned_table, chain_units, search_units
 from benchmarks.experiments.reach import reach, with_twin
 from benchmarks.experiments.stats import format_p, format_rate
 

@@ -6,12 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.experiments.equal_margin import (
-    chain_units,
-    equal_margin_test,
-    paired_difference,
-    search_units,
-)
+from benchmarks.experiments.equal_margin import equal_margin_test, paired_difference
 from benchmarks.experiments.equal_margin_calibration import (
     Perturbation,
     coverage,
@@ -20,6 +15,7 @@ from benchmarks.experiments.equal_margin_calibration import (
     matched_search_noise,
     placebo_reach,
 )
+from benchmarks.experiments.equal_margin_units import chain_units, search_units
 from benchmarks.experiments.stats import format_p, format_rate
 
 BUDGET = 25  # "reached within 25 evaluations", the own-tries runs' budget

@@ -11,15 +11,14 @@ from scipy.optimize import minimize
 from benchmarks.experiments.equal_margin import (
     RIDGE,
     Covariates,
-    chain_units,
     conditional_logit_fit,
     equal_margin_test,
     logistic_fit,
     natural_spline_basis,
     paired_difference,
-    search_units,
 )
 from benchmarks.experiments.equal_margin_calibration import Perturbation, coverage
+from benchmarks.experiments.equal_margin_units import chain_units, search_units
 from benchmarks.experiments.fresh_rows import in_rows, row_positions
 from benchmarks.experiments.stats import format_p
 
