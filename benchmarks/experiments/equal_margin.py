@@ -98,15 +98,24 @@ def logistic_fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, *, ridge: flo
         z = x @ beta
         return float(weight @ (y * z - np.logaddexp(0.0, z)) - 0.5 * penalty @ beta**2)
 
-    beta, current = np.zeros(x.shape[1]), objective(np.zeros(x.shape[1]))
-    for _ in range(100):
+    def derivatives(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = 1.0 / (1.0 + np.exp(-(x @ beta)))
         gradient = x.T @ (weight * (y - p)) - penalty * beta
-        hessian = (x * (weight * p * (1 - p))[:, None]).T @ x + np.diag(penalty)
-        step, size = np.linalg.solve(hessian + 1e-12 * np.eye(len(beta)), gradient), 1.0
-        while (candidate := objective(beta + size * step)) < current - 1e-12 and size > 1e-6:
-            size /= 2
-        beta, gained, current = beta + size * step, candidate - current, candidate
+        return gradient, (x * (weight * p * (1 - p))[:, None]).T @ x + np.diag(penalty)
+
+    return newton_maximize(objective, derivatives, x.shape[1])
+
+
+def newton_maximize(objective, derivatives, size: int) -> np.ndarray:
+    """Newton steps (``derivatives(beta)`` -> gradient, negative Hessian) from zero, each halved
+    until the objective does not fall, until it gains less than 1e-10."""
+    beta, current = np.zeros(size), objective(np.zeros(size))
+    for _ in range(100):
+        gradient, hessian = derivatives(beta)
+        step, scale = np.linalg.solve(hessian + 1e-12 * np.eye(size), gradient), 1.0
+        while (candidate := objective(beta + scale * step)) < current - 1e-12 and scale > 1e-6:
+            scale /= 2
+        beta, gained, current = beta + scale * step, candidate - current, candidate
         if gained < 1e-10:
             break
     return beta
@@ -136,8 +145,7 @@ def conditional_logit_fit(
         lse = top + np.log(np.bincount(group, np.exp(u - top[group]), minlength=n_groups))
         return float(hits @ u - chosen[chosen > 0] @ lse[chosen > 0] - 0.5 * ridge * beta @ beta)
 
-    beta, current = np.zeros(x.shape[1]), objective(np.zeros(x.shape[1]))
-    for _ in range(100):
+    def derivatives(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = _group_softmax(x @ beta, group, n_groups)
         expected = chosen[group] * p
         means = np.stack([np.bincount(group, p * column, minlength=n_groups) for column in x.T], axis=1)
@@ -145,13 +153,9 @@ def conditional_logit_fit(
         hessian = (
             (x * expected[:, None]).T @ x - (means * chosen[:, None]).T @ means + ridge * np.eye(len(beta))
         )
-        step, size = np.linalg.solve(hessian + 1e-12 * np.eye(len(beta)), gradient), 1.0
-        while (candidate := objective(beta + size * step)) < current - 1e-12 and size > 1e-6:
-            size /= 2
-        beta, gained, current = beta + size * step, candidate - current, candidate
-        if gained < 1e-10:
-            break
-    return beta
+        return gradient, hessian
+
+    return newton_maximize(objective, derivatives, x.shape[1])
 
 
 def choice_fit(landings: Landings, covariates: Covariates) -> tuple[float, float] | None:
