@@ -70,13 +70,18 @@ def answer_routed(chain_model: ChainModel, query: LoglikelihoodQuery, router: Bl
     return query.score_packed_many([final], chain_model.head)[0], chain
 
 
+def decisive_scores(outcome: dict) -> list[float]:
+    """The choice scores that decide a multiple-choice outcome's answer (per character for acc_norm)."""
+    return outcome.get("decisive_scores", outcome["scores"])
+
+
 def shaped_reward(correct: bool, outcome: dict, target: int, shape: str) -> float:
     """``binary``: 1.0 / 0.0. ``margin``: (correct + sigmoid(m)) / 2 with m the target choice's
     score minus the best other choice's (the scores that decide the prediction), so a near miss
     outranks a rout and the reward is above 0.5 exactly when the target is picked."""
     if shape == "binary":
         return 1.0 if correct else 0.0
-    scores = outcome.get("decisive_scores", outcome["scores"])
+    scores = decisive_scores(outcome)
     margin = scores[target] - max(score for index, score in enumerate(scores) if index != target)
     return (float(correct) + 1.0 / (1.0 + math.exp(-max(min(margin, 50.0), -50.0)))) / 2
 

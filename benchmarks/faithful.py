@@ -23,14 +23,14 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from benchmarks.evaluator import ChainEvaluator
+from benchmarks.evaluator import ChainEvaluator, decisive_scores
 from search.guesses import choice_distribution
 from search.types import Chain
 
 
 def decisive_distribution(outcome: dict) -> np.ndarray:
     """softmax of the scores that decide an outcome's answer (per character for acc_norm)."""
-    return choice_distribution(outcome.get("decisive_scores", outcome["scores"]), 1.0)
+    return choice_distribution(decisive_scores(outcome), 1.0)
 
 
 def kl_divergence(reference: np.ndarray, other: np.ndarray) -> float:

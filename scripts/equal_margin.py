@@ -19,13 +19,15 @@ from benchmarks.experiments.equal_margin import BOOTSTRAP_RESAMPLES
 from benchmarks.experiments.equal_margin_study import calibration, calibration_table, effects, effects_table
 from benchmarks.experiments.fresh_rows import by_slice
 from benchmarks.experiments.search_summary import load_records
+from benchmarks.experiments.session import named_value
 from benchmarks.results import write_json
 
 
 def named_paths(text: str) -> tuple[str, list[Path]]:
-    name, sep, paths = text.partition("=")
-    if not sep or name not in ("descent", "random"):
-        raise argparse.ArgumentTypeError(f"expected descent=PATH[,PATH] or random=PATH[,PATH], got {text!r}")
+    form = "descent=PATH[,PATH] or random=PATH[,PATH]"
+    name, paths = named_value(text, form)
+    if name not in ("descent", "random"):
+        raise argparse.ArgumentTypeError(f"expected {form}, got {text!r}")
     return name, [Path(path) for path in paths.split(",")]
 
 

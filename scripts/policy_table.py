@@ -16,13 +16,11 @@ from pathlib import Path
 
 from benchmarks.experiments.policy_table import policy_markdown, policy_rows, sliced_markdown
 from benchmarks.experiments.search_summary import load_records
-from benchmarks.experiments.session import emit_table
+from benchmarks.experiments.session import emit_table, named_value
 
 
 def named_run(text: str) -> tuple[str, Path]:
-    name, separator, path = text.partition("=")
-    if not separator or not name or not path:
-        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
+    name, path = named_value(text)
     return name, Path(path)
 
 

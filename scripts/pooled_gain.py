@@ -17,14 +17,14 @@ from pathlib import Path
 from benchmarks.experiments.fresh_rows import SLICES, in_rows
 from benchmarks.experiments.policy_table import common_records
 from benchmarks.experiments.search_summary import load_records
-from benchmarks.experiments.session import emit_table
+from benchmarks.experiments.session import emit_table, named_value
 from benchmarks.experiments.stats import format_p, mcnemar_exact, pooled_clustered_difference
 
 
 def named_pair(text: str) -> tuple[str, tuple[Path, Path]]:
-    name, sep, paths = text.partition("=")
+    name, paths = named_value(text, "CELL=FIRST,SECOND")
     first, comma, second = paths.partition(",")
-    if not sep or not comma or not name:
+    if not comma:
         raise argparse.ArgumentTypeError(f"expected CELL=FIRST,SECOND, got {text!r}")
     return name, (Path(first), Path(second))
 

@@ -14,14 +14,13 @@ from pathlib import Path
 
 from benchmarks.experiments.machine import describe_machine, summarize_machine
 from benchmarks.experiments.search_summary import load_records
+from benchmarks.experiments.session import named_value
 from benchmarks.experiments.stats import median_p90
 from benchmarks.experiments.unsteered_report import depth_plot, depth_table
 
 
 def named(text: str) -> tuple[str, Path]:
-    name, sep, path = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
+    name, path = named_value(text)
     return name, Path(path)
 
 

@@ -121,11 +121,15 @@ def newton_maximize(objective, derivatives, size: int) -> np.ndarray:
     return beta
 
 
-def _group_softmax(utility: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+def _group_logsumexp(utility: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """log sum exp of the utilities of each group (question), stably."""
     top = np.full(n_groups, -np.inf)
     np.maximum.at(top, group, utility)
-    exp = np.exp(utility - top[group])
-    return exp / np.bincount(group, exp, minlength=n_groups)[group]
+    return top + np.log(np.bincount(group, np.exp(utility - top[group]), minlength=n_groups))
+
+
+def _group_softmax(utility: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    return np.exp(utility - _group_logsumexp(utility, group, n_groups)[group])
 
 
 def conditional_logit_fit(
@@ -140,9 +144,7 @@ def conditional_logit_fit(
 
     def objective(beta: np.ndarray) -> float:
         u = x @ beta
-        top = np.full(n_groups, -np.inf)
-        np.maximum.at(top, group, u)
-        lse = top + np.log(np.bincount(group, np.exp(u - top[group]), minlength=n_groups))
+        lse = _group_logsumexp(u, group, n_groups)
         return float(hits @ u - chosen[chosen > 0] @ lse[chosen > 0] - 0.5 * ridge * beta @ beta)
 
     def derivatives(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -207,15 +209,14 @@ def _resampler(units: Units | Landings):
     keys, starts = np.unique(units.question[order].astype(str), return_index=True)
     rows_of = np.split(order, starts[1:])
     if isinstance(units, Landings):
-        groups = [int(units.group[rows[0]]) for rows in rows_of]
-        by_group = [np.flatnonzero(units.group == g) for g in range(int(units.group.max()) + 1)]
-        return keys, choice_fit, lambda chosen: units.take_questions(np.asarray(groups)[chosen], by_group)
+        groups, by_group = np.array([int(units.group[rows[0]]) for rows in rows_of]), units.rows_by_group()
+        return keys, choice_fit, lambda chosen: units.take_questions(groups[chosen], by_group)
     return keys, fit, lambda chosen: units.take(np.concatenate([rows_of[c] for c in chosen]))
 
 
 def bootstrap_p(draws: np.ndarray) -> float:
     """Two-sided p of a zero effect: twice the smaller share of resampled effects on either side of
-    zero. Its resolution is 1 / resamples: print it with :func:`stats.format_p`."""
+    zero. It moves in steps of 2 / resamples: print it with :func:`stats.format_p`."""
     return float(min(1.0, 2 * min(np.mean(draws <= 0), np.mean(draws >= 0))))
 
 
@@ -295,7 +296,5 @@ def paired_difference(
 def _only(units: Units | Landings, questions: np.ndarray) -> Units | Landings:
     keep = np.isin(units.question.astype(str), questions)
     if isinstance(units, Landings):
-        kept_groups = np.unique(units.group[keep])
-        by_group = [np.flatnonzero(units.group == g) for g in range(int(units.group.max()) + 1)]
-        return units.take_questions(kept_groups, by_group)
+        return units.take_questions(np.unique(units.group[keep]), units.rows_by_group())
     return units.take(np.flatnonzero(keep))

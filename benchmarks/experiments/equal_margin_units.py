@@ -114,6 +114,10 @@ class Landings:
         question = np.r_[self.question, self.question]
         return Units(reached, *columns, question, np.r_[self.hits, self.chains - self.hits])
 
+    def rows_by_group(self) -> list[np.ndarray]:
+        """Each question's rows, by its ``group`` number (what :meth:`take_questions` draws from)."""
+        return [np.flatnonzero(self.group == g) for g in range(int(self.group.max()) + 1)]
+
     def take_questions(self, groups: np.ndarray, rows_of: list[np.ndarray]) -> Landings:
         """The questions numbered ``groups`` (repeats allowed), renumbered in that order."""
         rows = np.concatenate([rows_of[g] for g in groups])

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.evaluator import ChainEvaluator
+from benchmarks.evaluator import ChainEvaluator, decisive_scores
 from benchmarks.queries import GenerationQuery
 from cola import format_chain
 from search import SearchConfig
@@ -70,7 +70,7 @@ def tried_answers(
         graded = sampled_decodes(evaluator, temperature, config.simulations, int(rng.integers(2**31)))
         return [g["prediction"] for g in graded], [bool(g["correct"]) for g in graded]
     full = evaluator.details[tuple(range(evaluator.chain_model.n_layers))]
-    scores = full.get("decisive_scores", full["scores"])
+    scores = decisive_scores(full)
     if config.name == "rank":
         answers = ranked_answers(scores, config.simulations)
     else:

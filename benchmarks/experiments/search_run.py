@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.datasets import Example, benchmark_spec, load_benchmark
-from benchmarks.evaluator import ChainEvaluator, TargetEvaluator
+from benchmarks.evaluator import ChainEvaluator, TargetEvaluator, decisive_scores
 from benchmarks.experiments.faithful_summary import summarize_faithful
 from benchmarks.experiments.guess_run import guess_fields, load_matched_temperature
 from benchmarks.experiments.machine import machine_state
@@ -103,7 +103,7 @@ def ranking_fields(query: Query, full_outcome: dict, placebo: int | None) -> dic
     decide its answer), gold's rank and the placebo's (0 = its answer, 1 = the runner-up)."""
     if isinstance(query, GenerationQuery):
         return {}
-    scores = full_outcome.get("decisive_scores", full_outcome["scores"])
+    scores = decisive_scores(full_outcome)
     ranks = choice_ranks(scores)
     return {
         "full_scores": [round(float(score), 5) for score in scores],
@@ -198,8 +198,7 @@ def generation_reach_fields(
 
 def deciding_scores(evaluator: ChainEvaluator, chain) -> list[float]:
     """The scores that decide ``chain``'s answer (per character for acc_norm), as recorded."""
-    outcome = evaluator.outcome(chain)
-    return [round(float(score), 5) for score in outcome.get("decisive_scores", outcome["scores"])]
+    return [round(float(score), 5) for score in decisive_scores(evaluator.outcome(chain))]
 
 
 def faithful_fields(

@@ -17,7 +17,13 @@ import numpy as np
 from benchmarks.experiments.machine import summarize_machine
 from benchmarks.experiments.reach import found_within, reach, with_twin
 from benchmarks.experiments.search_compare import BUDGETS
-from benchmarks.experiments.stats import mcnemar_exact, paired_bootstrap_interval, rate, sign_flip_p
+from benchmarks.experiments.stats import (
+    mcnemar_exact,
+    median_p90,
+    paired_bootstrap_interval,
+    rate,
+    sign_flip_p,
+)
 from benchmarks.results import (
     SETTINGS_FILE,
     ResultsLog,
@@ -130,13 +136,8 @@ def shortening_control(correct: list[dict]) -> dict:
 
 
 def seconds_quantiles(records: list[dict]) -> dict:
-    seconds = [r["seconds"] for r in records]
-    if not seconds:
-        return {"median_seconds_per_sample": None, "p90_seconds_per_sample": None}
-    return {
-        "median_seconds_per_sample": float(np.median(seconds)),
-        "p90_seconds_per_sample": float(np.percentile(seconds, 90)),
-    }
+    median, p90 = median_p90([r["seconds"] for r in records]) or (None, None)
+    return {"median_seconds_per_sample": median, "p90_seconds_per_sample": p90}
 
 
 def seconds_per_try(records: list[dict]) -> float | None:

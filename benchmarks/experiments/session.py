@@ -7,6 +7,7 @@ Settings objects (task, search, engine, study) are built by Hydra from ``_target
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 import sys
@@ -74,6 +75,15 @@ def exit_on_user_error(main):
             raise SystemExit(2) from None
 
     return wrapped
+
+
+def named_value(text: str, form: str = "NAME=PATH") -> tuple[str, str]:
+    """``NAME=VALUE`` from a command line (an argparse type), refused in ``form``'s words when
+    either side is missing."""
+    name, separator, value = text.partition("=")
+    if not separator or not name or not value:
+        raise argparse.ArgumentTypeError(f"expected {form}, got {text!r}")
+    return name, value
 
 
 def quote_chain_arguments(argv: list[str], keys: tuple[str, ...] = ("chain",)) -> list[str]:
