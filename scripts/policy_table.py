@@ -16,19 +16,14 @@ from pathlib import Path
 
 from benchmarks.experiments.policy_table import policy_markdown, policy_rows, sliced_markdown
 from benchmarks.experiments.search_summary import load_records
-from benchmarks.experiments.session import emit_table, named_value
-
-
-def named_run(text: str) -> tuple[str, Path]:
-    name, path = named_value(text)
-    return name, Path(path)
+from benchmarks.experiments.session import emit_table, named_path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("runs", nargs="+", type=named_run, help="NAME=PATH of an evaluate.py run")
+    parser.add_argument("runs", nargs="+", type=named_path, help="NAME=PATH of an evaluate.py run")
     parser.add_argument("--full", required=True, help="the NAME of the full chain's run")
     parser.add_argument("--rival", default=None, help="the NAME of the best calibration's run")
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this file")

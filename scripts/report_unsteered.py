@@ -14,21 +14,16 @@ from pathlib import Path
 
 from benchmarks.experiments.machine import describe_machine, summarize_machine
 from benchmarks.experiments.search_summary import load_records
-from benchmarks.experiments.session import named_value
+from benchmarks.experiments.session import named_path
 from benchmarks.experiments.stats import median_p90
 from benchmarks.experiments.unsteered_report import depth_plot, depth_table
-
-
-def named(text: str) -> tuple[str, Path]:
-    name, path = named_value(text)
-    return name, Path(path)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("runs", nargs="+", type=named)
+    parser.add_argument("runs", nargs="+", type=named_path)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     records = {name: load_records(path) for name, path in args.runs}

@@ -86,6 +86,12 @@ def named_value(text: str, form: str = "NAME=PATH") -> tuple[str, str]:
     return name, value
 
 
+def named_path(text: str) -> tuple[str, Path]:
+    """``NAME=PATH`` from a command line (an argparse type)."""
+    name, path = named_value(text)
+    return name, Path(path)
+
+
 def quote_chain_arguments(argv: list[str], keys: tuple[str, ...] = ("chain",)) -> list[str]:
     """Let ``chain=0-9,9,10-29`` through Hydra, whose override grammar reads commas as a sweep.
 
