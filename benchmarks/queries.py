@@ -113,6 +113,7 @@ class LoglikelihoodQuery:
     gold: int
     metric: str = "acc"  # which of acc / acc_norm decides `correct` for search
     positions: torch.Tensor = field(init=False, repr=False)
+    targets: torch.Tensor = field(init=False, repr=False)  # every continuation token, choice by choice
     packed: PackedChoices = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -123,25 +124,28 @@ class LoglikelihoodQuery:
             rows += [row] * len(continuation)
             cols += range(start - 1, start - 1 + len(continuation))  # position p predicts token p+1
         object.__setattr__(self, "positions", (torch.tensor(rows), torch.tensor(cols)))
+        targets = [token for continuation in self.continuation_ids for token in continuation]
+        object.__setattr__(self, "targets", torch.tensor(targets))
         context = self.input_ids[0, : self.context_lengths[0]].tolist()
         object.__setattr__(self, "packed", PackedChoices.build(context, self.continuation_ids))
 
     def score(self, hidden: torch.Tensor, head: Head) -> ChoiceOutcome:
         """Score from the row form's final hidden states (n_choices, T, H)."""
-        return self._outcome(torch.log_softmax(head(hidden[self.positions]).float(), dim=-1))
+        logits = head(hidden[self.positions]).float()
+        return self._outcome(target_log_probs(logits, torch.arange(len(logits)), self.targets))
 
     def score_packed_many(self, hiddens: list[torch.Tensor], head: Head) -> list[ChoiceOutcome]:
         """Score several chains' packed final hidden states (each 1, N, H) with one LM-head call: the head's
         matrix product costs half as much per row on a few hundred rows as on a few dozen."""
-        scored = self.packed.scored
+        scored, predictors = self.packed.scored, self.packed.scored_index
         logits = head(torch.cat([hidden[0, scored] for hidden in hiddens])).float()
-        log_probs = logits - logits.logsumexp(dim=-1, keepdim=True)
-        return [self._outcome(rows[self.packed.scored_index]) for rows in log_probs.split(len(scored))]
+        return [
+            self._outcome(target_log_probs(rows, predictors, self.targets))
+            for rows in logits.split(len(scored))
+        ]
 
-    def _outcome(self, log_probs: torch.Tensor) -> ChoiceOutcome:
-        targets = [token for continuation in self.continuation_ids for token in continuation]
-        targets = torch.tensor(targets, device=log_probs.device)
-        token_scores = log_probs.gather(-1, targets[:, None])[:, 0].cpu()
+    def _outcome(self, token_scores: torch.Tensor) -> ChoiceOutcome:
+        token_scores = token_scores.cpu()
         scores = torch.zeros(len(self.continuation_ids)).index_add_(0, self.positions[0], token_scores)
         normalized = scores / torch.tensor(self.choice_chars, dtype=scores.dtype)
         prediction, prediction_norm = int(scores.argmax()), int(normalized.argmax())
@@ -153,6 +157,16 @@ class LoglikelihoodQuery:
             prediction_norm=prediction_norm,
             correct_norm=prediction_norm == self.gold,
         )
+
+
+def target_log_probs(logits: torch.Tensor, predictors: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Each target token's log-probability under its predictor's row of ``logits`` (rows, V).
+
+    Picks the target logits and subtracts each row's log-sum-exp, so no full-vocabulary copy is
+    made: on Gemma's 262k-token vocabulary a log-softmax over a few hundred rows writes and
+    rereads hundreds of megabytes the score never looks at."""
+    predictors, targets = predictors.to(logits.device), targets.to(logits.device)
+    return logits[predictors, targets] - logits.logsumexp(dim=-1)[predictors]
 
 
 @dataclass(frozen=True)
