@@ -10,6 +10,7 @@ records of one setting never go out under another's label.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -152,3 +153,16 @@ def recorded_path(path: str | Path) -> str:
         except ValueError:
             return str(path)
     return str(path)
+
+
+def load_records(path: Path) -> list[dict]:
+    """A run's records: its directory's results.jsonl, or a records file as committed under
+    docs/results (``.jsonl`` or gzip-compressed ``.jsonl.gz``)."""
+    if path.is_dir():
+        path = path / "results.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"no search records at {path}")
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+    return ResultsLog(path).records

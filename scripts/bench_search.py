@@ -13,9 +13,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from benchmarks.experiments.bench import bench_markdown, run_bench
-from benchmarks.experiments.session import exit_on_user_error
+from benchmarks.benches.bench import bench_markdown, run_bench
 from benchmarks.results import write_json
+from benchmarks.runs.session import exit_on_user_error
 
 
 @hydra.main(config_path="../conf", config_name="bench_search", version_base="1.3")

@@ -15,8 +15,9 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.experiments.ensemble import race_library, random_ensemble, top_chains
-from benchmarks.experiments.static_chain import OutcomeStore, StaticChainStudy, training_examples
+from benchmarks.learners.ensemble import race_library, random_ensemble, top_chains
+from benchmarks.learners.split_scores import OutcomeStore
+from benchmarks.learners.static_chain import StaticChainStudy, training_examples
 from benchmarks.results import SETTINGS_FILE
 from benchmarks.tasks import TaskConfig
 from cola import format_chain

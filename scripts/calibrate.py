@@ -15,9 +15,10 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.experiments.calibration import choice_data, fit_on_validation, full_chain_run
+from benchmarks.learners.calibration import choice_data, fit_on_validation, full_chain_run
 from benchmarks.results import recorded_path
-from cola.policy import CHOICE_FEATURES, save_policy
+from cola.choice_calibration import CHOICE_FEATURES
+from cola.policy import save_policy
 
 
 def main() -> None:

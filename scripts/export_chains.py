@@ -4,34 +4,7 @@ python scripts/export_chains.py outputs/search/<run> --out chains.json [--model 
     [--static outputs/route/<study>/static_chain.json]
 """
 
-from __future__ import annotations
-
-import argparse
-import json
-from pathlib import Path
-
-from benchmarks.experiments.export import chain_file_from_run
-from cola import load_model, parse_chain
-from cola.chainfile import save_chain_file
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--model", default="smollm2", help="model spec the run used (default: smollm2)")
-    parser.add_argument("--static", type=Path, default=None, help="static_chain.json from scripts/route.py")
-    args = parser.parse_args()
-    loaded = load_model(args.model)
-    static = None
-    if args.static is not None:
-        static = parse_chain(json.loads(args.static.read_text())["chain"], loaded.n_layers)
-    chain_file = chain_file_from_run(args.run_dir, loaded, static_chain=static)
-    save_chain_file(chain_file, args.out)
-    print(f"{len(chain_file.chains)} chains for {chain_file.model_name} -> {args.out}")
-
+from benchmarks.cli.export import run
 
 if __name__ == "__main__":
-    main()
+    run()

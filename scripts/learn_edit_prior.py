@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.experiments.edit_prior import learn_edit_prior, read_scan, scan_split
+from benchmarks.learners.edit_prior import learn_edit_prior, read_scan, scan_split
 
 
 def main() -> None:

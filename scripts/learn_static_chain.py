@@ -13,8 +13,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from benchmarks.experiments.session import exit_on_user_error, open_model, set_threads
-from benchmarks.experiments.static_chain import learn_static_chain_policy
+from benchmarks.learners.static_chain import learn_static_chain_policy
+from benchmarks.runs.session import exit_on_user_error, open_model, set_threads
 from cola.chainfile import weights_fingerprint
 
 

@@ -11,8 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.experiments.search_report import write_report
-from benchmarks.experiments.search_summary import merge_shards, shard_folders
+from benchmarks.analysis.search_summary import merge_shards, shard_folders
+from benchmarks.reports.search_report import write_report
 
 
 def main() -> None:

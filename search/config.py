@@ -66,7 +66,7 @@ class SearchConfig:
     reach_target: str = "least_likely"
     # search=sample: the temperature of the full chain's answer distribution it draws from;
     # search=sample_matched reads its temperature from ``temperature_file`` instead, the one
-    # scripts/match_temperature.py chose on a validation split.
+    # scripts/studies/match_temperature.py chose on a validation split.
     temperature: float = 1.0
     temperature_file: str | None = None
 

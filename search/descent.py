@@ -9,7 +9,7 @@ most 8 layers shorter by construction. Descent goes deep on purpose:
    validation questions whose correct answer the edit kept (random order without a prior), then
    random chains of 1..``max_random_edits`` edits. A small perturbation flips mostly near ties, and
    a wrong answer's runner-up is gold more often than a placebo: on held-out thirds of the ARC-Easy
-   validation split (``scripts/compare_edit_orders.py``) this order reached gold within 25
+   validation split (``scripts/studies/compare_edit_orders.py``) this order reached gold within 25
    evaluations 0.125 more often than the placebo, the ``rank`` order 0.092, the ``score`` order
    0.084, a random order 0.061;
 2. from the current correct chain, evaluate its removals (skip ``skip_sizes`` steps) in the order

@@ -95,7 +95,7 @@ def test_search_presets_differ_from_the_base_only_where_their_file_says():
 
 
 def test_chain_overrides_with_commas_are_quoted_for_hydra():
-    from benchmarks.experiments.session import quote_chain_arguments
+    from benchmarks.runs.session import quote_chain_arguments
 
     assert quote_chain_arguments(["x.py", "chain=0-9,9,10-29", "limit=3"]) == [
         "x.py",

@@ -24,14 +24,33 @@ from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import instantiate
 
-from benchmarks.experiments.session import quote_chain_arguments
+from benchmarks.runs.session import quote_chain_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", ROOT / "docs" / "guide.md"]
 RESULTS = ROOT / "docs" / "results"
 MAX_README_LINES = 250
 PLACEHOLDER = re.compile(r"\S*<[^>]*>\S*")  # `train_run=<a search run>`: the whole argument goes
-HYDRA_MAIN = re.compile(r'@hydra\.main\([^)]*config_name="(\w+)"')
+HYDRA_MAIN = re.compile(r'@hydra\.main\(.*?config_name="(\w+)"')
+WRAPPED = re.compile(r"from (benchmarks\.cli\.\w+) import run")  # scripts/ wrapping a console command
+SUBCOMMAND = re.compile(r'add_parser\(\s*"([\w-]+)"')
+
+
+@cache
+def script_source(script: str) -> str:
+    """A script's source, with the console command's module where the script only wraps one."""
+    source = (ROOT / script).read_text()
+    if match := WRAPPED.search(source):
+        source += (ROOT / (match.group(1).replace(".", "/") + ".py")).read_text()
+    return source
+
+
+def argparse_command(words: list[str]) -> tuple[str, ...]:
+    """The script and, where it has subcommands (``tables.py policy``), the one used."""
+    script = words[0]
+    if len(words) > 1 and words[1] in SUBCOMMAND.findall(script_source(script)):
+        return (script, words[1])
+    return (script,)
 
 
 MARKDOWN = sorted({*DOCS, *RESULTS.rglob("README.md")})
@@ -82,11 +101,11 @@ def check_shell_script(args: list[str]) -> None:
 
 
 def check_script(script: str, args: list[str]) -> None:
-    source = (ROOT / script).read_text()
-    if match := HYDRA_MAIN.search(source):
+    if match := HYDRA_MAIN.search(script_source(script)):
         check_hydra(match.group(1), args)
     else:
-        check_options([script], args)
+        command = argparse_command([script, *args])
+        check_options(list(command), args[len(command) - 1 :])
 
 
 def check_hydra(config_name: str, args: list[str]) -> None:
@@ -128,12 +147,12 @@ def help_text(script: tuple[str, ...]) -> str:
 def all_help_texts() -> dict[tuple[str, ...], str]:
     """Every documented argparse script's ``--help``, run side by side (each imports torch)."""
     scripts = {("scripts/run_lm_eval.py",)} | {
-        (words[1],)
+        argparse_command(words[1:])
         for words in (shlex.split(PLACEHOLDER.sub("", command), comments=True) for _, command in COMMANDS)
         if len(words) > 1
         and words[1].startswith("scripts/")
         and words[1].endswith(".py")
-        and not HYDRA_MAIN.search((ROOT / words[1]).read_text())
+        and not HYDRA_MAIN.search(script_source(words[1]))
     }
     running = {
         script: subprocess.Popen(

@@ -14,7 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_layout_rules_hold():
     checked = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/check_layout.py")], capture_output=True, text=True, check=False
+        [sys.executable, str(ROOT / "scripts/dev/check_layout.py")],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert checked.returncode == 0, checked.stdout
     assert "search -> (nothing watched)" in checked.stdout
@@ -22,3 +25,22 @@ def test_layout_rules_hold():
 
 def test_search_and_cola_name_the_same_chain_type():
     assert search.Chain == cola.Chain == tuple[int, ...]
+
+
+def test_room_rules_flag_an_arrow_against_the_flow():
+    sys.path.insert(0, str(ROOT / "scripts/dev"))
+    try:
+        import check_layout
+    finally:
+        sys.path.pop(0)
+    graph = {
+        "benchmarks.analysis.stats": {"benchmarks.reports.search_report"},
+        "benchmarks.reports.search_report": {"benchmarks.analysis.stats"},
+        "benchmarks.learners.calibration": {"benchmarks.runs.evaluate", "benchmarks.reports.policy_table"},
+        "benchmarks.results": {"benchmarks.runs.search_run"},
+    }
+    assert check_layout.room_problems(graph) == [
+        "benchmarks.analysis.stats (analysis) imports benchmarks.reports.search_report (reports)",
+        "benchmarks.learners.calibration (learners) imports benchmarks.reports.policy_table (reports)",
+        "benchmarks.results (core) imports benchmarks.runs.search_run (runs)",
+    ]

@@ -4,7 +4,7 @@
         --transformers installed= --transformers 5.23=/tmp/tf523 -- limit=3 search.stop.enabled=false
 
 Each (checkout, transformers) pair runs the bench's engine and naive variants, each in a fresh
-process (``benchmarks.experiments.bench.run_variant`` of that checkout, its own conf/), plus the
+process (``benchmarks.benches.bench.run_variant`` of that checkout, its own conf/), plus the
 engine again under cProfile; the pairs alternate, so a change in the machine's load touches them
 alike. ``--transformers NAME=DIR`` puts DIR (a ``pip install --target`` folder) first on the path;
 an empty DIR is the installed version. Prints the wall table and each pair's top functions by
@@ -29,7 +29,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 import transformers
-from benchmarks.experiments.bench import BenchVariant, run_variant
+from benchmarks.benches.bench import BenchVariant, run_variant
 
 mode, overrides = sys.argv[1], sys.argv[2:]
 with initialize_config_dir(config_dir=str(Path.cwd() / "conf"), version_base="1.3"):
@@ -41,7 +41,7 @@ variant = BenchVariant(OmegaConf.to_container(cfg.model), instantiate(cfg.benchm
                        engine, cfg.limit, cfg.seed, cfg.threads)
 profiler = cProfile.Profile() if mode == "profile" else None
 if profiler:  # profile the searches only: start once the model is loaded and the queries are built
-    import benchmarks.experiments.bench as bench
+    import benchmarks.benches.bench as bench
 
     build_queries = bench.build_queries
 

@@ -26,7 +26,7 @@ from cola.engine import EngineConfig
 from search import SearchConfig, StopRule, descent_search
 from search.config import REACH_TARGETS
 from search.guesses import choice_distribution
-from tests.benchmarks.experiments.test_search_run import ARC_PATH, GSM_PATH
+from tests.benchmarks.runs.test_search_run import ARC_PATH, GSM_PATH
 from tests.conftest import build_tiny_model
 
 CHAINS = [(0, 1, 2, 3), (0, 2, 3), (0, 1, 3), (1, 2, 3), (0, 1, 1, 2, 3), (0, 3), (2, 3)]

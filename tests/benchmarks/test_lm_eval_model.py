@@ -15,7 +15,8 @@ from lm_eval.api.instance import Instance  # noqa: E402
 
 from benchmarks.lm_eval_model import ColaLM  # noqa: E402
 from cola.chainfile import weights_fingerprint  # noqa: E402
-from cola.policy import CHOICE_FEATURES, ChoiceCalibration, KnnRouter, save_policy  # noqa: E402
+from cola.choice_calibration import CHOICE_FEATURES, ChoiceCalibration  # noqa: E402
+from cola.policy import KnnRouter, save_policy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,50 @@
+"""The policy table in markdown: one row per policy from :mod:`benchmarks.analysis.policy_gains`,
+on the whole split and on rows 500 and later side by side."""
+
+from __future__ import annotations
+
+from benchmarks.analysis.policy_gains import Comparison, sliced_rows
+from benchmarks.analysis.stats import format_p, format_rate
+
+
+def _difference(comparison: Comparison | None, adjusted: float | None = None) -> str:
+    if comparison is None:
+        return "–"
+    low, high = comparison.interval
+    p = format_p(comparison.p)
+    text = f"{comparison.difference:+.3f} ({low:+.3f}–{high:+.3f}), p {p if p.startswith('<') else '= ' + p}"
+    if adjusted is not None:
+        text += f", Holm {format_p(adjusted)}"
+        if adjusted < 0.05:
+            text = f"**{text}**"
+    return text
+
+
+def _seconds(median_p90: list[float] | None) -> str:
+    return "–" if median_p90 is None else f"{median_p90[0]:.2f}, {median_p90[1]:.2f}"
+
+
+def policy_markdown(rows: list[dict], *, full: str, rival: str | None) -> str:
+    lines = [
+        f"| policy | n | accuracy (95% CI) | agrees with {full} (95% CI) | − {full} (95% CI, McNemar p) | "
+        f"− {rival or 'rival'} | mean layers | s / question (median, p90) | load (median) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        machine = row["machine"]
+        load = f"{machine['median_load_1m']:.1f}" if machine else "–"
+        lines.append(
+            f"| {row['policy']} | {row['n']} | {format_rate(row['accuracy'], row['accuracy_ci95'])} | "
+            f"{format_rate(*row['agreement']) if row['agreement'] else '–'} | {_difference(row['vs_full'], row.get('vs_full_holm'))} | {_difference(row['vs_rival'])} | "
+            f"{row['mean_layers']:.2f} | {_seconds(row['seconds_median_p90'])} | "
+            f"{load} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def sliced_markdown(runs: dict[str, list[dict]], *, full: str, rival: str | None) -> str:
+    """The table on every row the runs share and again on rows 500 and later, each with its own Holm."""
+    sliced = sliced_rows(runs, full=full, rival=rival)
+    return "\n".join(
+        f"**{name}**\n\n" + policy_markdown(rows, full=full, rival=rival) for name, rows in sliced.items()
+    )

@@ -1,0 +1,11 @@
+"""Runs: a model over questions into records.
+
+Search runs (``search_run``, with the model's own tries in ``guess_run``), evaluation runs under a
+chain or a policy (``evaluate``, ensembles' answers in ``ensemble_scores``), unsteered chain sets
+(``unsteered``), chain files from search records (``export``), and what every script does around
+its library call (``session``, ``decode_prompts``). Each writes resumable records through
+:mod:`benchmarks.results`.
+
+May import: the core modules of ``benchmarks``, ``analysis`` (a run's summary is an analysis of
+its records), other runs; never ``reports``, ``learners`` or ``benches``.
+"""
