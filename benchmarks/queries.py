@@ -132,19 +132,25 @@ class LoglikelihoodQuery:
     def score(self, hidden: torch.Tensor, head: Head) -> ChoiceOutcome:
         """Score from the row form's final hidden states (n_choices, T, H)."""
         logits = head(hidden[self.positions]).float()
-        return self._outcome(target_log_probs(logits, torch.arange(len(logits)), self.targets))
+        return self.choice_outcome(target_log_probs(logits, torch.arange(len(logits)), self.targets))
 
     def score_packed_many(self, hiddens: list[torch.Tensor], head: Head) -> list[ChoiceOutcome]:
         """Score several chains' packed final hidden states (each 1, N, H) with one LM-head call: the head's
         matrix product costs half as much per row on a few hundred rows as on a few dozen."""
-        scored, predictors = self.packed.scored, self.packed.scored_index
-        logits = head(torch.cat([hidden[0, scored] for hidden in hiddens])).float()
+        return self.score_rows_many([hidden[0, self.packed.scored] for hidden in hiddens], head)
+
+    def score_rows_many(self, rows: list[torch.Tensor], head: Head) -> list[ChoiceOutcome]:
+        """Score hidden states already taken at the packed form's scored positions (each (S, H),
+        e.g. every exit of one chain) with one LM-head call."""
+        predictors = self.packed.scored_index
+        logits = head(torch.cat(rows)).float()
         return [
-            self._outcome(target_log_probs(rows, predictors, self.targets))
-            for rows in logits.split(len(scored))
+            self.choice_outcome(target_log_probs(part, predictors, self.targets))
+            for part in logits.split(len(self.packed.scored))
         ]
 
-    def _outcome(self, token_scores: torch.Tensor) -> ChoiceOutcome:
+    def choice_outcome(self, token_scores: torch.Tensor) -> ChoiceOutcome:
+        """The outcome from each continuation token's score, choice by choice (summed per choice)."""
         token_scores = token_scores.cpu()
         scores = torch.zeros(len(self.continuation_ids)).index_add_(0, self.positions[0], token_scores)
         normalized = scores / torch.tensor(self.choice_chars, dtype=scores.dtype)

@@ -103,7 +103,11 @@ def test_the_removal_path_skips_the_most_keeping_layers_first(chain_model):
     [
         ("studies/choose_draft.py", ["--k", "0"], "--k must be at least 1"),
         ("studies/choose_draft.py", ["--prompts", "0"], "--prompts must be at least 1"),
-        ("studies/bench_speculative.py", ["--drafts", "0-29", "--prompts", "0"], "--prompts must be at least 1"),
+        (
+            "studies/bench_speculative.py",
+            ["--drafts", "0-29", "--prompts", "0"],
+            "--prompts must be at least 1",
+        ),
     ],
 )
 def test_the_decoding_scripts_refuse_bad_options_before_loading_a_model(script, arguments, message):

@@ -1,0 +1,49 @@
+"""Every exit's choice scores, in one packed pass, equal the truncated chain scored as rows."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from benchmarks.runs.exit_run import ExitRun, choice_exits, run_exits
+from benchmarks.tasks import TaskConfig
+from cola import ChainModel
+from tests.benchmarks.runs.test_search_run import ARC_PATH
+from tests.benchmarks.test_queries import ARC, loglikelihood_query
+
+
+@torch.inference_mode()
+def test_each_exit_scores_as_the_truncated_chain_in_rows(tiny_model, tokenizer):
+    chain_model = ChainModel(tiny_model)
+    query = loglikelihood_query(ARC[2], tokenizer, chat=False)
+    outcomes = choice_exits(chain_model, query)
+    assert sorted(outcomes) == list(range(chain_model.n_layers + 1))
+    rows = chain_model.embed(query.input_ids)
+    inputs = chain_model.step_inputs(rows, attention_mask=query.attention_mask)
+    for k in range(chain_model.n_layers + 1):
+        hidden = chain_model.run_steps(rows, tuple(range(k)), inputs)  # k = 0: the embedding output
+        expected = query.score(hidden, chain_model.head)
+        assert outcomes[k].scores == pytest.approx(expected.scores, abs=1e-4)
+        assert outcomes[k].prediction == expected.prediction
+
+
+def test_an_exit_run_records_every_exit_and_resumes(tmp_path, tiny_checkpoint):
+    from cola import load_model
+
+    loaded = load_model(str(tiny_checkpoint))
+    chain_model = ChainModel(loaded.model)
+    task = TaskConfig(benchmark="arc_easy", path=ARC_PATH, mode="loglikelihood")
+    run = ExitRun(model=loaded.name, exits=(0, 2, 4), limit=3)
+    records = run_exits(chain_model, loaded.tokenizer, task, run, tmp_path)
+    assert len(records) == 3 and all(r["exits"] == [0, 2, 4] and len(r["exit_scores"]) == 3 for r in records)
+    assert all(len(r["exit_scores"][0]) == len(r["choice_chars"]) == len(r["choice_tokens"]) for r in records)
+    lines = (tmp_path / "results.jsonl").read_text().splitlines()
+    again = run_exits(chain_model, loaded.tokenizer, task, run, tmp_path)  # nothing left to do
+    assert [json.loads(line)["id"] for line in lines] == [r["id"] for r in again]
+    assert (tmp_path / "results.jsonl").read_text().splitlines() == lines
+    with pytest.raises(ValueError, match="out of range"):
+        run_exits(
+            chain_model, loaded.tokenizer, task, ExitRun(model=loaded.name, exits=(9,)), tmp_path / "bad"
+        )
