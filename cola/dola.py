@@ -27,10 +27,7 @@ def candidate_layers(n_layers: int, bucket: str, *, tied_embeddings: bool) -> li
     embeddings are tied to the head, where its exit says nothing but the input token."""
     if bucket not in BUCKETS:
         raise ValueError(f"unknown DoLa bucket {bucket!r}; choose from {', '.join(BUCKETS)}")
-    if not tied_embeddings:
-        start = 0
-    else:
-        start = 2 if n_layers > 2 else (1 if n_layers == 2 else 0)
+    start = min(2, n_layers // 2) if tied_embeddings else 0
     if bucket == "high":
         return list(range(n_layers // 2, n_layers, 2))
     return [start] if start == n_layers // 2 else list(range(start, n_layers // 2, 2))
