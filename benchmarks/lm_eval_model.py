@@ -35,6 +35,7 @@ from benchmarks.queries import PackedChoices
 from benchmarks.runner import stop_rule_for
 from cola import Chain, ChainModel, load_model, parse_chain
 from cola.chainfile import load_chain_file, weights_fingerprint
+from cola.dola import DolaPolicy
 from cola.policy import ChainEnsemble, ChoiceCalibration, load_policy
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -131,6 +132,12 @@ class ColaLM(TemplateLM):
                 raise ValueError(
                     f"{policy} is a {self.policy.kind} policy, which scores a question's choices together; "
                     "lm-eval scores each choice alone, so it cannot apply one: use scripts/evaluate.py policy=..."
+                )
+            if isinstance(self.policy, DolaPolicy):
+                raise ValueError(
+                    f"{policy} is a DoLa policy, which changes how tokens are scored, not the chain; this "
+                    "model runs chains under lm-eval's own scoring: use scripts/evaluate.py policy=... "
+                    "(ARC loglikelihood, GSM8K) or scripts/generate.py policy=..."
                 )
         self.routed: list[Chain] = []  # the chain each context ran, in order, under a policy
         self.batch_size = 1 if str(batch_size).startswith("auto") else int(batch_size)

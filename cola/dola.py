@@ -13,9 +13,17 @@ static DoLa uses one layer. The contrast is ``log p_final - log p_premature``, r
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import ClassVar
 
+import numpy as np
 import torch
+
+from cola.chain import Chain, full_chain
+from cola.composer import ChainModel
+from cola.exits import run_with_exits
+from cola.generation import StopRule, TokenCallback, default_eos_ids, greedy_loop
 
 BUCKETS = ("low", "high")
 IMPLAUSIBLE = -1000.0  # the reference's relative_top_value
@@ -81,3 +89,99 @@ def dola_log_probs(
 def premature_logits(model: torch.nn.Module, hidden: torch.Tensor) -> torch.Tensor:
     """A premature layer's logits as the reference takes them: the LM head on the raw hidden state."""
     return model.lm_head(hidden)
+
+
+def repetition_penalized(scores: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
+    """transformers' repetition penalty on (1, V) scores: every token already in ``seen`` (prompt
+    and output) has a negative score multiplied by ``penalty``, a positive one divided by it."""
+    if penalty == 1.0:
+        return scores
+    picked = scores.gather(-1, seen[None])
+    picked = torch.where(picked < 0, picked * penalty, picked / penalty)
+    return scores.scatter(-1, seen[None], picked)
+
+
+@dataclass(frozen=True)
+class DolaPolicy:
+    """DoLa as a policy file: the full chain runs, and the answer is read from the contrast of the
+    final layer with ``layers`` (one: static; several: dynamic). Multiple choice takes no
+    plausibility cut; greedy generation takes ``relative_top`` and ``repetition_penalty``, the
+    paper's settings for open-ended text (0.1 and 1.2)."""
+
+    layers: tuple[int, ...]
+    relative_top: float = 0.1
+    repetition_penalty: float = 1.2
+    kind: ClassVar[str] = "dola"
+
+    def choose(self, chain_model: ChainModel, context_ids: torch.Tensor) -> Chain:
+        return full_chain(chain_model.n_layers)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"layers": np.asarray(self.layers, dtype=np.int64)}
+
+    def settings(self) -> dict[str, str]:
+        return {"relative_top": repr(self.relative_top), "repetition_penalty": repr(self.repetition_penalty)}
+
+    @classmethod
+    def from_file(cls, arrays: dict[str, np.ndarray], settings: dict[str, str], chain_model: ChainModel):
+        layers = tuple(int(layer) for layer in arrays["layers"])
+        if not layers or not all(0 <= layer < chain_model.n_layers for layer in layers):
+            raise ValueError(f"DoLa layers {list(layers)} are not among 0..{chain_model.n_layers - 1}")
+        return cls(layers, float(settings["relative_top"]), float(settings["repetition_penalty"]))
+
+
+@torch.inference_mode()
+def dola_generate(
+    chain_model: ChainModel,
+    input_ids: torch.Tensor,
+    policy: DolaPolicy,
+    *,
+    max_new_tokens: int,
+    eos_token_id: int | Iterable[int] | None = None,
+    stop_rule: StopRule | None = None,
+    on_token: TokenCallback | None = None,
+) -> torch.Tensor:
+    """Greedy DoLa decoding of one prompt (1, T): prompt plus new tokens, with the full chain's
+    step-keyed cache; each token is the argmax of the repetition-penalized contrast."""
+    if input_ids.shape[0] != 1:
+        raise ValueError(f"DoLa decoding takes one prompt at a time, got a batch of {input_ids.shape[0]}")
+    n_layers = chain_model.n_layers
+    chain, cache = full_chain(n_layers), chain_model.new_cache(full_chain(n_layers))
+    eos = set(
+        default_eos_ids(chain_model.model) if eos_token_id is None else np.atleast_1d(eos_token_id).tolist()
+    )
+    seen = [input_ids[0]]
+
+    def contrast(new_ids: torch.Tensor) -> torch.Tensor:
+        hidden = chain_model.embed(new_ids)
+        inputs = chain_model.step_inputs(hidden, past_length=cache.seen_tokens)
+        found = run_with_exits(
+            chain_model,
+            hidden,
+            chain,
+            inputs,
+            [*policy.layers, n_layers],
+            keep=(slice(None), -1),
+            cache=cache,
+        )
+        cache.seen_tokens += new_ids.shape[1]
+        final = chain_model.head(found[n_layers])
+        premature = {layer: premature_logits(chain_model.model, found[layer]) for layer in policy.layers}
+        scores, _ = dola_log_probs(final, premature, relative_top=policy.relative_top)
+        return repetition_penalized(scores, torch.cat(seen), policy.repetition_penalty)
+
+    def advance(active: list[int], tokens: list[list[int]]) -> torch.Tensor:
+        last = torch.tensor([[tokens[0][-1]]], device=input_ids.device)
+        seen.append(last[0])
+        if on_token is not None:
+            on_token(last[0])
+        return contrast(last)
+
+    def finished(row: int, tokens: list[int]) -> bool:
+        stop = stop_rule is not None and bool(stop_rule(torch.tensor([tokens]))[0])
+        return tokens[-1] in eos or stop
+
+    new = greedy_loop(contrast(input_ids), advance, max_new_tokens=max_new_tokens, finished=finished)[0]
+    if on_token is not None and new:
+        on_token(torch.tensor(new[-1:]))
+    return torch.cat([input_ids, torch.tensor([new], device=input_ids.device)], dim=1)

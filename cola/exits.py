@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 import torch
 
+from cola.cache import ChainCache
 from cola.chain import Chain
 from cola.composer import ChainModel, StepInputs
 
@@ -40,15 +41,18 @@ def run_with_exits(
     exits: Iterable[int] | None = None,
     *,
     keep=None,
+    cache: ChainCache | None = None,
 ) -> dict[int, torch.Tensor]:
     """Run ``chain`` on embedded ``hidden`` (B, T, H) and return the hidden state at each exit,
     ``keep``-indexed (e.g. ``(slice(None), positions)``) so only the positions scored are held.
-    Layers past the last exit asked for are not run."""
+    Layers past the last exit asked for are not run, unless a ``cache`` (made for ``chain``) is
+    filled: then every step runs."""
     wanted = check_exits(exits, len(chain))
     keep = keep if keep is not None else (slice(None),)
     found = {0: hidden[keep]} if 0 in wanted else {}
-    for step, layer_idx in enumerate(chain[: wanted[-1]], start=1):
-        hidden = chain_model.run_layer(hidden, layer_idx, inputs, cache=None, step=step - 1)
+    last = len(chain) if cache is not None else wanted[-1]
+    for step, layer_idx in enumerate(chain[:last], start=1):
+        hidden = chain_model.run_layer(hidden, layer_idx, inputs, cache=cache, step=step - 1)
         if step in wanted:
             found[step] = hidden[keep]
     return found

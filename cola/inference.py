@@ -13,6 +13,7 @@ from typing import TextIO
 import torch
 
 from cola.composer import ChainModel
+from cola.dola import DolaPolicy, dola_generate
 
 
 def uses_chat(tokenizer, chat: bool | None) -> bool:
@@ -73,14 +74,18 @@ def generate_text(
     max_new_tokens: int = 128,
     chat: bool | None = None,
     stream: TextIO | None = None,
+    dola: DolaPolicy | None = None,
 ) -> str:
-    """Greedy completion of ``prompt`` under ``chain``; streamed to ``stream`` when given."""
-    ids = prompt_ids(tokenizer, prompt, chat=chat)
-    output = chain_model.generate(
-        ids.to(chain_model.device),
-        chain,
-        max_new_tokens=max_new_tokens,
-        eos_token_id=tokenizer.eos_token_id,
-        on_token=TextStreamer(tokenizer, stream) if stream is not None else None,
-    )
+    """Greedy completion of ``prompt`` under ``chain`` (or DoLa decoding of the full chain, with a
+    ``dola`` policy); streamed to ``stream`` when given."""
+    ids = prompt_ids(tokenizer, prompt, chat=chat).to(chain_model.device)
+    options = {
+        "max_new_tokens": max_new_tokens,
+        "eos_token_id": tokenizer.eos_token_id,
+        "on_token": TextStreamer(tokenizer, stream) if stream is not None else None,
+    }
+    if dola is not None:
+        output = dola_generate(chain_model, ids, dola, **options)
+    else:
+        output = chain_model.generate(ids, chain, **options)
     return tokenizer.decode(output[0, ids.shape[1] :], skip_special_tokens=True)

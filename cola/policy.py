@@ -27,6 +27,7 @@ from cola.block_router import BlockRouter, checked_skip_confidence
 from cola.chain import Chain, format_chain, parse_chain
 from cola.choice_calibration import ChoiceCalibration
 from cola.composer import ChainModel
+from cola.dola import DolaPolicy
 
 POLICY_FORMAT = "cola-policy"
 POLICY_VERSION = 1
@@ -160,6 +161,7 @@ POLICY_KINDS = {
     "block_router": BlockRouter,
     "choice_calibration": ChoiceCalibration,
     "chain_ensemble": ChainEnsemble,
+    "dola": DolaPolicy,
 }
 
 

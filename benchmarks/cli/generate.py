@@ -24,6 +24,8 @@ from benchmarks.runs.session import (
 )
 from cola import format_chain
 from cola.chainfile import load_chain_file, weights_fingerprint
+from cola.choice_calibration import ChoiceCalibration
+from cola.dola import DolaPolicy
 from cola.inference import generate_text, prompt_ids
 from cola.policy import load_policy
 
@@ -46,11 +48,18 @@ def main(cfg: DictConfig) -> None:
         )
         if chain is None:
             raise ValueError(f"{cfg.chain_file} has no static chain; pass chain_sample=<sample id>")
+    policy = None
     if cfg.policy is not None:
         policy = load_policy(cfg.policy, chain_model, fingerprint=weights_fingerprint(loaded.model))
+        if isinstance(policy, ChoiceCalibration):
+            raise ValueError(
+                f"{cfg.policy} is a {policy.kind} policy: it answers multiple choice, not free text"
+            )
         chain = policy.choose(chain_model, prompt_ids(loaded.tokenizer, cfg.prompt, chat=cfg.chat))
+    dola = policy if isinstance(policy, DolaPolicy) else None
+    decoding = f", DoLa against layers {list(dola.layers)}" if dola else ""
     print(
-        f"[{loaded.name}, chain {format_chain(chain)} ({len(chain)} of {loaded.n_layers} layers)]",
+        f"[{loaded.name}, chain {format_chain(chain)} ({len(chain)} of {loaded.n_layers} layers){decoding}]",
         file=sys.stderr,
     )
     generate_text(
@@ -61,6 +70,7 @@ def main(cfg: DictConfig) -> None:
         max_new_tokens=cfg.max_new_tokens,
         chat=cfg.chat,
         stream=sys.stdout,
+        dola=dola,
     )
     print()
 

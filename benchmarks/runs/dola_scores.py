@@ -4,13 +4,14 @@ packed pass that keeps the candidate layers' hidden states at the scored positio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 
 import torch
 
-from benchmarks.queries import ChoiceOutcome, LoglikelihoodQuery
-from cola import ChainModel, full_chain
-from cola.dola import dola_log_probs, premature_logits
+from benchmarks.queries import ChoiceOutcome, GenerationQuery, LoglikelihoodQuery, Query
+from cola import Chain, ChainModel, full_chain
+from cola.dola import DolaPolicy, dola_generate, dola_log_probs, premature_logits
 from cola.exits import run_with_exits
 
 
@@ -36,3 +37,39 @@ def choice_dola(
     predictors = packed.scored_index
     token_scores = contrast[predictors, query.targets]
     return query.choice_outcome(token_scores), [chosen[i] for i in predictors.tolist()]
+
+
+def dola_fields(chain_model: ChainModel, tokenizer, query: Query, policy: DolaPolicy) -> dict:
+    """DoLa's answer to one query: multiple choice scored by the contrast (no plausibility cut),
+    GSM8K decoded greedily with the policy's cut and repetition penalty, then graded."""
+    if isinstance(query, LoglikelihoodQuery):
+        outcome, used = choice_dola(chain_model, query, policy.layers)
+        return {
+            "prediction": outcome.prediction,
+            "correct": outcome.correct,
+            "scores": outcome.scores,
+            "prediction_norm": outcome.prediction_norm,
+            "correct_norm": outcome.correct_norm,
+            "premature_layers": used,
+        }
+    if isinstance(query, GenerationQuery):
+        ids = query.input_ids.to(chain_model.device)
+        output = dola_generate(
+            chain_model, ids, policy, max_new_tokens=query.max_new_tokens, eos_token_id=tokenizer.eos_token_id
+        )
+        return query.grade(tokenizer.decode(output[0, ids.shape[1] :], skip_special_tokens=True))
+    raise ValueError(
+        "a DoLa policy contrasts the answer tokens' distributions: use benchmark.mode=loglikelihood "
+        "for ARC (letter mode reads one label logit, which DoLa's reference never scored)"
+    )
+
+
+def score_dola(
+    chain_model: ChainModel, tokenizer, queries: list[Query], policy: DolaPolicy
+) -> Iterable[tuple[Query, dict, Chain, float]]:
+    """Yield (query, fields, the chain run, seconds) per query, as ``score_queries`` does."""
+    chain = full_chain(chain_model.n_layers)
+    for query in queries:
+        start = time.perf_counter()
+        fields = dola_fields(chain_model, tokenizer, query, policy)
+        yield query, fields, chain, time.perf_counter() - start

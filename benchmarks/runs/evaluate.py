@@ -20,10 +20,12 @@ from benchmarks.machine import machine_state, summarize_machine
 from benchmarks.queries import GenerationQuery, LoglikelihoodQuery, Query, context_ids, query_fields
 from benchmarks.results import ResultsLog, claim_run_dir, write_json
 from benchmarks.runner import answer_choice, answer_generation
+from benchmarks.runs.dola_scores import score_dola
 from benchmarks.runs.ensemble_scores import score_ensemble
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
 from cola import Chain, ChainModel, format_chain
 from cola.block_router import BlockRouter
+from cola.dola import DolaPolicy
 from cola.policy import ChainEnsemble, ChainPolicy, ChoiceCalibration
 
 logger = logging.getLogger(__name__)
@@ -228,6 +230,8 @@ def evaluate(
     queries = build_queries(todo, tokenizer, task)
     if isinstance(info.policy, ChainEnsemble):
         scored = score_ensemble(chain_model, tokenizer, queries, info.policy)
+    elif isinstance(info.policy, DolaPolicy):
+        scored = score_dola(chain_model, tokenizer, queries, info.policy)
     else:
         scored = score_queries(chain_model, tokenizer, queries, info, batch_size=batch_size)
     for query, fields, chain, seconds in tqdm(

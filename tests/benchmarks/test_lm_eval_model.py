@@ -16,6 +16,7 @@ from lm_eval.api.instance import Instance  # noqa: E402
 from benchmarks.lm_eval_model import ColaLM  # noqa: E402
 from cola.chainfile import weights_fingerprint  # noqa: E402
 from cola.choice_calibration import CHOICE_FEATURES, ChoiceCalibration  # noqa: E402
+from cola.dola import DolaPolicy  # noqa: E402
 from cola.policy import KnnRouter, save_policy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,4 +168,12 @@ def test_a_choice_calibration_is_refused_since_lm_eval_scores_choices_alone(
     fingerprint = weights_fingerprint(cola_lm.chain_model.model)
     save_policy(calibration, path, fingerprint=fingerprint, n_layers=4, trained_toward="gold")
     with pytest.raises(ValueError, match="cannot apply one: use scripts/evaluate.py"):
+        ColaLM(model=str(tiny_checkpoint), policy=str(path))
+
+
+def test_a_dola_policy_is_refused_with_where_it_runs(tmp_path, tiny_checkpoint, cola_lm):
+    path = tmp_path / "dola.safetensors"
+    fingerprint = weights_fingerprint(cola_lm.chain_model.model)
+    save_policy(DolaPolicy((0, 2)), path, fingerprint=fingerprint, n_layers=4, trained_toward="validation")
+    with pytest.raises(ValueError, match="DoLa policy, which changes how tokens are scored"):
         ColaLM(model=str(tiny_checkpoint), policy=str(path))
