@@ -22,19 +22,48 @@ def choice_dola(
     """DoLa's outcome over ``layers`` (one: static; several: dynamic), and the premature layer each
     scored token used. Multiple choice takes no plausibility cut (the reference's relative_top 0)."""
     n_layers = chain_model.n_layers
-    bad = [layer for layer in layers if not 0 <= layer < n_layers]
-    if not layers or bad:
-        raise ValueError(f"DoLa's premature layers must be among 0..{n_layers - 1}, got {list(layers)}")
+    check_layers(layers, n_layers)
     packed = query.packed
     hidden = chain_model.embed(packed.input_ids)
     inputs = chain_model.packed_inputs(hidden, packed.position_ids, packed.visible)
     found = run_with_exits(
         chain_model, hidden, full_chain(n_layers), inputs, [*layers, n_layers], keep=(0, packed.scored)
     )
-    final = chain_model.head(found[n_layers])
+    return dola_from_states(chain_model, query, found, layers, relative_top=relative_top)
+
+
+def check_layers(layers: Sequence[int], n_layers: int) -> None:
+    bad = [layer for layer in layers if not 0 <= layer < n_layers]
+    if not layers or bad:
+        raise ValueError(f"DoLa's premature layers must be among 0..{n_layers - 1}, got {list(layers)}")
+
+
+def dola_from_states(
+    chain_model: ChainModel,
+    query: LoglikelihoodQuery,
+    found: dict[int, torch.Tensor],
+    layers: Sequence[int],
+    *,
+    relative_top: float = 0.0,
+) -> tuple[ChoiceOutcome, list[int]]:
+    """DoLa's outcome from hidden states already kept at the packed scored positions (exit ->
+    (S, H), the final exit among them)."""
+    final = chain_model.head(found[chain_model.n_layers])
     premature = {layer: premature_logits(chain_model.model, found[layer]) for layer in layers}
+    return dola_from_logits(query, final, premature, relative_top=relative_top)
+
+
+def dola_from_logits(
+    query: LoglikelihoodQuery,
+    final: torch.Tensor,
+    premature: dict[int, torch.Tensor],
+    *,
+    relative_top: float = 0.0,
+) -> tuple[ChoiceOutcome, list[int]]:
+    """DoLa's outcome from the final and premature logits at the scored positions: variants that
+    share layers share their logits."""
     contrast, chosen = dola_log_probs(final, premature, relative_top=relative_top)
-    predictors = packed.scored_index
+    predictors = query.packed.scored_index
     token_scores = contrast[predictors, query.targets]
     return query.choice_outcome(token_scores), [chosen[i] for i in predictors.tolist()]
 

@@ -1,9 +1,10 @@
 """Every exit's choice scores for every question of a split, in one pass per question (resumable).
 
 A record holds, for each exit kept (0 = the embedding output, k = after layer k of the full chain,
-``n_layers`` = the model's own answer), each choice's summed log-probability, and what a choice is
-regardless of the model (its characters, its tokens): what DoLa, exit ensembles and the exit
-calibration read without another forward. Questions are split into shards as search runs are.
+``n_layers`` = the model's own answer), each choice's summed log-probability; DoLa's choice scores
+for each of its variants (read from the same pass); and what a choice is regardless of the model
+(its characters, its tokens): what exit ensembles, DoLa's choice of layer and the exit calibration
+read without another forward. Questions are split into shards as search runs are.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from tqdm import tqdm
 from benchmarks.machine import machine_state
 from benchmarks.queries import ChoiceOutcome, LoglikelihoodQuery
 from benchmarks.results import ResultsLog, claim_run_dir
+from benchmarks.runs.dola_scores import dola_from_logits
 from benchmarks.tasks import TaskConfig, build_query, load_examples
 from cola import ChainModel, full_chain
+from cola.dola import BUCKETS, candidate_layers, premature_logits
 from cola.exits import check_exits, run_with_exits
 
 HEAD_CHUNK = 8  # exits per LM-head call: Gemma's 262k-token head on every exit at once holds ~1 GB
@@ -29,6 +32,7 @@ HEAD_CHUNK = 8  # exits per LM-head call: Gemma's 262k-token head on every exit 
 class ExitRun:
     model: str
     exits: tuple[int, ...] | None = None  # None: every exit, 0..n_layers
+    dola: bool = True  # also DoLa's choice scores, static per candidate layer and dynamic per bucket
     limit: int | None = None
     shard_index: int = 0
     shard_count: int = 1
@@ -41,17 +45,23 @@ class ExitRun:
             )
 
 
-@torch.inference_mode()
-def choice_exits(
-    chain_model: ChainModel, query: LoglikelihoodQuery, exits: list[int] | None = None
-) -> dict[int, ChoiceOutcome]:
-    """The full chain's choice outcome at each exit, from one packed pass over the question."""
-    packed, chain = query.packed, full_chain(chain_model.n_layers)
+def exit_states(
+    chain_model: ChainModel, query: LoglikelihoodQuery, exits: list[int]
+) -> dict[int, torch.Tensor]:
+    """The full chain's hidden state at each exit, at the packed form's scored positions (S, H)."""
+    packed = query.packed
     hidden = chain_model.embed(packed.input_ids)
     inputs = chain_model.packed_inputs(hidden, packed.position_ids, packed.visible)
-    found = run_with_exits(chain_model, hidden, chain, inputs, exits, keep=(0, packed.scored))
-    order = sorted(found)
-    outcomes = {}
+    return run_with_exits(
+        chain_model, hidden, full_chain(chain_model.n_layers), inputs, exits, keep=(0, packed.scored)
+    )
+
+
+def exit_outcomes(
+    chain_model: ChainModel, query: LoglikelihoodQuery, found: dict[int, torch.Tensor]
+) -> dict[int, ChoiceOutcome]:
+    """Each exit's choice outcome (final norm and head on its state), a few exits per head call."""
+    order, outcomes = sorted(found), {}
     for start in range(0, len(order), HEAD_CHUNK):
         part = order[start : start + HEAD_CHUNK]
         scored = query.score_rows_many([found[k] for k in part], chain_model.head)
@@ -59,15 +69,62 @@ def choice_exits(
     return outcomes
 
 
-def exit_record(query: LoglikelihoodQuery, outcomes: dict[int, ChoiceOutcome], n_layers: int) -> dict:
+@torch.inference_mode()
+def choice_exits(
+    chain_model: ChainModel, query: LoglikelihoodQuery, exits: list[int] | None = None
+) -> dict[int, ChoiceOutcome]:
+    """The full chain's choice outcome at each exit, from one packed pass over the question."""
+    return exit_outcomes(
+        chain_model, query, exit_states(chain_model, query, check_exits(exits, chain_model.n_layers))
+    )
+
+
+def dola_variants(chain_model: ChainModel) -> dict[str, tuple[int, ...]]:
+    """DoLa's variants a record scores: static against each candidate layer of either bucket, and
+    dynamic over each bucket (transformers' candidates)."""
+    tied = bool(getattr(chain_model.config, "tie_word_embeddings", False))
+    buckets = {
+        bucket: candidate_layers(chain_model.n_layers, bucket, tied_embeddings=tied) for bucket in BUCKETS
+    }
+    static = {f"static-{layer}": (layer,) for layer in sorted({*buckets["low"], *buckets["high"]})}
+    return static | {bucket: tuple(layers) for bucket, layers in buckets.items()}
+
+
+@torch.inference_mode()
+def question_scores(chain_model: ChainModel, query: LoglikelihoodQuery, run: ExitRun) -> dict:
+    """One pass over the question: the exits' choice scores and, with ``run.dola``, DoLa's."""
+    n_layers = chain_model.n_layers
+    exits = check_exits(run.exits, n_layers)
+    variants = dola_variants(chain_model) if run.dola else {}
+    needed = sorted({*exits, n_layers, *(layer for layers in variants.values() for layer in layers)})
+    found = exit_states(chain_model, query, needed)
+    outcomes = exit_outcomes(chain_model, query, {k: found[k] for k in exits})
+    fields = {
+        "exits": exits,
+        "exit_scores": [[round(float(x), 5) for x in outcomes[k].scores] for k in exits],
+    }
+    if variants:  # each layer's premature logits once, shared by the variants that contrast with it
+        final = chain_model.head(found[n_layers])
+        used = {layer for layers in variants.values() for layer in layers}
+        premature = {layer: premature_logits(chain_model.model, found[layer]) for layer in used}
+        dola = {
+            name: dola_from_logits(query, final, {layer: premature[layer] for layer in layers})[0]
+            for name, layers in variants.items()
+        }
+        fields["dola_scores"] = {
+            name: [round(float(x), 5) for x in outcome.scores] for name, outcome in dola.items()
+        }
+    return fields
+
+
+def exit_record(query: LoglikelihoodQuery, fields: dict, n_layers: int) -> dict:
     return {
         "id": query.example_id,
         "gold": query.gold,
         "n_layers": n_layers,
         "choice_chars": list(query.choice_chars),
         "choice_tokens": [len(continuation) for continuation in query.continuation_ids],
-        "exits": sorted(outcomes),
-        "exit_scores": [[round(float(x), 5) for x in outcomes[k].scores] for k in sorted(outcomes)],
+        **fields,
     }
 
 
@@ -83,7 +140,7 @@ def run_exits(
     """Every question of this shard into ``output_dir/results.jsonl``, resuming what is there."""
     if task.mode != "loglikelihood":
         raise ValueError(f"exit scores are choice scores: they need a loglikelihood task, not {task.mode}")
-    exits = check_exits(run.exits, chain_model.n_layers)
+    check_exits(run.exits, chain_model.n_layers)
     output_dir = Path(output_dir)
     claim_run_dir(output_dir, {"task": asdict(task), "run": asdict(run) | {"limit": None}})
     log = ResultsLog(output_dir / "results.jsonl")
@@ -92,6 +149,6 @@ def run_exits(
     for example in tqdm(todo, disable=not progress, desc=f"exits {task.benchmark} {task.split}"):
         query = build_query(example, tokenizer, task)
         machine, start = machine_state(), time.perf_counter()
-        record = exit_record(query, choice_exits(chain_model, query, exits), chain_model.n_layers)
+        record = exit_record(query, question_scores(chain_model, query, run), chain_model.n_layers)
         log.append(record | {"split": task.split, "seconds": round(time.perf_counter() - start, 3)} | machine)
     return log.records

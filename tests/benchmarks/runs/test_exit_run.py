@@ -47,3 +47,19 @@ def test_an_exit_run_records_every_exit_and_resumes(tmp_path, tiny_checkpoint):
         run_exits(
             chain_model, loaded.tokenizer, task, ExitRun(model=loaded.name, exits=(9,)), tmp_path / "bad"
         )
+
+
+@torch.inference_mode()
+def test_a_record_holds_dola_variants_equal_to_scoring_each_alone(tiny_model, tokenizer):
+    from benchmarks.runs.dola_scores import choice_dola
+    from benchmarks.runs.exit_run import dola_variants, question_scores
+
+    chain_model = ChainModel(tiny_model)
+    query = loglikelihood_query(ARC[2], tokenizer, chat=False)
+    fields = question_scores(chain_model, query, ExitRun(model="tiny", exits=(4,)))
+    assert fields["exits"] == [4] and len(fields["exit_scores"]) == 1
+    variants = dola_variants(chain_model)
+    assert set(fields["dola_scores"]) == set(variants) and "low" in variants and "high" in variants
+    for name, layers in variants.items():
+        alone, _ = choice_dola(chain_model, query, layers)
+        assert fields["dola_scores"][name] == pytest.approx(alone.scores, abs=1e-4)
