@@ -31,7 +31,7 @@ from lm_eval.api.model import TemplateLM
 from lm_eval.api.registry import register_model
 from tqdm import tqdm
 
-from benchmarks.queries import PackedChoices
+from benchmarks.packed import PackedChoices
 from benchmarks.runner import stop_rule_for
 from cola import Chain, ChainModel, load_model, parse_chain
 from cola.chainfile import load_chain_file, weights_fingerprint

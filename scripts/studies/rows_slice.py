@@ -20,7 +20,9 @@ from benchmarks.results import load_records
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("run", type=Path, help="a run directory with results.jsonl and run_settings.json")
     parser.add_argument("--first", type=int, required=True, help="the first row, counted from 0")
     parser.add_argument("--last", type=int, default=None, help="one past the last row (default: the end)")
