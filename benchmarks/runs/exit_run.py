@@ -17,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from benchmarks.machine import machine_state
+from benchmarks.packed import PackedChoices, target_log_probs
 from benchmarks.queries import ChoiceOutcome, LoglikelihoodQuery
 from benchmarks.results import ResultsLog, claim_run_dir
 from benchmarks.runs.dola_scores import dola_from_logits
@@ -24,6 +25,7 @@ from benchmarks.tasks import TaskConfig, build_query, load_examples
 from cola import ChainModel, full_chain
 from cola.dola import BUCKETS, candidate_layers, premature_logits
 from cola.exits import check_exits, run_with_exits
+from cola.inference import encode
 
 HEAD_CHUNK = 8  # exits per LM-head call: Gemma's 262k-token head on every exit at once holds ~1 GB
 
@@ -33,6 +35,7 @@ class ExitRun:
     model: str
     exits: tuple[int, ...] | None = None  # None: every exit, 0..n_layers
     dola: bool = True  # also DoLa's choice scores, static per candidate layer and dynamic per bucket
+    neutral: bool = True  # also each choice's score after the neutral premise (domain-conditional PMI)
     limit: int | None = None
     shard_index: int = 0
     shard_count: int = 1
@@ -79,6 +82,22 @@ def choice_exits(
     )
 
 
+NEUTRAL_PREMISE = "Answer:"  # the domain premise of domain-conditional PMI (Holtzman et al., 2021)
+
+
+@torch.inference_mode()
+def neutral_scores(chain_model: ChainModel, query: LoglikelihoodQuery, premise_ids: list[int]) -> list[float]:
+    """Each choice's summed log-probability after the neutral premise alone, its tokens as in the
+    question: a choice's score less this one is its domain-conditional PMI."""
+    packed = PackedChoices.build(premise_ids, query.continuation_ids)
+    hidden = chain_model.embed(packed.input_ids)
+    inputs = chain_model.packed_inputs(hidden, packed.position_ids, packed.visible)
+    final = chain_model.run_steps(hidden, full_chain(chain_model.n_layers), inputs)
+    logits = chain_model.head(final[0, packed.scored]).float()
+    outcome = query.choice_outcome(target_log_probs(logits, packed.scored_index, query.targets))
+    return [round(float(x), 5) for x in outcome.scores]
+
+
 def dola_variants(chain_model: ChainModel) -> dict[str, tuple[int, ...]]:
     """DoLa's variants a record scores: static against each candidate layer of either bucket, and
     dynamic over each bucket (transformers' candidates)."""
@@ -91,8 +110,11 @@ def dola_variants(chain_model: ChainModel) -> dict[str, tuple[int, ...]]:
 
 
 @torch.inference_mode()
-def question_scores(chain_model: ChainModel, query: LoglikelihoodQuery, run: ExitRun) -> dict:
-    """One pass over the question: the exits' choice scores and, with ``run.dola``, DoLa's."""
+def question_scores(
+    chain_model: ChainModel, query: LoglikelihoodQuery, run: ExitRun, premise_ids: list[int] | None = None
+) -> dict:
+    """One pass over the question: the exits' choice scores and, with ``run.dola``, DoLa's; with
+    ``premise_ids``, each choice's score after the neutral premise (a second, short pass)."""
     n_layers = chain_model.n_layers
     exits = check_exits(run.exits, n_layers)
     variants = dola_variants(chain_model) if run.dola else {}
@@ -114,6 +136,8 @@ def question_scores(chain_model: ChainModel, query: LoglikelihoodQuery, run: Exi
         fields["dola_scores"] = {
             name: [round(float(x), 5) for x in outcome.scores] for name, outcome in dola.items()
         }
+    if premise_ids is not None:
+        fields["neutral_scores"] = neutral_scores(chain_model, query, premise_ids)
     return fields
 
 
@@ -144,11 +168,12 @@ def run_exits(
     output_dir = Path(output_dir)
     claim_run_dir(output_dir, {"task": asdict(task), "run": asdict(run) | {"limit": None}})
     log = ResultsLog(output_dir / "results.jsonl")
+    premise = encode(tokenizer, NEUTRAL_PREMISE, chat=task.chat) if run.neutral else None
     examples = load_examples(task, limit=run.limit)[run.shard_index :: run.shard_count]
     todo = [example for example in examples if example.id not in log]
     for example in tqdm(todo, disable=not progress, desc=f"exits {task.benchmark} {task.split}"):
         query = build_query(example, tokenizer, task)
         machine, start = machine_state(), time.perf_counter()
-        record = exit_record(query, question_scores(chain_model, query, run), chain_model.n_layers)
+        record = exit_record(query, question_scores(chain_model, query, run, premise), chain_model.n_layers)
         log.append(record | {"split": task.split, "seconds": round(time.perf_counter() - start, 3)} | machine)
     return log.records

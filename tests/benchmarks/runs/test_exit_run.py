@@ -39,6 +39,7 @@ def test_an_exit_run_records_every_exit_and_resumes(tmp_path, tiny_checkpoint):
     records = run_exits(chain_model, loaded.tokenizer, task, run, tmp_path)
     assert len(records) == 3 and all(r["exits"] == [0, 2, 4] and len(r["exit_scores"]) == 3 for r in records)
     assert all(len(r["exit_scores"][0]) == len(r["choice_chars"]) == len(r["choice_tokens"]) for r in records)
+    assert all(len(r["neutral_scores"]) == len(r["choice_chars"]) and r["dola_scores"] for r in records)
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     again = run_exits(chain_model, loaded.tokenizer, task, run, tmp_path)  # nothing left to do
     assert [json.loads(line)["id"] for line in lines] == [r["id"] for r in again]
@@ -63,3 +64,19 @@ def test_a_record_holds_dola_variants_equal_to_scoring_each_alone(tiny_model, to
     for name, layers in variants.items():
         alone, _ = choice_dola(chain_model, query, layers)
         assert fields["dola_scores"][name] == pytest.approx(alone.scores, abs=1e-4)
+
+
+@torch.inference_mode()
+def test_neutral_scores_are_the_choices_scored_after_the_premise_alone(tiny_model, tokenizer):
+    from benchmarks.runs.exit_run import neutral_scores
+
+    chain_model = ChainModel(tiny_model)
+    query = loglikelihood_query(ARC[2], tokenizer, chat=False)
+    premise = tokenizer("Answer:").input_ids
+    expected = []
+    for continuation in query.continuation_ids:  # each choice as its own row, from scratch
+        ids = torch.tensor([premise + list(continuation)])
+        log_probs = chain_model(ids, range(chain_model.n_layers))[0].log_softmax(-1)
+        start = len(premise) - 1
+        expected.append(sum(float(log_probs[start + i, token]) for i, token in enumerate(continuation)))
+    assert neutral_scores(chain_model, query, premise) == pytest.approx(expected, abs=1e-4)
