@@ -82,8 +82,8 @@ def fit_calibration(data: ChoiceData, ridge: float) -> ChoiceCalibration:
         gradient = np.einsum("qc,qcf->f", probabilities - gold, standardized) / count + ridge * weights
         return float(value), gradient
 
-    start = np.zeros(len(CHOICE_FEATURES))
-    start[0] = 1.0  # begin at the full chain's own ranking
+    start = np.zeros(data.features.shape[-1])
+    start[0] = 1.0  # begin at the full chain's own ranking (its score is the first feature)
     result = minimize(loss, start, jac=True, method="L-BFGS-B")
     return ChoiceCalibration(result.x, mean, scale)
 
