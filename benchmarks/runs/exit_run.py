@@ -175,5 +175,13 @@ def run_exits(
         query = build_query(example, tokenizer, task)
         machine, start = machine_state(), time.perf_counter()
         record = exit_record(query, question_scores(chain_model, query, run, premise), chain_model.n_layers)
-        log.append(record | {"split": task.split, "seconds": round(time.perf_counter() - start, 3)} | machine)
+        log.append(
+            record
+            | {
+                "benchmark": task.benchmark,
+                "split": task.split,
+                "seconds": round(time.perf_counter() - start, 3),
+            }
+            | machine
+        )
     return log.records
