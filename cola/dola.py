@@ -5,9 +5,10 @@ The premature logits are the LM head applied to a layer's raw hidden state: the 
 the final norm there (voidism/DoLa issue 9; transformers kept it), and this follows the reference
 so its figures are DoLa's. The mature logits are the model's own. Dynamic DoLa picks, per token,
 the candidate layer whose distribution is farthest from the final one in Jensen-Shannon divergence;
-static DoLa uses one layer. The contrast is ``log p_final - log p_premature``, renormalized
-(``post_softmax``), and tokens outside the final layer's plausible set (probability below
-``relative_top`` times the top one's) get ``-1000`` where ``relative_top`` > 0.
+static DoLa uses one layer. The contrast is ``log p_final - log p_premature``, not renormalized
+(the reference's decoding and its multiple-choice evaluation, ``post_softmax=False``), and in
+generation tokens outside the final layer's plausible set (probability below ``relative_top``
+times the top one's) are ruled out.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from cola.exits import run_with_exits
 from cola.generation import StopRule, TokenCallback, default_eos_ids, greedy_loop
 
 BUCKETS = ("low", "high")
-IMPLAUSIBLE = -1000.0  # the reference's relative_top_value
 
 
 def candidate_layers(n_layers: int, bucket: str, *, tied_embeddings: bool) -> list[int]:
@@ -60,13 +60,18 @@ def dola_log_probs(
     premature_logits: Mapping[int, torch.Tensor],
     *,
     relative_top: float = 0.0,
-    post_softmax: bool = True,
 ) -> tuple[torch.Tensor, list[int]]:
-    """The contrasted log-distribution (P, V) of each position, and the premature layer each used.
+    """The contrast ``log p_final - log p_premature`` (P, V) of each position, and the premature
+    layer each used; ``premature_logits`` maps candidate layer -> (P, V) (one: static DoLa).
 
-    ``premature_logits`` maps candidate layer -> (P, V); with one candidate it is static DoLa."""
+    As the reference's decoding and multiple-choice evaluation (``post_softmax=False``) and
+    transformers' port compute it: no renormalization of the contrast; with ``relative_top`` in
+    (0, 1), tokens the final layer gives less than ``relative_top`` times its top probability are
+    -inf (the top token always stays)."""
     if not premature_logits:
         raise ValueError("DoLa needs at least one premature layer")
+    if not 0.0 <= relative_top < 1.0:
+        raise ValueError(f"relative_top must be in [0, 1), got {relative_top}")
     layers = sorted(premature_logits)
     final = final_logits.float().log_softmax(-1)
     stacked = torch.stack([premature_logits[layer].float() for layer in layers]).log_softmax(-1)
@@ -75,14 +80,10 @@ def dola_log_probs(
         if len(layers) > 1
         else torch.zeros(len(final), dtype=torch.long)
     )
-    base = stacked[chosen, torch.arange(len(final))]
-    contrast = final - base
-    if post_softmax:
-        contrast = contrast.log_softmax(-1)
+    contrast = final - stacked[chosen, torch.arange(len(final))]
     if relative_top > 0.0:
         top = final.max(-1, keepdim=True).values
-        # the reference keeps at least the top token: its threshold is min(top + log r, top)
-        contrast = torch.where(final < top + math.log(relative_top), IMPLAUSIBLE, contrast)
+        contrast = torch.where(final < top + math.log(relative_top), -math.inf, contrast)
     return contrast, [layers[i] for i in chosen.tolist()]
 
 
@@ -145,6 +146,8 @@ def dola_generate(
     step-keyed cache; each token is the argmax of the repetition-penalized contrast."""
     if input_ids.shape[0] != 1:
         raise ValueError(f"DoLa decoding takes one prompt at a time, got a batch of {input_ids.shape[0]}")
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     n_layers = chain_model.n_layers
     chain, cache = full_chain(n_layers), chain_model.new_cache(full_chain(n_layers))
     eos = set(
@@ -178,10 +181,10 @@ def dola_generate(
         return contrast(last)
 
     def finished(row: int, tokens: list[int]) -> bool:
-        stop = stop_rule is not None and bool(stop_rule(torch.tensor([tokens]))[0])
+        stop = stop_rule is not None and bool(stop_rule(torch.tensor([tokens], device=input_ids.device))[0])
         return tokens[-1] in eos or stop
 
     new = greedy_loop(contrast(input_ids), advance, max_new_tokens=max_new_tokens, finished=finished)[0]
     if on_token is not None and new:
-        on_token(torch.tensor(new[-1:]))
+        on_token(torch.tensor(new[-1:], device=input_ids.device))
     return torch.cat([input_ids, torch.tensor([new], device=input_ids.device)], dim=1)

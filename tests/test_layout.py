@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -38,9 +39,27 @@ def test_room_rules_flag_an_arrow_against_the_flow():
         "benchmarks.reports.search_report": {"benchmarks.analysis.stats"},
         "benchmarks.learners.calibration": {"benchmarks.runs.evaluate", "benchmarks.reports.policy_table"},
         "benchmarks.results": {"benchmarks.runs.search_run"},
+        "benchmarks.analysis.cascade": {"benchmarks.cli"},  # a room's package itself is in the room
     }
     assert check_layout.room_problems(graph) == [
         "benchmarks.analysis.stats (analysis) imports benchmarks.reports.search_report (reports)",
         "benchmarks.learners.calibration (learners) imports benchmarks.reports.policy_table (reports)",
         "benchmarks.results (core) imports benchmarks.runs.search_run (runs)",
+        "benchmarks.analysis.cascade (analysis) imports benchmarks.cli (cli)",
+    ]
+
+
+def test_relative_imports_are_flagged():
+    sys.path.insert(0, str(ROOT / "scripts/dev"))
+    try:
+        import check_layout
+    finally:
+        sys.path.pop(0)
+    trees = {
+        "benchmarks.runs.x": ast.parse(
+            "from ..analysis import stats\nfrom benchmarks.analysis import stats\n"
+        )
+    }
+    assert check_layout.relative_imports(trees) == [
+        "benchmarks.runs.x has a relative import (from ..analysis import ...)"
     ]

@@ -13,9 +13,12 @@ _HERE = Path(__file__).resolve().parent
 
 
 def conf_dir() -> str:
-    """The Hydra config folder: the copy installed with the package, else the checkout's ``conf/``."""
-    packaged = _HERE.parent / "conf"
-    return str(packaged if packaged.is_dir() else _HERE.parents[1] / "conf")
+    """The Hydra config folder: the checkout's ``conf/`` when the package is a checkout's (its
+    pyproject beside it), else the copy installed with the package."""
+    checkout = _HERE.parents[1]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "conf").is_dir():
+        return str(checkout / "conf")
+    return str(_HERE.parent / "conf")
 
 
 def conf_file(path: str | None) -> str | None:

@@ -14,7 +14,6 @@ import argparse
 from pathlib import Path
 
 from benchmarks.analysis.exit_policies import acc_norm, answered, dola, full_chain, pmi
-
 from benchmarks.learners.dola_choice import best_static, variant_accuracy
 from benchmarks.learners.exit_calibration import answered_records, fit_exit_calibration
 from benchmarks.reports.policy_table import sliced_markdown

@@ -21,12 +21,17 @@ def test_stats_match_transformers_hidden_states(tiny_model, token_ids):
     influence, tokens = torch.zeros(chain_model.n_layers), 0
     angular = {1: torch.zeros(4), 2: torch.zeros(3)}
     for ids in texts:
-        states = list(tiny_model(ids, output_hidden_states=True).hidden_states[:-1])  # the last is normed
-        states.append(
-            chain_model.run_steps(
-                chain_model.embed(ids), tuple(range(4)), chain_model.step_inputs(chain_model.embed(ids))
+        last = []  # transformers' last hidden state is normed: take the last layer's own output
+        hook = tiny_model.model.layers[-1].register_forward_hook(
+            lambda module, args, output, last=last: last.append(
+                output[0] if isinstance(output, tuple) else output
             )
         )
+        try:
+            states = list(tiny_model(ids, output_hidden_states=True).hidden_states[:-1])
+        finally:
+            hook.remove()
+        states.append(last[0])
         for layer in range(4):
             cosine = torch.nn.functional.cosine_similarity(states[layer][0], states[layer + 1][0], dim=-1)
             influence[layer] += (1 - cosine).sum()

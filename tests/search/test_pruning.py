@@ -8,6 +8,7 @@ from search.pruning import closest_block, lowest_influence, pruned_chain, random
 
 def test_each_rule_removes_what_it_says():
     assert lowest_influence([0.5, 0.1, 0.3, 0.1, 0.9], 2) == [1, 3]
+    assert lowest_influence([0.5, 0.1, 0.3, 0.1, 0.9], 1) == [3]  # ties: the deeper layer goes first
     assert closest_block([0.4, 0.2, 0.3], 3) == [1, 2, 3]
     assert reverse_order(6, 2) == [4, 5]
     assert reverse_order(6, 2, keep_final=True) == [3, 4]

@@ -19,7 +19,8 @@ from tests.benchmarks.test_queries import ARC, loglikelihood_query
 
 def reference_choice_scores(model, query, layers: list[int]) -> list[float]:
     """Each choice as its own row, each answer token's premature layer picked by the reference's
-    divergence (``F.kl_div`` against the mixture), post-softmax contrast, no plausibility cut."""
+    divergence (``F.kl_div`` against the mixture), the contrast as its multiple-choice evaluation
+    takes it (``post_softmax=False``, ``relative_top=0``)."""
     scores = []
     for row, (start, continuation) in enumerate(
         zip(query.context_lengths, query.continuation_ids, strict=True)
@@ -37,7 +38,7 @@ def reference_choice_scores(model, query, layers: list[int]) -> list[float]:
             kl1 = F.kl_div(F.log_softmax(mature, -1)[None], mixture, reduction="none").mean(-1)
             kl2 = F.kl_div(F.log_softmax(premature, -1), mixture, reduction="none").mean(-1)
             picked = premature[int((0.5 * (kl1 + kl2)).argmax())]
-            contrast = (F.log_softmax(mature, -1) - F.log_softmax(picked, -1)).log_softmax(-1)
+            contrast = F.log_softmax(mature, -1) - F.log_softmax(picked, -1)
             total += float(contrast[token])
         scores.append(total)
     return scores
@@ -67,7 +68,9 @@ def test_the_plausibility_cut_keeps_the_final_layers_likely_tokens():
     contrast, chosen = dola_log_probs(final, {1: torch.zeros(1, 4)}, relative_top=0.1)
     assert chosen == [1]
     kept = final.log_softmax(-1) >= final.log_softmax(-1).max() + torch.log(torch.tensor(0.1))
-    assert (contrast[~kept] == -1000.0).all() and (contrast[kept] > -1000.0).all()
+    assert torch.isinf(contrast[~kept]).all() and torch.isfinite(contrast[kept]).all()
+    with pytest.raises(ValueError, match=r"relative_top must be in \[0, 1\), got 1.5"):
+        dola_log_probs(final, {1: torch.zeros(1, 4)}, relative_top=1.5)
 
 
 def test_bad_premature_layers_are_refused(tiny_model, tokenizer):
@@ -77,8 +80,9 @@ def test_bad_premature_layers_are_refused(tiny_model, tokenizer):
 
 
 def reference_generate(model, ids: torch.Tensor, layers: list[int], steps: int) -> list[int]:
-    """DoLa greedy decoding by full recompute on transformers' own forward, step by step: the
-    reference's contrast, its plausibility cut (0.1) and transformers' repetition penalty (1.2)."""
+    """DoLa greedy decoding by full recompute on transformers' own forward, step by step, as
+    transformers' port decodes: the reference's layer choice, the plausibility cut (0.1), the raw
+    contrast, then transformers' repetition penalty (1.2) on it."""
     from transformers import RepetitionPenaltyLogitsProcessor
 
     penalty = RepetitionPenaltyLogitsProcessor(1.2)
@@ -91,9 +95,12 @@ def reference_generate(model, ids: torch.Tensor, layers: list[int], steps: int) 
         kl1 = F.kl_div(F.log_softmax(mature, -1)[None], mixture, reduction="none").mean(-1)
         kl2 = F.kl_div(F.log_softmax(premature, -1), mixture, reduction="none").mean(-1)
         picked = premature[int((0.5 * (kl1 + kl2)).argmax())]
-        final = F.log_softmax(mature, -1)
-        contrast = (final - F.log_softmax(picked, -1)).log_softmax(-1)
-        contrast = torch.where(final < final.max() + math.log(0.1), -1000.0, contrast)
+        # transformers' _relative_top_filter: implausible tokens -inf in the final layer's
+        # distribution and -1e-3 in the premature one's, then the raw difference
+        final, base = F.log_softmax(mature, -1), F.log_softmax(picked, -1)
+        implausible = final < final.max() + math.log(0.1)
+        final, base = final.masked_fill(implausible, -math.inf), base.masked_fill(implausible, -1e-3)
+        contrast = final - base
         token = int(penalty(ids, contrast[None]).argmax())
         new.append(token)
         ids = torch.cat([ids, torch.tensor([[token]])], dim=1)
@@ -164,3 +171,23 @@ def test_evaluate_and_generate_run_a_dola_policy(tmp_path, tiny_checkpoint):
         "generate.py", f"model.spec={tiny_checkpoint}", f"policy={path}", "prompt=the cat", "max_new_tokens=3"
     )
     assert text.returncode == 0 and "DoLa against layers [0, 2]" in text.stderr, text.stderr
+
+
+@torch.inference_mode()
+def test_dola_decoding_streams_each_token_once_and_stops_at_eos(tiny_model, token_ids):
+    chain_model, ids = ChainModel(tiny_model), token_ids[:1]
+    streamed = []
+    full = dola_generate(
+        chain_model,
+        ids,
+        DolaPolicy((0, 2)),
+        max_new_tokens=5,
+        eos_token_id=[],
+        on_token=lambda tokens: streamed.append(int(tokens[0])),
+    )
+    assert streamed == full[0, ids.shape[1] :].tolist()
+    first = streamed[0]
+    stopped = dola_generate(chain_model, ids, DolaPolicy((0, 2)), max_new_tokens=5, eos_token_id=first)
+    assert stopped[0, ids.shape[1] :].tolist() == [first]
+    with pytest.raises(ValueError, match="max_new_tokens must be >= 1, got 0"):
+        dola_generate(chain_model, ids, DolaPolicy((0, 2)), max_new_tokens=0)
