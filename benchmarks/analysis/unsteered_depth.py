@@ -1,4 +1,4 @@
-"""The depth each target needs on an unsteered chain set (records of :mod:`benchmarks.runs.unsteered`).
+"""The depth each target needs on an unsteered chain set (records of :mod:`benchmarks.runs.chain_sets`).
 
 A target no chain of the set meets is censored at full depth: depth is reported as the share of
 inputs met within L layers, a curve, and its median where it is defined.

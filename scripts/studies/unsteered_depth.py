@@ -18,8 +18,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from benchmarks.reports.unsteered_report import depth_table
+from benchmarks.runs.chain_sets import UnsteeredRun, run_unsteered
 from benchmarks.runs.session import exit_on_user_error, open_model, set_threads
-from benchmarks.runs.unsteered import UnsteeredRun, run_unsteered
 from cola.chainfile import weights_fingerprint
 
 

@@ -53,3 +53,45 @@ def test_the_script_saves_a_static_chain_that_loads(tmp_path, tiny_checkpoint, r
     assert isinstance(policy, StaticChain) and len(policy.chain) == 2
     removed = json.loads(done.stdout.split("remove ")[1].split(" ->")[0])
     assert policy.chain == tuple(layer for layer in range(4) if layer not in removed)
+
+
+def test_pruning_curves_score_every_rule_beside_its_random_removals(tmp_path, tiny_checkpoint):
+    out = tmp_path / "curves"
+    args = [
+        "--model",
+        str(tiny_checkpoint),
+        "--sizes",
+        "1",
+        "2",
+        "--draws",
+        "3",
+        "--texts",
+        "3",
+        "--limit",
+        "4",
+    ]
+    done = script("studies/pruning_curves.py", *args, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    names = set(records[0]["scores"])
+    assert {
+        "full",
+        "block_influence-1",
+        "angular-2",
+        "reverse-1",
+        "reverse_keep_final-2",
+        "random-block-2-2",
+    } <= names
+    assert (
+        len(names) == 1 + 4 * 2 + 3 * 2 * 3
+    )  # the full chain, 4 rules x 2 sizes, 3 forms x 2 sizes x 3 draws
+    table = (out / "table.md").read_text()
+    assert (
+        "| 0 | full chain |" in table
+        and table.count("| random, block |") == 2
+        and (out / "curves.png").is_file()
+    )
+    again = script("studies/pruning_curves.py", *args, "--out", str(out))  # resumes: nothing left to score
+    assert again.returncode == 0 and (out / "results.jsonl").read_text().count("\n") == 4
+    test_split = script("studies/pruning_curves.py", *args, "--split", "test", "--out", str(tmp_path / "t"))
+    assert test_split.returncode != 0

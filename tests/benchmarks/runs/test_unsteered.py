@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.analysis.unsteered_depth import depth, depth_curve
 from benchmarks.evaluator import ChainEvaluator
-from benchmarks.runs.unsteered import UnsteeredRun, run_unsteered
+from benchmarks.runs.chain_sets import UnsteeredRun, run_unsteered
 from benchmarks.tasks import TaskConfig, build_query, load_examples
 from cola import ChainModel, parse_chain
 from cola.engine import EngineConfig

@@ -1,4 +1,9 @@
-"""Depth on a chain set no target steers: the reach control without a head start.
+"""Chain sets scored over every question of a split, each chain's deciding choice scores kept, so
+any target or measure reads them without another forward: one set per question that no target
+steers (``run_unsteered``), and one fixed, named list for every question (``run_chain_list``:
+pruning rules and their random removals).
+
+Depth on a chain set no target steers: the reach control without a head start.
 
 A faithful search starts on a rewarded chain (the full chain meets its own target at KL 0), while
 its reach twin must first find any chain that meets its target, with an order built to disturb the
@@ -23,7 +28,7 @@ from benchmarks.machine import machine_state
 from benchmarks.results import ResultsLog, claim_run_dir, file_sha256
 from benchmarks.runs.search_record import deciding_scores, sample_rng
 from benchmarks.tasks import TaskConfig, build_query, load_examples
-from cola import ChainModel, format_chain
+from cola import Chain, ChainModel, format_chain, full_chain
 from cola.engine import EngineConfig
 from search.chain_sets import keep_order, random_removals, removal_path
 from search.prior import load_keep_prior
@@ -96,4 +101,57 @@ def run_unsteered(
         machine, start = machine_state(), time.perf_counter()
         record = question_record(evaluator, run, example.id)
         log.append(record | {"seconds": round(time.perf_counter() - start, 3)} | machine)
+    return log.records
+
+
+def run_chain_list(
+    chain_model: ChainModel,
+    tokenizer,
+    task: TaskConfig,
+    chains: dict[str, Chain],
+    output_dir: str | Path,
+    *,
+    limit: int | None = None,
+    shard: tuple[int, int] = (0, 1),
+    engine: EngineConfig | None = None,
+    progress: bool = False,
+) -> list[dict]:
+    """Every question of this shard into ``output_dir/results.jsonl``; the full chain is always
+    scored first (as ``full``), for agreement."""
+    if task.mode != "loglikelihood":
+        raise ValueError(f"a chain list reads choice scores: it needs a loglikelihood task, not {task.mode}")
+    named = {"full": full_chain(chain_model.n_layers)} | {
+        name: chain_model.check_chain(chain) for name, chain in chains.items()
+    }
+    output_dir = Path(output_dir)
+    claim_run_dir(
+        output_dir,
+        {
+            "task": asdict(task),
+            "chains": {name: format_chain(c) for name, c in named.items()},
+            "shard": list(shard),
+        },
+    )
+    log = ResultsLog(output_dir / "results.jsonl")
+    examples = load_examples(task, limit=limit)[shard[0] :: shard[1]]
+    todo = [example for example in examples if example.id not in log]
+    distinct = list(dict.fromkeys(named.values()))
+    for example in tqdm(todo, disable=not progress, desc="chain list"):
+        query = build_query(example, tokenizer, task)
+        evaluator = ChainEvaluator(chain_model, tokenizer, query, engine or EngineConfig())
+        machine, start = machine_state(), time.perf_counter()
+        evaluator.hint(distinct, certain=len(distinct), may_stop=False)
+        scores = {name: deciding_scores(evaluator, chain) for name, chain in named.items()}
+        log.append(
+            {
+                "id": example.id,
+                "benchmark": task.benchmark,
+                "split": task.split,
+                "gold": query.gold,
+                "n_layers": chain_model.n_layers,
+                "scores": scores,
+                "seconds": round(time.perf_counter() - start, 3),
+            }
+            | machine
+        )
     return log.records

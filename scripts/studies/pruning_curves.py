@@ -1,0 +1,166 @@
+"""Pruning rules beside random removals of their own form, on a validation split: accuracy and
+agreement with the full chain against layers removed (resumable, shardable).
+
+    python scripts/studies/pruning_curves.py --model smollm2 --prior conf/priors/arc_easy-smollm2-val570.json \
+        --out outputs/pruning/smollm2 [--sizes 1 2 4 8] [--draws 40] [--shard 0/2]
+
+Rules (scripts/prune.py): Block Influence and angular distance measured on the contexts of
+``--texts`` unlabelled ARC training questions, reverse order, reverse keeping the last layer, and
+the prior's keep-rate order. Controls: ``--draws`` random removals per size of each form (any n
+layers; a block of n; n layers other than the last). Writes results.jsonl (each chain's choice
+scores per question), then table.md and curves.png once every shard is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.analysis.pruning_curves import accuracy_and_agreement, random_band
+from benchmarks.learners.pruning import measure_layers, removed_layers
+from benchmarks.runs.chain_sets import run_chain_list
+from benchmarks.runs.session import exit_on_user_error, open_model, set_threads
+from benchmarks.tasks import TaskConfig
+from search.pruning import CONTROL_OF, RULES, pruned_chain, random_removal
+
+FORMS = ("any", "block", "any_but_final")
+
+
+def chains_to_score(
+    n_layers: int, sizes: list[int], draws: int, stats, prior: str | None
+) -> dict[str, tuple]:
+    rules = [rule for rule in RULES if rule != "keep_rate" or prior is not None]
+    chains = {
+        f"{rule}-{n}": pruned_chain(
+            removed_layers(rule, n, n_layers, stats=stats, prior_file=prior), n_layers
+        )
+        for rule in rules
+        for n in sizes
+    }
+    rng = np.random.default_rng(0)
+    for form in FORMS:
+        for n in sizes:
+            for draw in range(draws):
+                chains[f"random-{form}-{n}-{draw}"] = pruned_chain(
+                    random_removal(n_layers, n, form, rng), n_layers
+                )
+    return chains
+
+
+def table(records: list[dict], sizes: list[int], draws: int, names: list[str]) -> str:
+    lines = [
+        f"{len(records)} questions; random bands over {draws} removals: median (middle 95%, range)",
+        "",
+        "| removed | method | accuracy | agreement with the full chain |",
+        "|---|---|---|---|",
+    ]
+    full = accuracy_and_agreement(records, "full")
+    lines.append(f"| 0 | full chain | {full[0]:.3f} | 1.000 |")
+    for n in sizes:
+        for name in [name for name in names if name.endswith(f"-{n}") and not name.startswith("random")]:
+            accuracy, agreement = accuracy_and_agreement(records, name)
+            control = CONTROL_OF[name.rsplit("-", 1)[0]]
+            lines.append(
+                f"| {n} | {name.rsplit('-', 1)[0]} (control: {control}) | {accuracy:.3f} | {agreement:.3f} |"
+            )
+        for form in FORMS:
+            band = random_band(records, [f"random-{form}-{n}-{d}" for d in range(draws)])
+            cells = [
+                f"{b['median']:.3f} ({b['p2.5']:.3f}–{b['p97.5']:.3f}, {b['min']:.3f}–{b['max']:.3f})"
+                for b in (band["accuracy"], band["agreement"])
+            ]
+            lines.append(f"| {n} | random, {form} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(records: list[dict], sizes: list[int], draws: int, names: list[str], out: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for column, measure in enumerate(("accuracy", "agreement")):
+        axis = axes[column]
+        bands = [random_band(records, [f"random-any-{n}-{d}" for d in range(draws)])[measure] for n in sizes]
+        axis.fill_between(
+            sizes, [b["p2.5"] for b in bands], [b["p97.5"] for b in bands], alpha=0.25, label="random (any n)"
+        )
+        for rule in sorted({name.rsplit("-", 1)[0] for name in names if not name.startswith("random")}):
+            axis.plot(
+                sizes,
+                [accuracy_and_agreement(records, f"{rule}-{n}")[column] for n in sizes],
+                marker="o",
+                label=rule,
+            )
+        axis.set_xlabel("layers removed")
+        axis.set_ylabel(measure)
+    axes[0].legend(fontsize=7)
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(out, dpi=120)
+
+
+def shard(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    return int(index), int(count)
+
+
+@exit_on_user_error
+def main(args: argparse.Namespace) -> None:
+    set_threads(args.threads)
+    loaded, chain_model = open_model(spec=args.model)
+    task = TaskConfig(benchmark=args.benchmark, split=args.split, mode="loglikelihood")
+    if task.split == "test":
+        raise ValueError(
+            "the pruning curves choose sizes: run them on validation, and read test once per method"
+        )
+    stats = measure_layers(chain_model, loaded.tokenizer, task, args.sizes, texts=args.texts)
+    chains = chains_to_score(loaded.n_layers, args.sizes, args.draws, stats, args.prior)
+    records = run_chain_list(
+        chain_model,
+        loaded.tokenizer,
+        task,
+        chains,
+        args.out,
+        limit=args.limit,
+        shard=args.shard,
+        progress=args.progress,
+    )
+    print(f"{len(records)} questions scored under {len(chains) + 1} chains -> {args.out}")
+    if args.shard == (0, 1):
+        (args.out / "table.md").write_text(table(records, args.sizes, args.draws, list(chains)))
+        plot(
+            records,
+            args.sizes,
+            args.draws,
+            list(chains),
+            args.out / "curves.png",
+            f"{loaded.name} · {task.benchmark} {task.split}",
+        )
+        print((args.out / "table.md").read_text())
+
+
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    options.add_argument("--model", default="smollm2")
+    options.add_argument("--benchmark", default="arc_easy", choices=["arc_easy", "arc_challenge"])
+    options.add_argument("--split", default="validation", choices=["train", "validation"])
+    options.add_argument("--out", type=Path, required=True)
+    options.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 4, 8])
+    options.add_argument("--draws", type=int, default=40)
+    options.add_argument("--texts", type=int, default=200)
+    options.add_argument("--prior", default=None, help="an edit prior with keep rates (the keep_rate rule)")
+    options.add_argument("--limit", type=int, default=None)
+    options.add_argument("--shard", type=shard, default=(0, 1), help="INDEX/COUNT")
+    options.add_argument("--threads", type=int, default=1)
+    options.add_argument("--progress", action="store_true")
+    return options
+
+
+if __name__ == "__main__":
+    main(parser().parse_args())
