@@ -19,26 +19,32 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.analysis.reach import wrong_with_twin
-from benchmarks.results import ResultsLog
+from benchmarks.results import load_records
 from cola import parse_chain
 from search import EditConfig, children, signature
 from search.prior import FORMAT
 
 
 def read_scan(run: Path, purpose: str) -> list[dict]:
-    """A single-edit scan's records, refused when missing or run on a test split (``purpose``
+    """A single-edit scan's records (a run directory, or a committed records file with its
+    ``.run_settings.json`` beside it), refused when missing or run on a test split (``purpose``
     names what the caller would do with them, for the error)."""
-    results = run / "results.jsonl"
+    results = run if run.is_file() else run / "results.jsonl"
     if not results.is_file():
         raise SystemExit(f"error: no results.jsonl in {run}")
     if scan_split(run) == "test":
         raise SystemExit(f"error: {purpose} on a validation (or train) split, never on test")
-    return ResultsLog(results).records
+    return load_records(results)
 
 
 def scan_split(run: Path) -> str:
-    """The split a scan's run directory was run on (its ``run_settings.json``)."""
-    return json.loads((run / "run_settings.json").read_text())["task"]["split"]
+    """The split a scan was run on (its run directory's ``run_settings.json``, or the settings file
+    committed beside its records)."""
+    if run.is_file():
+        settings = run.with_name(run.name.removesuffix(".gz").removesuffix(".jsonl") + ".run_settings.json")
+    else:
+        settings = run / "run_settings.json"
+    return json.loads(settings.read_text())["task"]["split"]
 
 
 def single_edit_signatures(n_layers: int) -> dict[tuple, tuple]:

@@ -87,3 +87,19 @@ def test_a_prior_says_its_split_and_one_learned_on_test_is_refused_when_loaded(t
     assert load_edit_prior(str(tmp_path / "validation.json"), 4)[("skip", 1, 1)] == 0.0  # rank 0 first
     with pytest.raises(ValueError, match="test.json was learned on a test split"):
         load_edit_prior(str(tmp_path / "test.json"), 4)
+
+
+def test_a_committed_records_file_is_read_with_the_settings_beside_it(tmp_path):
+    import gzip
+    import json
+
+    from benchmarks.learners.edit_prior import read_scan
+
+    records = tmp_path / "scan.jsonl.gz"
+    with gzip.open(records, "wt") as handle:
+        handle.write(json.dumps({"id": "q1", "correct_chains": []}) + "\n")
+    (tmp_path / "scan.run_settings.json").write_text(json.dumps({"task": {"split": "validation"}}))
+    assert read_scan(records, "learn the prior") == [{"id": "q1", "correct_chains": []}]
+    (tmp_path / "scan.run_settings.json").write_text(json.dumps({"task": {"split": "test"}}))
+    with pytest.raises(SystemExit, match="never on test"):
+        read_scan(records, "learn the prior")
