@@ -34,6 +34,10 @@ def main() -> None:
     records = in_rows(load_records(args.run), args.first, args.last)
     if not records:
         raise SystemExit(f"error: {args.run} holds no record of rows {args.first} to {args.last}")
+    if args.last is not None and len(records) != args.last - args.first:
+        raise SystemExit(
+            f"error: {args.run} holds {len(records)} of the {args.last - args.first} rows {args.first} to {args.last}"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(args.out, "wt") as handle:
         handle.writelines(json.dumps(record) + "\n" for record in records)
