@@ -21,15 +21,22 @@ def choice_dola(
 ) -> tuple[ChoiceOutcome, list[int]]:
     """DoLa's outcome over ``layers`` (one: static; several: dynamic), and the premature layer each
     scored token used. Multiple choice takes no plausibility cut (the reference's relative_top 0)."""
-    n_layers = chain_model.n_layers
-    check_layers(layers, n_layers)
+    check_layers(layers, chain_model.n_layers)
+    found = exit_states(chain_model, query, [*layers, chain_model.n_layers])
+    return dola_from_states(chain_model, query, found, layers, relative_top=relative_top)
+
+
+def exit_states(
+    chain_model: ChainModel, query: LoglikelihoodQuery, exits: list[int]
+) -> dict[int, torch.Tensor]:
+    """The full chain's hidden state at each exit, at the packed form's scored positions (S, H):
+    one pass over the question that DoLa and the exit records both read."""
     packed = query.packed
     hidden = chain_model.embed(packed.input_ids)
     inputs = chain_model.packed_inputs(hidden, packed.position_ids, packed.visible)
-    found = run_with_exits(
-        chain_model, hidden, full_chain(n_layers), inputs, [*layers, n_layers], keep=(0, packed.scored)
+    return run_with_exits(
+        chain_model, hidden, full_chain(chain_model.n_layers), inputs, exits, keep=(0, packed.scored)
     )
-    return dola_from_states(chain_model, query, found, layers, relative_top=relative_top)
 
 
 def check_layers(layers: Sequence[int], n_layers: int) -> None:

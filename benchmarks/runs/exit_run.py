@@ -20,11 +20,11 @@ from benchmarks.machine import machine_state
 from benchmarks.packed import PackedChoices, target_log_probs
 from benchmarks.queries import ChoiceOutcome, LoglikelihoodQuery
 from benchmarks.results import ResultsLog, claim_run_dir
-from benchmarks.runs.dola_scores import dola_from_logits
+from benchmarks.runs.dola_scores import dola_from_logits, exit_states
 from benchmarks.tasks import TaskConfig, build_query, load_examples
 from cola import ChainModel, full_chain
 from cola.dola import BUCKETS, candidate_layers, premature_logits
-from cola.exits import check_exits, run_with_exits
+from cola.exits import check_exits
 from cola.inference import encode
 
 HEAD_CHUNK = 8  # exits per LM-head call: Gemma's 262k-token head on every exit at once holds ~1 GB
@@ -46,18 +46,6 @@ class ExitRun:
             raise ValueError(
                 f"shard_index {self.shard_index} out of range for shard_count {self.shard_count}"
             )
-
-
-def exit_states(
-    chain_model: ChainModel, query: LoglikelihoodQuery, exits: list[int]
-) -> dict[int, torch.Tensor]:
-    """The full chain's hidden state at each exit, at the packed form's scored positions (S, H)."""
-    packed = query.packed
-    hidden = chain_model.embed(packed.input_ids)
-    inputs = chain_model.packed_inputs(hidden, packed.position_ids, packed.visible)
-    return run_with_exits(
-        chain_model, hidden, full_chain(chain_model.n_layers), inputs, exits, keep=(0, packed.scored)
-    )
 
 
 def exit_outcomes(

@@ -115,3 +115,11 @@ def emit_table(table: str, out: Path | None) -> None:
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(table)
+
+
+def shard_argument(text: str) -> tuple[int, int]:
+    """``--shard INDEX/COUNT`` (an argparse type), refused unless 0 <= INDEX < COUNT."""
+    index, sep, count = text.partition("/")
+    if not sep or not index.isdigit() or not count.isdigit() or not 0 <= int(index) < int(count):
+        raise argparse.ArgumentTypeError(f"--shard takes INDEX/COUNT with 0 <= INDEX < COUNT, got {text!r}")
+    return int(index), int(count)

@@ -21,7 +21,7 @@ import numpy as np
 from benchmarks.analysis.pruning_curves import accuracy_and_agreement, random_band
 from benchmarks.learners.pruning import measure_layers, removed_layers
 from benchmarks.runs.chain_sets import run_chain_list
-from benchmarks.runs.session import exit_on_user_error, open_model, set_threads
+from benchmarks.runs.session import exit_on_user_error, open_model, set_threads, shard_argument
 from benchmarks.tasks import TaskConfig
 from search.pruning import CONTROL_OF, RULES, pruned_chain, random_removal
 
@@ -103,11 +103,6 @@ def plot(records: list[dict], sizes: list[int], draws: int, names: list[str], ou
     figure.savefig(out, dpi=120)
 
 
-def shard(text: str) -> tuple[int, int]:
-    index, _, count = text.partition("/")
-    return int(index), int(count)
-
-
 @exit_on_user_error
 def main(args: argparse.Namespace) -> None:
     set_threads(args.threads)
@@ -156,7 +151,7 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--texts", type=int, default=200)
     options.add_argument("--prior", default=None, help="an edit prior with keep rates (the keep_rate rule)")
     options.add_argument("--limit", type=int, default=None)
-    options.add_argument("--shard", type=shard, default=(0, 1), help="INDEX/COUNT")
+    options.add_argument("--shard", type=shard_argument, default=(0, 1), help="INDEX/COUNT")
     options.add_argument("--threads", type=int, default=1)
     options.add_argument("--progress", action="store_true")
     return options

@@ -14,17 +14,10 @@ import argparse
 from pathlib import Path
 
 from benchmarks.runs.exit_run import ExitRun, run_exits
-from benchmarks.runs.session import exit_on_user_error, open_model, set_threads
+from benchmarks.runs.session import exit_on_user_error, open_model, set_threads, shard_argument
 from benchmarks.tasks import TaskConfig
 from cola import parse_chain
 from cola.chainfile import weights_fingerprint
-
-
-def shard(text: str) -> tuple[int, int]:
-    index, sep, count = text.partition("/")
-    if not sep or not index.isdigit() or not count.isdigit() or not 0 <= int(index) < int(count):
-        raise argparse.ArgumentTypeError(f"--shard takes INDEX/COUNT with 0 <= INDEX < COUNT, got {text!r}")
-    return int(index), int(count)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,7 +29,7 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--split", default="validation", choices=["train", "validation", "test"])
     options.add_argument("--out", type=Path, required=True, help="the run directory")
     options.add_argument("--exits", default=None, help="exits as chain text, e.g. 0-30 or 0,10,20,30 (all)")
-    options.add_argument("--shard", type=shard, default=(0, 1), help="INDEX/COUNT (default 0/1)")
+    options.add_argument("--shard", type=shard_argument, default=(0, 1), help="INDEX/COUNT (default 0/1)")
     options.add_argument("--limit", type=int, default=None, help="the first N questions of the split")
     options.add_argument("--threads", type=int, default=1)
     options.add_argument("--progress", action="store_true")
