@@ -57,7 +57,8 @@ def agreement(records: list[dict], full: list[dict]) -> tuple[float, list[float]
 
 
 def policy_rows(runs: dict[str, list[dict]], *, full: str, rival: str | None = None) -> list[dict]:
-    """One row per run; differences against ``full`` (Holm over the others) and ``rival``."""
+    """One row per run; differences against ``full`` (Holm over the others) and against ``rival``
+    (Holm over the others but ``full``: a second family)."""
     runs = common_records(runs)
     correct = {name: [bool(r["correct"]) for r in records] for name, records in runs.items()}
     rows = []
@@ -82,6 +83,10 @@ def policy_rows(runs: dict[str, list[dict]], *, full: str, rival: str | None = N
     compared = [row for row in rows if row["vs_full"] is not None]
     for row, adjusted in zip(compared, holm([row["vs_full"].p for row in compared]), strict=True):
         row["vs_full_holm"] = adjusted
+    # the family against the rival is its own: every policy but the full chain and the rival itself
+    rivalled = [row for row in rows if row["vs_rival"] is not None and row["policy"] != full]
+    for row, adjusted in zip(rivalled, holm([row["vs_rival"].p for row in rivalled]), strict=True):
+        row["vs_rival_holm"] = adjusted
     return rows
 
 

@@ -151,25 +151,32 @@ def pooled_clustered_difference(
     each question's net (ups less downs, summed over the cells that hold it) is the unit, so the
     interval (percentile bootstrap over questions) and the p (sign flips of the question nets,
     :func:`sign_flip_p`) respect that two cells on one question are not independent. Questions are
-    resampled whole, with every cell's pair they hold, so a cell's size varies between resamples
-    (a cluster bootstrap, not one stratified by cell)."""
+    resampled whole, with every cell's pair they hold, and stratified by the cells that hold them
+    (ARC-Easy's questions among themselves, ARC-Challenge's among theirs, each stratum keeping its
+    size), so every cell keeps its size in every resample."""
     net: dict[str, int] = {}
-    count: dict[str, int] = {}
+    holders: dict[str, list[str]] = {}
     ups = downs = 0
-    for ids, first, second in cells.values():
+    for cell, (ids, first, second) in cells.items():
         for question, a, b in zip(ids, first, second, strict=True):
             net[question] = net.get(question, 0) + int(a) - int(b)
-            count[question] = count.get(question, 0) + 1
+            holders.setdefault(question, []).append(cell)
             ups, downs = ups + (a and not b), downs + (b and not a)
-    nets, counts = np.array(list(net.values()), float), np.array([count[q] for q in net], float)
+    nets = np.array(list(net.values()), float)
+    counts = np.array([len(holders[q]) for q in net], float)
+    strata: dict[tuple[str, ...], list[int]] = {}
+    for index, question in enumerate(net):
+        strata.setdefault(tuple(sorted(holders[question])), []).append(index)
+    members = [np.array(indices) for indices in strata.values()]
     rng = np.random.default_rng(BOOTSTRAP_SEED)
-    draws = [
-        nets[chosen].sum() / counts[chosen].sum()
-        for chosen in (rng.integers(0, len(nets), len(nets)) for _ in range(resamples))
-    ]
+    draws = []
+    for _ in range(resamples):
+        chosen = np.concatenate([m[rng.integers(0, len(m), len(m))] for m in members])
+        draws.append(nets[chosen].sum() / counts[chosen].sum())
     return {
         "n_pairs": int(counts.sum()),
         "n_questions": len(nets),
+        "strata": len(members),
         "up": int(ups),
         "down": int(downs),
         "difference": float(nets.sum() / counts.sum()),

@@ -35,7 +35,7 @@ def policy_markdown(rows: list[dict], *, full: str, rival: str | None) -> str:
         load = f"{machine['median_load_1m']:.1f}" if machine else "–"
         lines.append(
             f"| {row['policy']} | {row['n']} | {format_rate(row['accuracy'], row['accuracy_ci95'])} | "
-            f"{format_rate(*row['agreement']) if row['agreement'] else '–'} | {_difference(row['vs_full'], row.get('vs_full_holm'))} | {_difference(row['vs_rival'])} | "
+            f"{format_rate(*row['agreement']) if row['agreement'] else '–'} | {_difference(row['vs_full'], row.get('vs_full_holm'))} | {_difference(row['vs_rival'], row.get('vs_rival_holm'))} | "
             f"{row['mean_layers']:.2f} | {_seconds(row['seconds_median_p90'])} | "
             f"{load} |"
         )

@@ -1,7 +1,8 @@
 """Record every exit's choice scores for the questions of one split (resumable, shardable).
 
     python scripts/studies/record_exits.py --model smollm2 --benchmark arc_easy --split validation \
-        --out outputs/exits/smollm2/arc_easy-validation [--exits 0-30] [--shard 0/2] [--limit 100]
+        --out outputs/exits/smollm2/arc_easy-validation [--exits 0-30] [--shard 0/2] [--limit 100] \
+        [--exits-only]
 
 Exit 0 is the embedding output, exit k the hidden state after layer k of the full chain (the final
 norm and LM head applied), exit n_layers the model's own scores. A killed run resumes; shards
@@ -30,6 +31,11 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--out", type=Path, required=True, help="the run directory")
     options.add_argument("--exits", default=None, help="exits as chain text, e.g. 0-30 or 0,10,20,30 (all)")
     options.add_argument("--shard", type=shard_argument, default=(0, 1), help="INDEX/COUNT (default 0/1)")
+    options.add_argument(
+        "--exits-only",
+        action="store_true",
+        help="no DoLa or neutral-premise scores (what training records need: the calibration reads exits)",
+    )
     options.add_argument("--limit", type=int, default=None, help="the first N questions of the split")
     options.add_argument("--threads", type=int, default=1)
     options.add_argument("--progress", action="store_true")
@@ -46,6 +52,8 @@ def main(args: argparse.Namespace) -> None:
     run = ExitRun(
         model=loaded.name,
         exits=exits,
+        dola=not args.exits_only,
+        neutral=not args.exits_only,
         limit=args.limit,
         shard_index=args.shard[0],
         shard_count=args.shard[1],

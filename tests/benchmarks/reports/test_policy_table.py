@@ -42,6 +42,9 @@ def test_rows_pair_on_common_questions_and_adjust_over_the_policies():
     assert static["vs_full_holm"] == pytest.approx(min(1.0, 2 * min(p_values)))
     assert static["mean_layers"] == 27 and rows["full chain"]["vs_full"] is None
     assert rows["calibration"]["vs_rival"] is None and static["vs_rival"].difference > 0
+    # the family against the rival holds "static" alone (not the full chain, not the rival)
+    assert static["vs_rival_holm"] == pytest.approx(static["vs_rival"].p)
+    assert "vs_rival_holm" not in rows["full chain"] and "vs_rival_holm" not in rows["calibration"]
     # agreement by hand: both right, or both wrong with the same wrong answer (here: always)
     agreeing = [f == b for f, b in zip(full[2:], better[2:], strict=True)]
     assert static["agreement"][0] == pytest.approx(sum(agreeing) / 38)
@@ -105,3 +108,17 @@ def test_a_pooled_gain_resamples_questions_with_all_their_cells():
     assert pooled["difference"] == pytest.approx(1 / 5)  # nets a: +2, b: -1, c: 0 over 5 pairs
     low, high = pooled["difference_ci"]
     assert low <= pooled["difference"] <= high and 0 <= pooled["p"] <= 1
+
+
+def test_a_pooled_gain_keeps_each_stratum_of_questions_at_its_size():
+    from benchmarks.analysis.stats import pooled_clustered_difference
+
+    # each question is in one cell: every question of "easy" gains, none of "hard" moves; a
+    # resample stratified by cell holds 3 "easy" and 5 "hard" questions every time (3/8 exactly)
+    cells = {
+        "easy": (["e1", "e2", "e3"], [True] * 3, [False] * 3),
+        "hard": ([f"h{n}" for n in range(5)], [True] * 5, [True] * 5),
+    }
+    pooled = pooled_clustered_difference(cells, resamples=300)
+    assert pooled["strata"] == 2
+    assert pooled["difference_ci"] == pytest.approx([3 / 8, 3 / 8])

@@ -50,6 +50,20 @@ def test_an_exit_run_records_every_exit_and_resumes(tmp_path, tiny_checkpoint):
         )
 
 
+def test_training_records_can_hold_the_exits_alone(tmp_path, tiny_checkpoint):
+    from cola import load_model
+    from scripts.studies.record_exits import parser
+
+    args = parser().parse_args(["--out", str(tmp_path), "--exits-only", "--exits", "0,4"])
+    assert args.exits_only and args.exits == "0,4"
+    loaded = load_model(str(tiny_checkpoint))
+    task = TaskConfig(benchmark="arc_easy", path=ARC_PATH, mode="loglikelihood")
+    run = ExitRun(model=loaded.name, exits=(0, 4), dola=False, neutral=False, limit=2)
+    records = run_exits(ChainModel(loaded.model), loaded.tokenizer, task, run, tmp_path)
+    assert len(records) == 2 and all(r["exits"] == [0, 4] for r in records)
+    assert not any("dola_scores" in r or "neutral_scores" in r for r in records)
+
+
 @torch.inference_mode()
 def test_a_record_holds_dola_variants_equal_to_scoring_each_alone(tiny_model, tokenizer):
     from benchmarks.runs.dola_scores import choice_dola
