@@ -3,8 +3,12 @@ records file, with the run's settings beside it.
 
     python scripts/studies/rows_slice.py outputs/fresh/gemma3_270m/random --first 500 --last 1000 \
         --out docs/results/own_tries/gemma3_270m/records/random-rows500.jsonl.gz
+    python scripts/studies/rows_slice.py outputs/exits/smollm2/arc_easy-test-shard0 \
+        outputs/exits/smollm2/arc_easy-test-shard1 --first 0 --out records/smollm2-arc_easy-test.jsonl.gz
 
-The run may be a run directory or merged shards' folder (results.jsonl and run_settings.json inside).
+A run is a run directory or merged shards' folder (results.jsonl and run_settings.json inside);
+several runs are the shards of one run (``--shard i/n``), merged in row order, their settings equal
+but for the shard index (written as the list of shards merged).
 """
 
 from __future__ import annotations
@@ -12,36 +16,63 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import shutil
 from pathlib import Path
 
 from benchmarks.analysis.fresh_rows import in_rows
 from benchmarks.results import load_records
 
 
+def merged_settings(runs: list[Path]) -> dict:
+    """The runs' settings, one run's as they are; shards' with their shard indices listed."""
+    found = []
+    for run in runs:
+        path = run / "run_settings.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"no run_settings.json in {run}")
+        found.append(json.loads(path.read_text()))
+    if len(found) == 1:
+        return found[0]
+    indices = [settings["run"].get("shard_index") for settings in found if "run" in settings]
+    if len(indices) != len(found) or None in indices:
+        raise ValueError("runs merged as shards must each record their shard_index under 'run'")
+    bare = [settings | {"run": settings["run"] | {"shard_index": None}} for settings in found]
+    if any(settings != bare[0] for settings in bare[1:]):
+        raise ValueError(f"the runs {', '.join(map(str, runs))} differ in more than their shard index")
+    if sorted(indices) != list(range(found[0]["run"]["shard_count"])):
+        raise ValueError(
+            f"shards {sorted(indices)} are not all {found[0]['run']['shard_count']} shards of one run"
+        )
+    return bare[0] | {"run": bare[0]["run"] | {"shard_index": sorted(indices)}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("run", type=Path, help="a run directory with results.jsonl and run_settings.json")
+    parser.add_argument(
+        "runs", nargs="+", type=Path, help="run directories with results.jsonl and run_settings.json"
+    )
     parser.add_argument("--first", type=int, required=True, help="the first row, counted from 0")
     parser.add_argument("--last", type=int, default=None, help="one past the last row (default: the end)")
     parser.add_argument("--out", type=Path, required=True, help="records file to write (.jsonl.gz)")
     args = parser.parse_args()
-    settings = args.run / "run_settings.json"
-    if not settings.is_file():
-        raise SystemExit(f"error: no run_settings.json in {args.run}")
-    records = in_rows(load_records(args.run), args.first, args.last)
+    try:
+        settings = merged_settings(args.runs)
+        records = in_rows([r for run in args.runs for r in load_records(run)], args.first, args.last)
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from None
+    where = ", ".join(str(run) for run in args.runs)
     if not records:
-        raise SystemExit(f"error: {args.run} holds no record of rows {args.first} to {args.last}")
+        raise SystemExit(f"error: {where} holds no record of rows {args.first} to {args.last}")
     if args.last is not None and len(records) != args.last - args.first:
         raise SystemExit(
-            f"error: {args.run} holds {len(records)} of the {args.last - args.first} rows {args.first} to {args.last}"
+            f"error: {where} holds {len(records)} of the {args.last - args.first} rows {args.first} to {args.last}"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(args.out, "wt") as handle:
         handle.writelines(json.dumps(record) + "\n" for record in records)
-    shutil.copy(settings, args.out.with_name(args.out.name.removesuffix(".jsonl.gz") + ".run_settings.json"))
+    settings_out = args.out.with_name(args.out.name.removesuffix(".jsonl.gz") + ".run_settings.json")
+    settings_out.write_text(json.dumps(settings, indent=1) + "\n")
     print(f"{len(records)} records of rows {args.first} to {args.last} -> {args.out}")
 
 

@@ -81,6 +81,7 @@ def test_the_audit_prints_every_method_on_both_slices(tmp_path):
         "| acc_norm |",
         "| PMI |",
         "| DoLa static-2 |",
+        "| DoLa low |",
         "| DoLa high |",
         "| calibration |",
     ):
@@ -94,3 +95,16 @@ def test_the_audit_prints_every_method_on_both_slices(tmp_path):
         f"--test={paths['train']}",
     )
     assert swapped.returncode != 0 and "its own split's records" in swapped.stderr
+
+
+def test_without_a_test_split_the_audit_reads_validation_and_says_so(tmp_path):
+    paths = {}
+    for split, n, seed in (("train", 200, 0), ("validation", 120, 1)):
+        paths[split] = tmp_path / f"{split}.jsonl"
+        paths[split].write_text("".join(json.dumps(r) + "\n" for r in exit_records(split, n, seed)))
+    done = script("studies/exit_audit.py", *(f"--{s}={p}" for s, p in paths.items()))
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout.startswith("Read on the validation records")
+        and "| exit calibration | 120 |" in done.stdout
+    )
