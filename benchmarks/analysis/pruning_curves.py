@@ -28,3 +28,19 @@ def random_band(records: list[dict], names: list[str]) -> dict[str, dict[str, fl
         low, middle_low, middle, middle_high, high = np.percentile(values[:, column], [0, 2.5, 50, 97.5, 100])
         band[measure] = {"min": low, "p2.5": middle_low, "median": middle, "p97.5": middle_high, "max": high}
     return band
+
+
+def chosen_size(records: list[dict], rule: str, sizes: list[int], *, tolerance: float = 0.01) -> int | None:
+    """The largest removal whose accuracy is within ``tolerance`` of the full chain's (validation
+    picks it; the test split is read at it once); None when no size keeps the accuracy."""
+    full = accuracy_and_agreement(records, "full")[0]
+    kept = [n for n in sizes if accuracy_and_agreement(records, f"{rule}-{n}")[0] >= full - tolerance - 1e-12]
+    return max(kept) if kept else None
+
+
+def share_of_random_below(records: list[dict], name: str, random_names: list[str]) -> float:
+    """The share of random removals whose accuracy is below the rule's (ties count half): where
+    the rule stands in its control's distribution."""
+    accuracy = accuracy_and_agreement(records, name)[0]
+    others = np.array([accuracy_and_agreement(records, other)[0] for other in random_names])
+    return float(np.mean(others < accuracy) + 0.5 * np.mean(others == accuracy))

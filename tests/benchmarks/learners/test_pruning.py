@@ -95,3 +95,60 @@ def test_pruning_curves_score_every_rule_beside_its_random_removals(tmp_path, ti
     assert again.returncode == 0 and (out / "results.jsonl").read_text().count("\n") == 4
     test_split = script("studies/pruning_curves.py", *args, "--split", "test", "--out", str(tmp_path / "t"))
     assert test_split.returncode != 0
+    read = script(
+        "studies/pruning_test.py",
+        "--validation",
+        str(out),
+        "--model",
+        str(tiny_checkpoint),
+        "--limit",
+        "3",
+        "--out",
+        str(tmp_path / "test"),
+    )
+    assert read.returncode == 0, read.stderr
+    tested = [json.loads(line) for line in (tmp_path / "test" / "results.jsonl").read_text().splitlines()]
+    assert len(tested) == 3 and {r["split"] for r in tested} == {"test"}
+    # each rule read at the size validation picked, with its form's draws at that size, nothing else
+    from scripts.studies.pruning_test import picked_chains, validation_run
+
+    _, validation, chains = validation_run(out)
+    picked = picked_chains(validation, chains)
+    expected = {"full"} | {n for name, size, controls in picked.values() if size for n in [name, *controls]}
+    assert set(tested[0]["scores"]) == expected
+    assert any(size for _, size, _ in picked.values()), picked  # the tiny model keeps some rule
+    assert all(len(controls) == 3 for _, size, controls in picked.values() if size)
+    assert all(len(r["scores"]) == len(tested[0]["scores"]) for r in tested)
+
+
+def pruned_records(accuracies: dict[str, list[bool]]) -> list[dict]:
+    """Records whose chain ``name`` answers right where its flags say (gold 0, wrong answer 1)."""
+    n = len(next(iter(accuracies.values())))
+    return [
+        {
+            "gold": 0,
+            "scores": {name: [1.0, 0.0] if flags[q] else [0.0, 1.0] for name, flags in accuracies.items()},
+        }
+        for q in range(n)
+    ]
+
+
+def test_validation_picks_the_largest_removal_within_one_point():
+    from benchmarks.analysis.pruning_curves import chosen_size, share_of_random_below
+
+    right = [True] * 100
+    records = pruned_records(
+        {
+            "full": right,
+            "rule-1": right,
+            "rule-2": [True] * 99 + [False],  # one point down: kept
+            "rule-4": [True] * 97 + [False] * 3,  # three down: not kept
+            "other-1": [True] * 90 + [False] * 10,
+            "random-any-2-0": [True] * 50 + [False] * 50,
+            "random-any-2-1": right,
+        }
+    )
+    assert chosen_size(records, "rule", [1, 2, 4]) == 2
+    assert chosen_size(records, "other", [1]) is None
+    # the rule (0.99) beats one random draw (0.50) and loses to the other (1.00)
+    assert share_of_random_below(records, "rule-2", ["random-any-2-0", "random-any-2-1"]) == 0.5

@@ -1,0 +1,141 @@
+"""Read the test split once per pruning rule, at the size its validation curve picked (the largest
+removal within one point of the full chain's accuracy), beside the same random removals of its form
+at that size (resumable, shardable).
+
+    python scripts/studies/pruning_test.py --validation outputs/pruning/smollm2 --model smollm2 \
+        --out outputs/pruning/smollm2-test [--shard 0/2]
+    python scripts/studies/pruning_test.py --validation outputs/pruning/smollm2 \
+        --table outputs/pruning/smollm2-test-shard0 outputs/pruning/smollm2-test-shard1
+
+The chains are the validation run's own (its run_settings.json names them), so the rules' layer
+measurements and the random draws are not redone. The table gives each rule's accuracy and
+agreement with the full chain on the whole split and on rows 500+, and where it stands among its
+random removals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from benchmarks.analysis.fresh_rows import SLICES, in_rows
+from benchmarks.analysis.pruning_curves import (
+    accuracy_and_agreement,
+    chosen_size,
+    random_band,
+    share_of_random_below,
+)
+from benchmarks.results import load_records
+from benchmarks.runs.chain_sets import run_chain_list
+from benchmarks.runs.session import emit_table, exit_on_user_error, open_model, set_threads, shard_argument
+from benchmarks.tasks import TaskConfig
+from cola import parse_chain
+from search.pruning import CONTROL_OF
+
+
+def validation_run(folder: Path) -> tuple[dict, list[dict], dict[str, str]]:
+    settings_path = folder / "run_settings.json"
+    if not settings_path.is_file():
+        raise FileNotFoundError(f"no run_settings.json in {folder}: pass the validation curves' run")
+    settings = json.loads(settings_path.read_text())
+    if settings["task"]["split"] == "test":
+        raise ValueError(f"{folder} is a test run; the sizes are picked on validation")
+    return settings, load_records(folder), settings["chains"]
+
+
+def picked_chains(
+    records: list[dict], chains: dict[str, str]
+) -> dict[str, tuple[str, int | None, list[str]]]:
+    """Each rule's picked size, its chain's name and its control's names (None: no size kept)."""
+    rules = sorted(
+        {name.rsplit("-", 1)[0] for name in chains if name != "full" and not name.startswith("random")}
+    )
+    sizes = sorted(
+        {int(name.rsplit("-", 1)[1]) for name in chains if name != "full" and not name.startswith("random")}
+    )
+    picked = {}
+    for rule in rules:
+        n = chosen_size(records, rule, sizes)
+        prefix = f"random-{CONTROL_OF[rule]}-{n}-"
+        picked[rule] = (f"{rule}-{n}", n, [name for name in chains if name.startswith(prefix)])
+    return picked
+
+
+def table(records: list[dict], picked: dict) -> str:
+    lines = []
+    for slice_name, (first, last) in SLICES.items():
+        rows = in_rows(records, first, last)
+        if not rows:
+            continue
+        full = accuracy_and_agreement(rows, "full")[0]
+        lines += [
+            f"**{slice_name}** ({len(rows)} questions; full chain {full:.3f})",
+            "",
+            "| rule | removed | accuracy | agreement | random of its form: accuracy median (middle 95%) | share of random below |",
+            "|---|---|---|---|---|---|",
+        ]
+        for rule, (name, n, controls) in picked.items():
+            if n is None:
+                lines.append(f"| {rule} | none within one point on validation | – | – | – | – |")
+                continue
+            accuracy, agreement = accuracy_and_agreement(rows, name)
+            band = random_band(rows, controls)["accuracy"]
+            lines.append(
+                f"| {rule} | {n} | {accuracy:.3f} | {agreement:.3f} | {band['median']:.3f} "
+                f"({band['p2.5']:.3f}–{band['p97.5']:.3f}) | {share_of_random_below(rows, name, controls):.2f} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+@exit_on_user_error
+def main(args: argparse.Namespace) -> None:
+    settings, records, chains = validation_run(args.validation)
+    picked = picked_chains(records, chains)
+    if args.table:
+        emit_table(table([r for run in args.table for r in load_records(run)], picked), args.out_table)
+        return
+    if args.out is None:
+        raise ValueError("--out is needed to read the test split (or --table to print one)")
+    set_threads(args.threads)
+    loaded, chain_model = open_model(spec=args.model)
+    n_layers = chain_model.n_layers
+    wanted = {
+        name for _, (name, n, controls) in picked.items() if n is not None for name in [name, *controls]
+    }
+    task = TaskConfig(benchmark=settings["task"]["benchmark"], split="test", mode="loglikelihood")
+    run_chain_list(
+        chain_model,
+        loaded.tokenizer,
+        task,
+        {name: parse_chain(chains[name], n_layers) for name in sorted(wanted)},
+        args.out,
+        limit=args.limit,
+        shard=args.shard,
+        progress=args.progress,
+    )
+    if args.shard == (0, 1):
+        emit_table(table(load_records(args.out), picked), args.out / "table.md")
+
+
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    options.add_argument("--validation", type=Path, required=True, help="the validation curves' run folder")
+    options.add_argument("--model", default="smollm2")
+    options.add_argument("--out", type=Path, default=None, help="the test run folder")
+    options.add_argument(
+        "--table", type=Path, nargs="+", default=None, help="print the table of these test runs"
+    )
+    options.add_argument("--out-table", type=Path, default=None, help="also write the table here")
+    options.add_argument("--limit", type=int, default=None, help="the first N test questions (a trial)")
+    options.add_argument("--shard", type=shard_argument, default=(0, 1), help="INDEX/COUNT")
+    options.add_argument("--threads", type=int, default=1)
+    options.add_argument("--progress", action="store_true")
+    return options
+
+
+if __name__ == "__main__":
+    main(parser().parse_args())
