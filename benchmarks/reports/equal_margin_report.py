@@ -26,7 +26,12 @@ def equal_margin_results(records_by_run: dict[str, list[dict]]) -> dict[str, dic
         if records[0]["search"] == "random" and "predictions" in records[0]:
             kinds["per chain"] = chain_units(records, budget)
         for kind, units in kinds.items():
-            if (test := equal_margin_test(units, resamples=REPORT_RESAMPLES)) is not None:
+            try:
+                test = equal_margin_test(units, resamples=REPORT_RESAMPLES)
+            except ValueError as error:  # a report of a few questions: too few targets to place the spline
+                results[f"{name} ({kind})"] = {"not_fit": str(error)}
+                continue
+            if test is not None:
                 results[f"{name} ({kind})"] = test | {"budget": budget, "bins": binned_table(units)}
     return results
 
@@ -48,6 +53,8 @@ def _bin_line(row: dict) -> str:
 
 
 def describe(name: str, test: dict) -> list[str]:
+    if "not_fit" in test:
+        return [f"**{name}**: not fit on these records ({test['not_fit']}).", ""]
     low, high = test["effect_ci"]
     return [
         f"**{name}**, reached within {test['budget']}: {test['n_units']} targets on {test['n_questions']} "

@@ -38,7 +38,8 @@ ROOM_IMPORTS = {
     "runs": {"analysis", "runs"},
     "learners": {"analysis", "runs", "learners"},
     "benches": {"analysis", "runs", "benches"},
-    "cli": {"analysis", "runs", "reports", "learners", "benches", "cli"},  # the console commands
+    "audit": {"analysis", "runs", "reports", "learners", "audit"},  # the main job's stage graph
+    "cli": {"analysis", "runs", "reports", "learners", "benches", "audit", "cli"},  # the console commands
 }
 MAX_ROOM_MODULES = 12
 MAX_FUNCTION_LINES, MAX_MEDIAN_LINES = 60, 15

@@ -1,0 +1,81 @@
+"""``audit.md``: what the audit's stages found, from their records: the searches beside their
+placebo twins, random chains and the model's own tries (the search report), the full chain and the
+calibration on test, whole split and rows 500+, and the seconds and machine of every stage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.audit.settings import AuditSettings
+from benchmarks.audit.stages import STAGE_FILE, Stage
+from benchmarks.machine import machine_state
+from benchmarks.reports.policy_table import sliced_markdown
+from benchmarks.reports.search_report import write_report
+from benchmarks.results import load_records
+
+QUICK_CAVEAT = (
+    "A first look: a few dozen test questions give intervals about ±15 points wide; "
+    "`audit=standard` or `audit=full` for readings."
+)
+
+
+def stage_lines(stages: list[Stage], root: Path) -> list[str]:
+    lines = ["| stage | questions | seconds (this run or when it ran) |", "|---|---|---|"]
+    for stage in stages:
+        marker = root / stage.name / STAGE_FILE
+        seconds = json.loads(marker.read_text())["seconds"] if marker.is_file() else None
+        lines.append(
+            f"| {stage.name} | {stage.questions or '–'} | {'–' if seconds is None else f'{seconds:.1f}'} |"
+        )
+    return lines
+
+
+def search_section(stages: list[Stage], root: Path) -> list[str]:
+    runs = {s.name.removeprefix("search-"): root / s.name for s in stages if s.name.startswith("search-")}
+    if not runs:
+        return []
+    report = write_report(runs, root / "report")
+    body = report.read_text().split("```json")[0].rstrip()
+    body = body.replace("](", "](report/")  # the report's plots sit beside it
+    return [
+        "## Searches, their placebo twins, random chains and the model's own tries",
+        "",
+        *body.splitlines()[1:],
+    ]
+
+
+def policy_section(root: Path) -> list[str]:
+    if not (root / "calibration" / "test").is_dir():
+        return []
+    runs = {
+        "full chain": load_records(root / "full-test"),
+        "calibration": load_records(root / "calibration" / "test"),
+    }
+    return [
+        "## The full chain and the calibration on test (label-free: trained on train, ridge on validation)",
+        "",
+        sliced_markdown(runs, full="full chain", rival=None),
+    ]
+
+
+def write_audit(settings: AuditSettings, stages: list[Stage], root: Path, *, model: str) -> Path:
+    machine = machine_state()
+    counts = ", ".join(f"{split} {n if n is not None else 'all'}" for split, n in settings.questions.items())
+    lines = [
+        f"# Audit: {model} on {settings.task.benchmark} ({settings.preset})",
+        "",
+        f"Questions: {counts}; seed {settings.seed}; written on {machine.get('cpus')} CPUs at load "
+        f"{machine.get('load_1m')}. Rows 500+ of test are the rows never used in development; a table "
+        "shows them beside the whole split where the run reaches them.",
+        "",
+        *([QUICK_CAVEAT, ""] if settings.preset == "quick" else []),
+        *stage_lines(stages, root),
+        "",
+        *search_section(stages, root),
+        "",
+        *policy_section(root),
+    ]
+    out = root / "audit.md"
+    out.write_text("\n".join(lines).rstrip() + "\n")
+    return out

@@ -1,0 +1,129 @@
+"""The audit's stages for a model and its settings: the full chain on each split, each search (and
+the model's own tries) on test beside its placebo twin, and the calibration fit on train, its ridge
+chosen on validation, read on test. Each stage writes through a resumable run of ``runs``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from benchmarks.audit.settings import SPLITS, AuditSettings
+from benchmarks.audit.stages import Stage
+from benchmarks.learners.calibration import calibrated_record, choice_data, fit_on_validation, full_chain_run
+from benchmarks.results import write_derived_run, write_json
+from benchmarks.runs.evaluate import RunInfo, evaluate
+from benchmarks.runs.search_run import SearchRun, recorded_search_settings, run_search
+from benchmarks.tasks import TaskConfig, load_examples
+from cola import ChainModel, LoadedModel, full_chain
+from cola.chainfile import weights_fingerprint
+from cola.policy import save_policy
+from search.config import SearchConfig
+
+
+def full_stage_name(split: str) -> str:
+    return f"full-{split}"
+
+
+def question_count(task: TaskConfig, count: int | None) -> int:
+    """The questions a stage reads (the split's file is read now: a missing file fails here)."""
+    return len(load_examples(task, limit=count))
+
+
+def full_chain_stage(
+    settings: AuditSettings, split: str, loaded: LoadedModel, chain_model: ChainModel, fingerprint: str
+) -> Stage:
+    task, count = settings.split_task(split), settings.questions.get(split)
+    info = RunInfo(
+        model=loaded.name, chain=full_chain(chain_model.n_layers), model_fingerprint=fingerprint, packed=True
+    )
+
+    def run(folder: Path, limit: int | None) -> None:
+        evaluate(chain_model, loaded.tokenizer, task, info, folder, limit=limit or count)
+
+    return Stage(
+        name=full_stage_name(split),
+        settings={"kind": "full chain", "questions": count} | info.settings(task),
+        run=run,
+        questions=question_count(task, count),
+    )
+
+
+def search_stage(
+    settings: AuditSettings,
+    name: str,
+    config: SearchConfig,
+    loaded: LoadedModel,
+    chain_model: ChainModel,
+    fingerprint: str,
+) -> Stage:
+    task, count = settings.split_task("test"), settings.questions.get("test")
+
+    def run(folder: Path, limit: int | None) -> None:
+        search_run = SearchRun(
+            model=loaded.name, seed=settings.seed, limit=limit or count, model_fingerprint=fingerprint
+        )
+        run_search(chain_model, loaded.tokenizer, task, search_run, config, settings.engine, folder)
+
+    return Stage(
+        name=f"search-{name}",
+        settings={
+            "kind": "search",
+            "questions": count,
+            "model_fingerprint": fingerprint,
+            "task": asdict(task),
+            "search": recorded_search_settings(config),
+            "engine": asdict(settings.engine),
+            "seed": settings.seed,
+        },
+        run=run,
+        questions=question_count(task, count),
+    )
+
+
+def calibration_stage(root: Path, fingerprint: str, n_layers: int) -> Stage:
+    """No forward pass: the full chain's train and validation records fit it, its test records are
+    answered by it (what ``scripts/evaluate.py policy=`` would write for them)."""
+
+    def run(folder: Path, limit: int | None) -> None:
+        train, _ = full_chain_run(root / full_stage_name("train"), "train")
+        validation, _ = full_chain_run(root / full_stage_name("validation"), "validation")
+        test, test_settings = full_chain_run(root / full_stage_name("test"), "test")
+        calibration, ridge, by_ridge = fit_on_validation(choice_data(train), choice_data(validation))
+        save_policy(
+            calibration,
+            folder / "calibration.safetensors",
+            fingerprint=fingerprint,
+            n_layers=n_layers,
+            trained_toward="gold",
+        )
+        write_json(folder / "fit.json", {"ridge": ridge, "validation_accuracy_by_ridge": by_ridge})
+        answered = [calibrated_record(calibration, record) for record in test]
+        write_derived_run(
+            folder / "test", {"derived_from": "full-test", "policy": "calibration"} | test_settings, answered
+        )
+
+    return Stage(
+        name="calibration",
+        settings={"kind": "calibration", "model_fingerprint": fingerprint},
+        run=run,
+        needs=tuple(full_stage_name(split) for split in SPLITS),
+    )
+
+
+def audit_stages(
+    settings: AuditSettings, root: Path, loaded: LoadedModel, chain_model: ChainModel
+) -> list[Stage]:
+    """The stages the settings ask for, in an order where every stage follows what it reads."""
+    fingerprint = weights_fingerprint(loaded.model)
+    stages = [
+        full_chain_stage(settings, split, loaded, chain_model, fingerprint)
+        for split in SPLITS
+        if settings.questions.get(split) != 0
+    ]
+    stages += [
+        search_stage(settings, name, config, loaded, chain_model, fingerprint)
+        for name, config in settings.searches.items()
+    ]
+    if settings.calibration:
+        stages.append(calibration_stage(root, fingerprint, chain_model.n_layers))
+    return stages

@@ -1,0 +1,67 @@
+"""The audit's plan, before any long work: each stage, its questions, whether it is done, and an
+estimate of its time from running a few of its questions in a scratch folder on this machine."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.audit.stages import Stage, stage_state
+
+
+@dataclass(frozen=True)
+class PlannedStage:
+    name: str
+    questions: int
+    state: str  # "done", "partial" or "new"
+    seconds_per_question: float | None  # None: not timed (done, or reads records only)
+
+    @property
+    def estimate_seconds(self) -> float:
+        if self.state == "done" or self.seconds_per_question is None:
+            return 0.0
+        return self.seconds_per_question * self.questions
+
+
+def timed_probe(stage: Stage, probe: int) -> float:
+    """Seconds per question of ``stage`` on its first ``probe`` questions, in a throwaway folder
+    (the first question also pays for warm-up, so this errs high)."""
+    with tempfile.TemporaryDirectory(prefix=f"cola-plan-{stage.name}-") as scratch:
+        start = time.perf_counter()
+        stage.run(Path(scratch), probe)
+        return (time.perf_counter() - start) / probe
+
+
+def plan_stages(stages: list[Stage], root: Path, *, probe: int = 2) -> list[PlannedStage]:
+    planned = []
+    for stage in stages:
+        state = stage_state(stage, root)
+        timed = state != "done" and stage.questions > 0 and probe > 0
+        planned.append(
+            PlannedStage(
+                name=stage.name,
+                questions=stage.questions,
+                state=state,
+                seconds_per_question=timed_probe(stage, min(probe, stage.questions)) if timed else None,
+            )
+        )
+    return planned
+
+
+def plan_markdown(planned: list[PlannedStage], *, machine: str) -> str:
+    lines = [
+        f"Plan on {machine} (seconds per question timed on a few questions of each stage):",
+        "",
+        "| stage | questions | state | s / question | estimate (min) |",
+        "|---|---|---|---|---|",
+    ]
+    for stage in planned:
+        timed = "–" if stage.seconds_per_question is None else f"{stage.seconds_per_question:.2f}"
+        lines.append(
+            f"| {stage.name} | {stage.questions} | {stage.state} | {timed} | {stage.estimate_seconds / 60:.1f} |"
+        )
+    total = sum(stage.estimate_seconds for stage in planned) / 60
+    lines.append(f"| **total** | | | | **{total:.1f}** |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,42 @@
+"""What an audit runs: the task, how many questions of each split, the searches with their
+controls, the engine and the seed. Built by ``scripts/audit.py`` from its Hydra presets; plain
+dataclasses here, so the stage graph imports no Hydra."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from benchmarks.tasks import TaskConfig
+from cola.engine import EngineConfig
+from search.config import SearchConfig
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    preset: str
+    task: TaskConfig  # its split is ignored: each stage names its own
+    questions: dict[str, int | None]  # per split; None = the whole split, 0 = none
+    searches: dict[str, SearchConfig] = field(default_factory=dict)  # run on test, with their twins
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    seed: int = 0
+    calibration: bool = True
+
+    def __post_init__(self):
+        if unknown := set(self.questions) - set(SPLITS):
+            raise ValueError(f"questions per split name {sorted(unknown)}; the splits are {SPLITS}")
+        if any(n is not None and n < 0 for n in self.questions.values()):
+            raise ValueError(f"a split's question count must be 0 or more, got {self.questions}")
+        if self.task.mode != "loglikelihood":
+            raise ValueError(
+                f"the audit reads choice scores: it needs benchmark.mode=loglikelihood, not {self.task.mode}"
+            )
+        if self.calibration and not all(self.questions.get(split) != 0 for split in SPLITS):
+            raise ValueError(
+                "the calibration is fit on train, its ridge chosen on validation, read on test: "
+                "give each split some questions, or audit.calibration=false"
+            )
+
+    def split_task(self, split: str) -> TaskConfig:
+        return replace(self.task, split=split)

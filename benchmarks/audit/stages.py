@@ -1,0 +1,80 @@
+"""A stage of the audit and the loop that runs stages in order: a finished stage with the same
+settings is skipped, one whose settings changed is refused, an interrupted one resumes (each stage
+writes through a resumable run, and its marker is written only once it has finished)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.results import settings_changes, write_json
+
+logger = logging.getLogger(__name__)
+
+STAGE_FILE = "stage.json"
+
+
+class StageSettingsChanged(ValueError):
+    """A stage's folder holds a finished stage of other settings."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the audit. ``run(folder, limit)`` writes the stage's records into ``folder``,
+    resuming what is there; ``limit`` (None: the stage's own count) lets the plan time a few
+    questions in a scratch folder. ``questions`` = 0 marks a stage that reads records only."""
+
+    name: str
+    settings: dict
+    run: Callable[[Path, int | None], None]
+    questions: int = 0
+    needs: tuple[str, ...] = field(default=())
+
+
+def stage_state(stage: Stage, root: Path) -> str:
+    """'done' (finished with these settings), 'partial' (started, or never), or an error."""
+    marker = root / stage.name / STAGE_FILE
+    if not marker.is_file():
+        return "partial" if (root / stage.name).is_dir() else "new"
+    recorded = json.loads(marker.read_text())
+    if changes := settings_changes(recorded["settings"], json.loads(json.dumps(stage.settings))):
+        raise StageSettingsChanged(
+            f"stage {stage.name!r} in {root} finished with other settings ({changes}); "
+            "use another audit folder or those settings"
+        )
+    return "done"
+
+
+def check_order(stages: list[Stage]) -> None:
+    seen: set[str] = set()
+    for stage in stages:
+        if missing := [need for need in stage.needs if need not in seen]:
+            raise ValueError(f"stage {stage.name!r} needs {missing}, which do not run before it")
+        if stage.name in seen:
+            raise ValueError(f"two stages are named {stage.name!r}")
+        seen.add(stage.name)
+
+
+def run_stages(stages: list[Stage], root: Path, *, report: Callable[[str], None] = logger.info) -> dict:
+    """Run every stage not yet done, in order; returns each stage's seconds (None: skipped)."""
+    check_order(stages)
+    states = {stage.name: stage_state(stage, root) for stage in stages}  # refuse before any work
+    seconds = {}
+    for stage in stages:
+        if states[stage.name] == "done":
+            report(f"{stage.name}: done before, skipped")
+            seconds[stage.name] = None
+            continue
+        report(f"{stage.name}: {'resuming' if states[stage.name] == 'partial' else 'running'}")
+        start = time.perf_counter()
+        (root / stage.name).mkdir(parents=True, exist_ok=True)
+        stage.run(root / stage.name, None)
+        seconds[stage.name] = round(time.perf_counter() - start, 2)
+        write_json(
+            root / stage.name / STAGE_FILE, {"settings": stage.settings, "seconds": seconds[stage.name]}
+        )
+    return seconds

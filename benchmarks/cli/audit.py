@@ -1,0 +1,75 @@
+"""The audit (``cola-audit``; ``scripts/audit.py``): the plan, then every stage not yet done, then
+``audit.md``, in one run folder (Hydra entry point; presets in ``conf/audit/``).
+
+python scripts/audit.py audit=quick [audit.plan_only=true] [model.spec=...]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from benchmarks.audit.document import write_audit
+from benchmarks.audit.graph import audit_stages
+from benchmarks.audit.plan import plan_markdown, plan_stages
+from benchmarks.audit.settings import AuditSettings
+from benchmarks.audit.stages import run_stages
+from benchmarks.cli import conf_dir, conf_file
+from benchmarks.machine import machine_state
+from benchmarks.runs.session import exit_on_user_error, open_model, set_threads
+from search import check_prior_file
+
+
+def audit_settings(cfg: DictConfig) -> AuditSettings:
+    """The run's settings from the composed config: each search named by the preset, at the
+    preset's budget, beside its placebo twin."""
+    known = cfg.get("searches", {})
+    if missing := [name for name in cfg.audit.searches if name not in known]:
+        raise ValueError(f"audit.searches names {missing}; the searches configured are {sorted(known)}")
+    searches = {}
+    for name in cfg.audit.searches:
+        for key in ("prior_file", "temperature_file"):
+            if known[name].get(key) is not None:
+                known[name][key] = conf_file(known[name][key])
+        config = instantiate(known[name])
+        searches[name] = dataclasses.replace(config, simulations=cfg.audit.simulations, control="placebo")
+    return AuditSettings(
+        preset=cfg.audit.preset,
+        task=instantiate(cfg.benchmark),
+        questions=OmegaConf.to_container(cfg.audit.questions),
+        searches=searches,
+        engine=instantiate(cfg.engine),
+        seed=cfg.seed,
+        calibration=cfg.audit.calibration,
+    )
+
+
+@hydra.main(config_path=conf_dir(), config_name="audit", version_base="1.3")
+@exit_on_user_error
+def main(cfg: DictConfig) -> None:
+    settings = audit_settings(cfg)  # a bad setting fails here, before the model loads
+    set_threads(cfg.threads)
+    root = Path(HydraConfig.get().runtime.output_dir)
+    loaded, chain_model = open_model(**cfg.model)
+    for config in settings.searches.values():
+        check_prior_file(config, chain_model.n_layers)
+    stages = audit_stages(settings, root, loaded, chain_model)
+    machine = machine_state()
+    planned = plan_stages(stages, root, probe=cfg.audit.probe)
+    plan = plan_markdown(planned, machine=f"{machine['cpus']} CPUs, load {machine['load_1m']}")
+    (root / "plan.md").write_text(plan)
+    print(plan)
+    if cfg.audit.plan_only:
+        return
+    run_stages(stages, root, report=print)
+    print(f"audit: {write_audit(settings, stages, root, model=loaded.name)}")
+
+
+def run() -> None:
+    """The console command (``cola-audit``) and the script's entry."""
+    main()

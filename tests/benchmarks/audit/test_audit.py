@@ -1,0 +1,96 @@
+"""The audit end to end on a tiny random model and the embedded ARC-Easy questions: plan, stages,
+audit.md; a second run skips what is done, resumes what is not, refuses changed settings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.benchmarks.runs.test_search_run import one_line_error, script
+
+SMALL = [
+    "audit.questions.train=12",
+    "audit.questions.validation=8",
+    "audit.questions.test=6",
+    "audit.simulations=6",
+    "audit.searches=[mcts,random,rank,sample]",
+    "audit.probe=1",
+]
+STAGES = [
+    "full-train",
+    "full-validation",
+    "full-test",
+    "search-mcts",
+    "search-random",
+    "search-rank",
+    "search-sample",
+    "calibration",
+]
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory, tiny_checkpoint):
+    root = tmp_path_factory.mktemp("audit")
+    done = script("audit.py", f"model.spec={tiny_checkpoint}", *SMALL, f"hydra.run.dir={root}")
+    assert done.returncode == 0, done.stderr
+    return root, done.stdout
+
+
+def test_the_audit_plans_runs_every_stage_and_writes_its_document(audited):
+    root, stdout = audited
+    plan = (root / "plan.md").read_text()
+    assert all(f"| {stage} |" in plan for stage in STAGES) and "| **total** |" in plan
+    assert stdout.index("| **total** |") < stdout.index("full-train: running")  # the plan comes first
+    for stage in STAGES:
+        assert json.loads((root / stage / "stage.json").read_text())["seconds"] >= 0
+    assert len((root / "full-train" / "results.jsonl").read_text().splitlines()) == 12
+    assert len((root / "search-mcts" / "results.jsonl").read_text().splitlines()) == 6
+    audit = (root / "audit.md").read_text()
+    assert audit.startswith("# Audit: ") and "A first look" in audit
+    assert "## Searches, their placebo twins" in audit and "placebo" in audit
+    assert "| calibration | 6 |" in audit and "| full chain | 6 |" in audit
+    assert (root / "calibration" / "calibration.safetensors").is_file()
+
+
+def test_a_second_run_skips_finished_stages_and_resumes_a_cut_one(audited, tiny_checkpoint):
+    root, _ = audited
+    cut = root / "search-random"
+    lines = (cut / "results.jsonl").read_text().splitlines()
+    (cut / "results.jsonl").write_text("\n".join(lines[:3]) + "\n")  # as if killed mid-stage
+    (cut / "stage.json").unlink()
+    again = script("audit.py", f"model.spec={tiny_checkpoint}", *SMALL, f"hydra.run.dir={root}")
+    assert again.returncode == 0, again.stderr
+    assert "full-train: done before, skipped" in again.stdout and "search-random: resuming" in again.stdout
+    resumed = (cut / "results.jsonl").read_text().splitlines()
+    assert resumed[:3] == lines[:3] and len(resumed) == 6
+
+
+def test_changed_settings_are_refused_before_any_work(audited, tiny_checkpoint):
+    root, _ = audited
+    before = (root / "search-mcts" / "results.jsonl").read_text()
+    changed = [*SMALL[:3], "audit.simulations=7", *SMALL[4:]]
+    done = script("audit.py", f"model.spec={tiny_checkpoint}", *changed, f"hydra.run.dir={root}")
+    line = one_line_error(done.stderr)
+    assert done.returncode != 0 and "search-mcts" in line and "other settings" in line, done.stderr
+    assert (root / "search-mcts" / "results.jsonl").read_text() == before
+
+
+def test_plan_only_stops_before_the_stages(tmp_path, tiny_checkpoint):
+    done = script(
+        "audit.py",
+        f"model.spec={tiny_checkpoint}",
+        *SMALL,
+        "audit.plan_only=true",
+        f"hydra.run.dir={tmp_path}",
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "plan.md").is_file() and not list(tmp_path.glob("*/stage.json"))
+
+
+def test_an_unknown_search_is_refused_before_the_model_loads(tmp_path):
+    done = script(
+        "audit.py", "model.spec=/no/such/model", "audit.searches=[mcts,nope]", f"hydra.run.dir={tmp_path}"
+    )
+    line = one_line_error(done.stderr)
+    assert done.returncode == 2 and "nope" in line and "/no/such/model" not in line, done.stderr
