@@ -75,6 +75,18 @@ def test_config_composes(config_name, choices):
         assert instantiate(cfg.training).target == "gold"
     if "model" in cfg:
         assert cfg.model.spec
+    if "audit" in cfg:  # the audit's settings: each named search at the preset's budget, with its twin
+        from benchmarks.cli.audit import audit_settings
+
+        if instantiate(cfg.benchmark).mode == "loglikelihood":
+            settings = audit_settings(cfg)
+            assert list(settings.searches) == list(cfg.audit.searches)
+            assert {(c.simulations, c.control) for c in settings.searches.values()} == {
+                (cfg.audit.simulations, "placebo")
+            }
+        else:
+            with pytest.raises(ValueError, match="loglikelihood"):
+                audit_settings(cfg)
 
 
 def test_search_presets_differ_from_the_base_only_where_their_file_says():
