@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from benchmarks.audit.settings import AuditSettings
-from benchmarks.audit.stages import STAGE_FILE, Stage
+from benchmarks.audit.stages import SKIPPED_FILE, STAGE_FILE, Stage
 from benchmarks.machine import machine_state
 from benchmarks.reports.policy_table import sliced_markdown
 from benchmarks.reports.search_report import write_report
@@ -32,17 +32,18 @@ def stage_lines(stages: list[Stage], root: Path) -> list[str]:
 
 
 def search_section(stages: list[Stage], root: Path) -> list[str]:
-    runs = {s.name.removeprefix("search-"): root / s.name for s in stages if s.name.startswith("search-")}
-    if not runs:
-        return []
-    report = write_report(runs, root / "report")
-    body = report.read_text().split("```json")[0].rstrip()
-    body = body.replace("](", "](report/")  # the report's plots sit beside it
-    return [
-        "## Searches, their placebo twins, random chains and the model's own tries",
-        "",
-        *body.splitlines()[1:],
-    ]
+    searched = [s.name for s in stages if s.name.startswith("search-")]
+    skipped = [name for name in searched if (root / name / SKIPPED_FILE).is_file()]
+    runs = {name.removeprefix("search-"): root / name for name in searched if name not in skipped}
+    lines = ["## Searches, their placebo twins, random chains and the model's own tries", ""]
+    for name in skipped:
+        reason = json.loads((root / name / SKIPPED_FILE).read_text())["reason"]
+        lines += [f"- **{name.removeprefix('search-')}** not run: {reason}", ""]
+    if runs:
+        report = write_report(runs, root / "report")
+        body = report.read_text().split("```json")[0].rstrip()
+        lines += body.replace("](", "](report/").splitlines()[1:]  # the report's plots sit beside it
+    return lines if runs or skipped else []
 
 
 def policy_section(root: Path) -> list[str]:

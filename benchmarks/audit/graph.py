@@ -4,13 +4,15 @@ chosen on validation, read on test. Each stage writes through a resumable run of
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from benchmarks.audit.settings import SPLITS, AuditSettings
-from benchmarks.audit.stages import Stage
+from benchmarks.audit.stages import SKIPPED_FILE, Stage
 from benchmarks.learners.calibration import calibrated_record, choice_data, fit_on_validation, full_chain_run
-from benchmarks.results import write_derived_run, write_json
+from benchmarks.learners.matched_temperature import temperature_choice
+from benchmarks.results import load_records, write_derived_run, write_json
 from benchmarks.runs.evaluate import RunInfo, evaluate
 from benchmarks.runs.search_run import SearchRun, recorded_search_settings, run_search
 from benchmarks.tasks import TaskConfig, load_examples
@@ -48,6 +50,11 @@ def full_chain_stage(
     )
 
 
+def unmatched_reason(temperature_file: Path) -> str | None:
+    """Why no temperature was matched (the audit's temperature stage), or None."""
+    return json.loads(temperature_file.read_text()).get("unmatched") if temperature_file.is_file() else None
+
+
 def search_stage(
     settings: AuditSettings,
     name: str,
@@ -59,6 +66,9 @@ def search_stage(
     task, count = settings.split_task("test"), settings.questions.get("test")
 
     def run(folder: Path, limit: int | None) -> None:
+        if config.temperature_file and (unmatched := unmatched_reason(Path(config.temperature_file))):
+            write_json(folder / SKIPPED_FILE, {"reason": f"no matched temperature: {unmatched}"})
+            return
         search_run = SearchRun(
             model=loaded.name, seed=settings.seed, limit=limit or count, model_fingerprint=fingerprint
         )
@@ -78,6 +88,46 @@ def search_stage(
         run=run,
         questions=question_count(task, count),
     )
+
+
+def matching_stages(
+    settings: AuditSettings, root: Path, loaded: LoadedModel, chain_model: ChainModel, fingerprint: str
+) -> tuple[list[Stage], Path]:
+    """Random chains on validation questions, then the temperature matched to them: the two stages
+    search=sample_matched reads, and the temperature file they write."""
+    task, count = settings.split_task("validation"), settings.matching_questions
+    config = settings.matching
+
+    def run_random(folder: Path, limit: int | None) -> None:
+        search_run = SearchRun(
+            model=loaded.name, seed=settings.seed, limit=limit or count, model_fingerprint=fingerprint
+        )
+        run_search(chain_model, loaded.tokenizer, task, search_run, config, settings.engine, folder)
+
+    def match(folder: Path, limit: int | None) -> None:
+        try:
+            chosen = temperature_choice(load_records(root / "match-random"), "match-random")
+        except ValueError as error:  # no temperature matches: sample_matched is left out, saying why
+            chosen = {"unmatched": str(error)}
+        write_json(folder / "temperature.json", chosen)
+
+    random_stage = Stage(
+        name="match-random",
+        settings={
+            "kind": "random chains to match the temperature to",
+            "questions": count,
+            "model_fingerprint": fingerprint,
+            "task": asdict(task),
+            "search": recorded_search_settings(config),
+            "seed": settings.seed,
+        },
+        run=run_random,
+        questions=question_count(task, count),
+    )
+    temperature_stage = Stage(
+        name="temperature", settings={"kind": "matched temperature"}, run=match, needs=("match-random",)
+    )
+    return [random_stage, temperature_stage], root / "temperature" / "temperature.json"
 
 
 def calibration_stage(root: Path, fingerprint: str, n_layers: int) -> Stage:
@@ -120,10 +170,16 @@ def audit_stages(
         for split in SPLITS
         if settings.questions.get(split) != 0
     ]
-    stages += [
-        search_stage(settings, name, config, loaded, chain_model, fingerprint)
-        for name, config in settings.searches.items()
-    ]
+    searches = dict(settings.searches)
+    if "sample_matched" in searches:
+        matching, temperature_file = matching_stages(settings, root, loaded, chain_model, fingerprint)
+        stages += matching
+        searches["sample_matched"] = replace(
+            searches["sample_matched"], temperature_file=str(temperature_file)
+        )
+    for name, config in searches.items():
+        stage = search_stage(settings, name, config, loaded, chain_model, fingerprint)
+        stages.append(replace(stage, needs=("temperature",)) if name == "sample_matched" else stage)
     if settings.calibration:
         stages.append(calibration_stage(root, fingerprint, chain_model.n_layers))
     return stages

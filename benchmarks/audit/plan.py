@@ -35,10 +35,12 @@ def timed_probe(stage: Stage, probe: int) -> float:
 
 
 def plan_stages(stages: list[Stage], root: Path, *, probe: int = 2) -> list[PlannedStage]:
-    planned = []
+    planned, states = [], {}
     for stage in stages:
-        state = stage_state(stage, root)
-        timed = state != "done" and stage.questions > 0 and probe > 0
+        state = states[stage.name] = stage_state(stage, root)
+        # a stage that reads another's records can be timed only once they exist
+        ready = all(states.get(need) == "done" for need in stage.needs)
+        timed = state != "done" and stage.questions > 0 and probe > 0 and ready
         planned.append(
             PlannedStage(
                 name=stage.name,
@@ -52,7 +54,8 @@ def plan_stages(stages: list[Stage], root: Path, *, probe: int = 2) -> list[Plan
 
 def plan_markdown(planned: list[PlannedStage], *, machine: str) -> str:
     lines = [
-        f"Plan on {machine} (seconds per question timed on a few questions of each stage):",
+        f"Plan on {machine} (seconds per question timed on a few questions of each stage; "
+        "a stage that reads another's records is timed once they exist):",
         "",
         "| stage | questions | state | s / question | estimate (min) |",
         "|---|---|---|---|---|",

@@ -22,6 +22,10 @@ class AuditSettings:
     engine: EngineConfig = field(default_factory=EngineConfig)
     seed: int = 0
     calibration: bool = True
+    # search=sample_matched's temperature is matched on validation: random chains without the early
+    # stop, on this many validation questions (None: all)
+    matching: SearchConfig | None = None
+    matching_questions: int | None = None
 
     def __post_init__(self):
         if unknown := set(self.questions) - set(SPLITS):
@@ -37,6 +41,9 @@ class AuditSettings:
                 "the calibration is fit on train, its ridge chosen on validation, read on test: "
                 "give each split some questions, or audit.calibration=false"
             )
+
+        if "sample_matched" in self.searches and self.matching is None:
+            raise ValueError("search sample_matched needs the random search its temperature is matched to")
 
     def split_task(self, split: str) -> TaskConfig:
         return replace(self.task, split=split)

@@ -16,6 +16,7 @@ from benchmarks.results import settings_changes, write_json
 logger = logging.getLogger(__name__)
 
 STAGE_FILE = "stage.json"
+SKIPPED_FILE = "skipped.json"  # a stage that could not run on these inputs says why here
 
 
 class StageSettingsChanged(ValueError):
@@ -35,18 +36,38 @@ class Stage:
     needs: tuple[str, ...] = field(default=())
 
 
-def stage_state(stage: Stage, root: Path) -> str:
-    """'done' (finished with these settings), 'partial' (started, or never), or an error."""
+def recorded_changes(stage: Stage, root: Path) -> str:
+    """How a finished stage's recorded settings differ from ``stage``'s ("" when they do not, or
+    when the stage has not finished)."""
     marker = root / stage.name / STAGE_FILE
     if not marker.is_file():
-        return "partial" if (root / stage.name).is_dir() else "new"
-    recorded = json.loads(marker.read_text())
-    if changes := settings_changes(recorded["settings"], json.loads(json.dumps(stage.settings))):
+        return ""
+    return settings_changes(
+        json.loads(marker.read_text())["settings"], json.loads(json.dumps(stage.settings))
+    )
+
+
+def stage_state(stage: Stage, root: Path) -> str:
+    """'done' (finished with these settings), 'partial' (started) or 'new'; a stage finished with
+    other settings is refused."""
+    if changes := recorded_changes(stage, root):
         raise StageSettingsChanged(
             f"stage {stage.name!r} in {root} finished with other settings ({changes}); "
             "use another audit folder or those settings"
         )
-    return "done"
+    if (root / stage.name / STAGE_FILE).is_file():
+        return "done"
+    return "partial" if (root / stage.name).is_dir() else "new"
+
+
+def refuse_changed(stages: list[Stage], root: Path) -> None:
+    """One error naming every finished stage whose settings changed (before any work)."""
+    changed = [f"{stage.name} ({changes})" for stage in stages if (changes := recorded_changes(stage, root))]
+    if changed:
+        raise StageSettingsChanged(
+            f"{root} holds finished stages of other settings: {'; '.join(changed)}; "
+            "use another audit folder or those settings"
+        )
 
 
 def check_order(stages: list[Stage]) -> None:
@@ -62,7 +83,8 @@ def check_order(stages: list[Stage]) -> None:
 def run_stages(stages: list[Stage], root: Path, *, report: Callable[[str], None] = logger.info) -> dict:
     """Run every stage not yet done, in order; returns each stage's seconds (None: skipped)."""
     check_order(stages)
-    states = {stage.name: stage_state(stage, root) for stage in stages}  # refuse before any work
+    refuse_changed(stages, root)  # before any work
+    states = {stage.name: stage_state(stage, root) for stage in stages}
     seconds = {}
     for stage in stages:
         if states[stage.name] == "done":

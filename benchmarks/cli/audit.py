@@ -18,7 +18,7 @@ from benchmarks.audit.document import write_audit
 from benchmarks.audit.graph import audit_stages
 from benchmarks.audit.plan import plan_markdown, plan_stages
 from benchmarks.audit.settings import AuditSettings
-from benchmarks.audit.stages import run_stages
+from benchmarks.audit.stages import refuse_changed, run_stages
 from benchmarks.cli import conf_dir, conf_file
 from benchmarks.machine import machine_state
 from benchmarks.runs.session import exit_on_user_error, open_model, set_threads
@@ -38,8 +38,17 @@ def audit_settings(cfg: DictConfig) -> AuditSettings:
                 known[name][key] = conf_file(known[name][key])
         config = instantiate(known[name])
         searches[name] = dataclasses.replace(config, simulations=cfg.audit.simulations, control="placebo")
+    random = instantiate(known["random"])  # sample_matched's temperature is matched to random chains
+    matching = dataclasses.replace(
+        random,
+        simulations=cfg.audit.simulations,
+        control=None,
+        stop=dataclasses.replace(random.stop, enabled=False),
+    )
     return AuditSettings(
         preset=cfg.audit.preset,
+        matching=matching,
+        matching_questions=cfg.audit.matching_questions,
         task=instantiate(cfg.benchmark),
         questions=OmegaConf.to_container(cfg.audit.questions),
         searches=searches,
@@ -59,6 +68,7 @@ def main(cfg: DictConfig) -> None:
     for config in settings.searches.values():
         check_prior_file(config, chain_model.n_layers)
     stages = audit_stages(settings, root, loaded, chain_model)
+    refuse_changed(stages, root)
     machine = machine_state()
     planned = plan_stages(stages, root, probe=cfg.audit.probe)
     plan = plan_markdown(planned, machine=f"{machine['cpus']} CPUs, load {machine['load_1m']}")

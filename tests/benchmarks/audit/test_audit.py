@@ -14,7 +14,8 @@ SMALL = [
     "audit.questions.validation=8",
     "audit.questions.test=6",
     "audit.simulations=6",
-    "audit.searches=[mcts,random,rank,sample]",
+    "audit.searches=[mcts,random,rank,sample,sample_matched]",
+    "audit.matching_questions=5",
     "audit.probe=1",
 ]
 STAGES = [
@@ -25,6 +26,9 @@ STAGES = [
     "search-random",
     "search-rank",
     "search-sample",
+    "match-random",
+    "temperature",
+    "search-sample_matched",
     "calibration",
 ]
 
@@ -51,6 +55,15 @@ def test_the_audit_plans_runs_every_stage_and_writes_its_document(audited):
     assert "## Searches, their placebo twins" in audit and "placebo" in audit
     assert "| calibration | 6 |" in audit and "| full chain | 6 |" in audit
     assert (root / "calibration" / "calibration.safetensors").is_file()
+    # sample_matched draws at the temperature matched on validation's random chains; where none
+    # matches (a random tiny model's near-tied scores), it is left out and audit.md says why
+    chosen = json.loads((root / "temperature" / "temperature.json").read_text())
+    if "unmatched" in chosen:
+        assert "**sample_matched** not run: no matched temperature: no temperature" in audit
+    else:
+        assert chosen["split"] == "validation" and chosen["n_questions"] == 5
+        settings = json.loads((root / "search-sample_matched" / "run_settings.json").read_text())
+        assert settings["search"]["temperature_file"].endswith("temperature/temperature.json")
 
 
 def test_a_second_run_skips_finished_stages_and_resumes_a_cut_one(audited, tiny_checkpoint):
@@ -69,7 +82,7 @@ def test_a_second_run_skips_finished_stages_and_resumes_a_cut_one(audited, tiny_
 def test_changed_settings_are_refused_before_any_work(audited, tiny_checkpoint):
     root, _ = audited
     before = (root / "search-mcts" / "results.jsonl").read_text()
-    changed = [*SMALL[:3], "audit.simulations=7", *SMALL[4:]]
+    changed = [arg if not arg.startswith("audit.simulations") else "audit.simulations=7" for arg in SMALL]
     done = script("audit.py", f"model.spec={tiny_checkpoint}", *changed, f"hydra.run.dir={root}")
     line = one_line_error(done.stderr)
     assert done.returncode != 0 and "search-mcts" in line and "other settings" in line, done.stderr
