@@ -60,6 +60,21 @@ def policy_section(root: Path) -> list[str]:
     ]
 
 
+def field_methods_section(root: Path) -> list[str]:
+    table = root / "field-methods" / "table.md"
+    if not table.is_file():
+        return []
+    return [
+        "## The field's depth methods without an answer key (from every exit's scores)",
+        "",
+        "acc_norm and domain-conditional PMI read the final layer alone; DoLa contrasts it with a premature "
+        "layer (static: chosen on validation); the exit calibration stacks every earlier exit into the "
+        "calibration. Holm over the methods against the full chain and, apart, against the calibration.",
+        "",
+        table.read_text().rstrip(),
+    ]
+
+
 def write_audit(settings: AuditSettings, stages: list[Stage], root: Path, *, model: str) -> Path:
     machine = machine_state()
     counts = ", ".join(f"{split} {n if n is not None else 'all'}" for split, n in settings.questions.items())
@@ -76,6 +91,8 @@ def write_audit(settings: AuditSettings, stages: list[Stage], root: Path, *, mod
         *search_section(stages, root),
         "",
         *policy_section(root),
+        "",
+        *field_methods_section(root),
     ]
     out = root / "audit.md"
     out.write_text("\n".join(lines).rstrip() + "\n")

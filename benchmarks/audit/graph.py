@@ -11,9 +11,12 @@ from pathlib import Path
 from benchmarks.audit.settings import SPLITS, AuditSettings
 from benchmarks.audit.stages import SKIPPED_FILE, Stage
 from benchmarks.learners.calibration import calibrated_record, choice_data, fit_on_validation, full_chain_run
+from benchmarks.learners.exit_calibration import field_method_answers
 from benchmarks.learners.matched_temperature import temperature_choice
+from benchmarks.reports.policy_table import recording_cost, sliced_markdown
 from benchmarks.results import load_records, write_derived_run, write_json
 from benchmarks.runs.evaluate import RunInfo, evaluate
+from benchmarks.runs.exit_run import ExitRun, run_exits
 from benchmarks.runs.search_run import SearchRun, recorded_search_settings, run_search
 from benchmarks.tasks import TaskConfig, load_examples
 from cola import ChainModel, LoadedModel, full_chain
@@ -160,6 +163,48 @@ def calibration_stage(root: Path, fingerprint: str, n_layers: int) -> Stage:
     )
 
 
+def exit_stage(
+    settings: AuditSettings, split: str, loaded: LoadedModel, chain_model: ChainModel, fingerprint: str
+) -> Stage:
+    task, count = settings.split_task(split), settings.questions.get(split)
+    train = split == "train"  # what no reading takes from train: DoLa's and the neutral premise's scores
+    run = ExitRun(
+        model=loaded.name,
+        exits=settings.exits,
+        dola=not train,
+        neutral=not train,
+        model_fingerprint=fingerprint,
+    )
+
+    def record(folder: Path, limit: int | None) -> None:
+        run_exits(chain_model, loaded.tokenizer, task, replace(run, limit=limit or count), folder)
+
+    return Stage(
+        name=f"exits-{split}",
+        settings={"kind": "exits", "questions": count, "task": asdict(task), "run": asdict(run)},
+        run=record,
+        questions=question_count(task, count),
+    )
+
+
+def field_methods_stage(root: Path) -> Stage:
+    """No forward pass: each method's answers on test from the exit records, as a table."""
+
+    def run(folder: Path, limit: int | None) -> None:
+        train, validation, test = (load_records(root / f"exits-{split}") for split in SPLITS)
+        answers = field_method_answers(train, validation, test)
+        (folder / "table.md").write_text(
+            sliced_markdown(answers, full="full chain", rival="calibration") + recording_cost(test)
+        )
+
+    return Stage(
+        name="field-methods",
+        settings={"kind": "field methods"},
+        run=run,
+        needs=tuple(f"exits-{split}" for split in SPLITS),
+    )
+
+
 def audit_stages(
     settings: AuditSettings, root: Path, loaded: LoadedModel, chain_model: ChainModel
 ) -> list[Stage]:
@@ -182,4 +227,7 @@ def audit_stages(
         stages.append(replace(stage, needs=("temperature",)) if name == "sample_matched" else stage)
     if settings.calibration:
         stages.append(calibration_stage(root, fingerprint, chain_model.n_layers))
+    if settings.field_methods:
+        stages += [exit_stage(settings, split, loaded, chain_model, fingerprint) for split in SPLITS]
+        stages.append(field_methods_stage(root))
     return stages

@@ -26,6 +26,9 @@ class AuditSettings:
     # stop, on this many validation questions (None: all)
     matching: SearchConfig | None = None
     matching_questions: int | None = None
+    # the field's methods from every exit's scores (train records hold the exits alone)
+    field_methods: bool = False
+    exits: tuple[int, ...] | None = None  # None: every exit
 
     def __post_init__(self):
         if unknown := set(self.questions) - set(SPLITS):
@@ -42,6 +45,11 @@ class AuditSettings:
                 "give each split some questions, or audit.calibration=false"
             )
 
+        if self.field_methods and not all(self.questions.get(split) != 0 for split in SPLITS):
+            raise ValueError(
+                "the field's methods learn on train and validation and read test: give each split "
+                "some questions, or audit.field_methods=false"
+            )
         if "sample_matched" in self.searches and self.matching is None:
             raise ValueError("search sample_matched needs the random search its temperature is matched to")
 

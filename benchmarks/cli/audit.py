@@ -55,6 +55,8 @@ def audit_settings(cfg: DictConfig) -> AuditSettings:
         engine=instantiate(cfg.engine),
         seed=cfg.seed,
         calibration=cfg.audit.calibration,
+        field_methods=cfg.audit.field_methods,
+        exits=None if cfg.audit.exits is None else tuple(cfg.audit.exits),
     )
 
 

@@ -4,7 +4,8 @@ on the whole split and on rows 500 and later side by side."""
 from __future__ import annotations
 
 from benchmarks.analysis.policy_gains import Comparison, sliced_rows
-from benchmarks.analysis.stats import format_p, format_rate
+from benchmarks.analysis.stats import format_p, format_rate, median_p90
+from benchmarks.machine import summarize_machine
 
 
 def _difference(comparison: Comparison | None, adjusted: float | None = None) -> str:
@@ -47,4 +48,18 @@ def sliced_markdown(runs: dict[str, list[dict]], *, full: str, rival: str | None
     sliced = sliced_rows(runs, full=full, rival=rival)
     return "\n".join(
         f"**{name}**\n\n" + policy_markdown(rows, full=full, rival=rival) for name, rows in sliced.items()
+    )
+
+
+def recording_cost(records: list[dict]) -> str:
+    """Every method above is read from one recording pass per question (all its exits, DoLa's
+    variants and the neutral premise): its seconds, which bound each method's own cost."""
+    seconds = median_p90([r["seconds"] for r in records if r.get("seconds") is not None])
+    machine = summarize_machine(records)
+    if seconds is None:
+        return ""
+    load = f", load median {machine['median_load_1m']:.1f} on {machine['cpus']} CPUs" if machine else ""
+    return (
+        f"\nEvery method is read from one recording pass per question (every exit, DoLa's variants, "
+        f"the neutral premise): {seconds[0]:.2f} s a question median, p90 {seconds[1]:.2f}{load}.\n"
     )

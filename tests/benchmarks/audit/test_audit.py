@@ -17,6 +17,7 @@ SMALL = [
     "audit.searches=[mcts,random,rank,sample,sample_matched]",
     "audit.matching_questions=5",
     "audit.probe=1",
+    "audit.field_methods=true",
 ]
 STAGES = [
     "full-train",
@@ -30,6 +31,10 @@ STAGES = [
     "temperature",
     "search-sample_matched",
     "calibration",
+    "exits-train",
+    "exits-validation",
+    "exits-test",
+    "field-methods",
 ]
 
 
@@ -55,6 +60,9 @@ def test_the_audit_plans_runs_every_stage_and_writes_its_document(audited):
     assert "## Searches, their placebo twins" in audit and "placebo" in audit
     assert "| calibration | 6 |" in audit and "| full chain | 6 |" in audit
     assert (root / "calibration" / "calibration.safetensors").is_file()
+    assert "## The field's depth methods" in audit and "| exit calibration | 6 |" in audit
+    train_exits = (root / "exits-train" / "results.jsonl").read_text().splitlines()
+    assert len(train_exits) == 12 and "dola_scores" not in train_exits[0]
     # sample_matched draws at the temperature matched on validation's random chains; where none
     # matches (a random tiny model's near-tied scores), it is left out and audit.md says why
     chosen = json.loads((root / "temperature" / "temperature.json").read_text())
