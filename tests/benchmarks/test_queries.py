@@ -107,7 +107,7 @@ def test_packed_choices_score_as_separate_rows(tiny_model, tokenizer, chain):
     """One row holding the context once and every choice after it scores as one row per choice,
     on every family (sliding-window layers included: the context is longer than the window)."""
     from cola import ChainModel
-    from tests.conftest import WINDOW
+    from cola.tiny_models import WINDOW
 
     chain_model = ChainModel(tiny_model)
     query = loglikelihood_query(ARC[2], tokenizer, chat=False)
