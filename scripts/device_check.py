@@ -26,7 +26,7 @@ def describe(device: str) -> str:
     name = (
         torch.cuda.get_device_name(0)
         if device == "cuda" and torch.cuda.is_available()
-        else platform.processor()
+        else platform.machine()
     )
     return (
         f"Device check on {device} ({name or 'unknown'}), torch {torch.__version__}, transformers "

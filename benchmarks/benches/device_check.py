@@ -59,40 +59,28 @@ def judged(name, model, device, dtype, first, second, what) -> CheckRow:
     return CheckRow(name, model, device, dtype, value, passed, what)
 
 
-@torch.inference_mode()
-def family_checks(family: str, device: str, dtype: torch.dtype) -> list[CheckRow]:
-    dtype_name = str(dtype).removeprefix("torch.")
-    model = build_tiny_model(family).to(device=device, dtype=dtype)
-    chain_model = ChainModel(model)
-    ids = torch.randint(2, 90, (1, 14), generator=torch.Generator().manual_seed(1)).to(device)
-    ours, theirs = chain_model.forward(ids, range(4)).float(), model(ids).logits.float()
+def identity_row(model, chain_model: ChainModel, ids: torch.Tensor, where: tuple[str, str, str]) -> CheckRow:
+    family, device, dtype = where
+    ours, theirs = chain_model.forward(ids, range(chain_model.n_layers)).float(), model(ids).logits.float()
     gap = float((ours - theirs).abs().max())
     agreement = float((ours.argmax(-1) == theirs.argmax(-1)).float().mean())
-    passed = gap <= FP32_LOGIT_TOLERANCE if dtype == torch.float32 else agreement >= BF16_TOP_AGREEMENT
-    rows = [
-        CheckRow(
-            "identity chain vs transformers",
-            family,
-            device,
-            dtype_name,
-            f"max |Δlogit| {gap:.2e}, top-token agreement {agreement:.3f}",
-            passed,
-        )
-    ]
+    passed = gap <= FP32_LOGIT_TOLERANCE if dtype == "float32" else agreement >= BF16_TOP_AGREEMENT
+    value = f"max |Δlogit| {gap:.2e}, top-token agreement {agreement:.3f}"
+    return CheckRow("identity chain vs transformers", family, device, dtype, value, passed)
+
+
+def decoding_rows(chain_model: ChainModel, ids: torch.Tensor, where: tuple[str, str, str]) -> list[CheckRow]:
+    prompt_length = ids.shape[1]
+    rows = []
     for name, chain in CHAINS.items():
-        cached = chain_model.generate(ids, chain, max_new_tokens=NEW_TOKENS, eos_token_id=-1)[0, 14:].tolist()
+        cached = chain_model.generate(ids, chain, max_new_tokens=NEW_TOKENS, eos_token_id=-1)[
+            0, prompt_length:
+        ]
+        recomputed = uncached_greedy(chain_model, chain, ids, NEW_TOKENS)
         rows.append(
-            judged(
-                f"{name} chain: cached vs recompute",
-                family,
-                device,
-                dtype_name,
-                cached,
-                uncached_greedy(chain_model, chain, ids, NEW_TOKENS),
-                "greedy tokens",
-            )
+            judged(f"{name} chain: cached vs recompute", *where, cached.tolist(), recomputed, "greedy tokens")
         )
-    chains = [tuple(range(4)), *CHAINS.values()]
+    chains = [tuple(range(chain_model.n_layers)), *CHAINS.values()]
     lanes = ChainEngine(chain_model, plain_prompt(chain_model, ids)).decode(
         chains, max_new_tokens=NEW_TOKENS, finished=lambda tokens: False
     )
@@ -105,22 +93,28 @@ def family_checks(family: str, device: str, dtype: torch.dtype) -> list[CheckRow
     rows.append(
         judged(
             "engine lanes vs each chain alone",
-            family,
-            device,
-            dtype_name,
+            *where,
             sum(lanes, []),
             sum(alone, []),
             f"{len(chains)} chains",
         )
     )
-    greedy = chain_model.generate(ids, range(4), max_new_tokens=NEW_TOKENS, eos_token_id=-1)[0, 14:].tolist()
+    full = range(chain_model.n_layers)
+    greedy = chain_model.generate(ids, full, max_new_tokens=NEW_TOKENS, eos_token_id=-1)[0, prompt_length:]
     drafted, _ = speculative_generate(
         chain_model, ids, CHAINS["skip"], k=3, max_new_tokens=NEW_TOKENS, eos_token_id=-1
     )  # no stop on either side: the tiny models emit their end token freely
-    rows.append(
-        judged("speculative vs greedy", family, device, dtype_name, drafted, greedy, "draft = skip chain")
-    )
+    rows.append(judged("speculative vs greedy", *where, drafted, greedy.tolist(), "draft = skip chain"))
     return rows
+
+
+@torch.inference_mode()
+def family_checks(family: str, device: str, dtype: torch.dtype) -> list[CheckRow]:
+    where = (family, device, str(dtype).removeprefix("torch."))
+    model = build_tiny_model(family).to(device=device, dtype=dtype)
+    chain_model = ChainModel(model)
+    ids = torch.randint(2, 90, (1, 14), generator=torch.Generator().manual_seed(1)).to(device)
+    return [identity_row(model, chain_model, ids, where), *decoding_rows(chain_model, ids, where)]
 
 
 @torch.inference_mode()
