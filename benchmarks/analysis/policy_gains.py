@@ -100,3 +100,20 @@ def sliced_rows(runs: dict[str, list[dict]], *, full: str, rival: str | None) ->
         if all(chosen.values()):
             sliced[name] = policy_rows(chosen, full=full, rival=rival)
     return sliced
+
+
+def sliced_statistics(sliced: dict[str, list[dict]]) -> dict:
+    """The sliced rows as a statistics file holds them: per slice, per policy, every figure (the
+    README's headline table is rendered from these files, never typed)."""
+
+    def plain(value):
+        return (
+            {"difference": value.difference, "interval": value.interval, "p": value.p}
+            if isinstance(value, Comparison)
+            else value
+        )
+
+    return {
+        slice_name: {row["policy"]: {key: plain(value) for key, value in row.items()} for row in rows}
+        for slice_name, rows in sliced.items()
+    }

@@ -10,6 +10,8 @@
 scripts/evaluate.py runs (a run directory, or its results.jsonl, .jsonl.gz), paired on the questions
 every run answered, printed for those rows and again for rows 500 and later of the split (the rows
 never used in development), each with its own Holm; ``--whole-only`` prints the first alone.
+``headline``: the README's headline table rendered from docs/results/headlines/ (its template and
+the statistics files it names), checked against or written into the README.
 ``cascade``: a draft policy's answer where its choice margin reaches a level, else the full chain's
 (both evaluate.py runs on the same questions; no answer key), then the draft's agreement by the
 full chain's own margin.
@@ -25,6 +27,7 @@ from benchmarks.analysis.cascade import agreement_by_full_margin, cascade_rows
 from benchmarks.analysis.policy_gains import policy_rows
 from benchmarks.reports.accuracy_table import accuracy_table
 from benchmarks.reports.cascade_table import cascade_markdown, full_margin_markdown
+from benchmarks.reports.headlines import load_sources, readme_block, render, with_block
 from benchmarks.reports.policy_table import policy_markdown, sliced_markdown
 from benchmarks.results import load_records
 from benchmarks.runs.session import emit_table, named_path
@@ -55,6 +58,23 @@ def cascade(args: argparse.Namespace) -> str:
     return table + "\n" + full_margin_markdown(agreement_by_full_margin(draft, full))
 
 
+def headline(args: argparse.Namespace) -> str:
+    """The README's headline table rendered from its template and statistics files; with
+    ``--check``, an error unless the README holds exactly it; with ``--write``, put into the README."""
+    template, sources = load_sources(args.folder)
+    table = render(template, sources).strip("\n")
+    if args.check or args.write:
+        readme = (args.check or args.write).read_text()
+        if args.write:
+            (args.write).write_text(with_block(readme, table))
+        elif readme_block(readme) != table:
+            raise ValueError(
+                f"{args.check}'s headline table differs from the one rendered from {args.folder}: "
+                "run scripts/tables.py headline --write README.md (and edit the template, not the README)"
+            )
+    return table + "\n"
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     tables = main.add_subparsers(dest="table", required=True)
@@ -71,12 +91,20 @@ def parser() -> argparse.ArgumentParser:
     third.add_argument("draft", type=Path, help="the draft policy's evaluate.py run")
     third.add_argument("full", type=Path, help="the full chain's evaluate.py run")
     third.add_argument("--levels", nargs="+", type=float, default=[0.0, 0.2, 0.4, 0.6, 0.8, 0.9])
-    for table in (first, second, third):
+    fourth = tables.add_parser("headline", help="the README's headline table from its statistics files")
+    fourth.add_argument(
+        "--folder", type=Path, default=Path("docs/results/headlines"), help="template and sources"
+    )
+    fourth.add_argument(
+        "--check", type=Path, default=None, help="fail unless this README holds the rendered table"
+    )
+    fourth.add_argument("--write", type=Path, default=None, help="write the rendered table into this README")
+    for table in (first, second, third, fourth):
         table.add_argument("--out", type=Path, default=None, help="also write the table to this file")
     return main
 
 
-TABLES = {"accuracy": accuracy, "policy": policy, "cascade": cascade}
+TABLES = {"accuracy": accuracy, "policy": policy, "cascade": cascade, "headline": headline}
 
 
 def run() -> None:
@@ -84,6 +112,6 @@ def run() -> None:
     args = parser().parse_args()
     try:
         table = TABLES[args.table](args)
-    except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from None
+    except (FileNotFoundError, ValueError, KeyError) as error:
+        raise SystemExit(f"error: {error.args[0] if isinstance(error, KeyError) else error}") from None
     emit_table(table, args.out)

@@ -15,11 +15,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from benchmarks.analysis.policy_gains import sliced_rows, sliced_statistics
 from benchmarks.learners.exit_calibration import check_splits, field_method_answers
 from benchmarks.reports.policy_table import recording_cost, sliced_markdown
-from benchmarks.results import load_records
+from benchmarks.results import load_records, recorded_path, write_json
 from benchmarks.runs.session import emit_table
 from cola import parse_chain
+
+
+def sources(args: argparse.Namespace) -> dict[str, str]:
+    return {
+        split: recorded_path(path)
+        for split in ("train", "validation", "test")
+        if (path := getattr(args, split))
+    }
 
 
 def main() -> None:
@@ -36,6 +45,12 @@ def main() -> None:
         help="exits stacked, as chain text (default: every exit recorded but the final)",
     )
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this file")
+    parser.add_argument(
+        "--statistics",
+        type=Path,
+        default=None,
+        help="also write every figure to this JSON file (the README's source)",
+    )
     args = parser.parse_args()
     try:
         train, validation = load_records(args.train), load_records(args.validation)
@@ -46,6 +61,9 @@ def main() -> None:
         exits = sorted(set(parse_chain(args.exits, n_layers + 1))) if args.exits else None
         runs = field_method_answers(train, validation, test, exits)
         table = sliced_markdown(runs, full="full chain", rival="calibration")
+        if args.statistics:
+            sliced = sliced_rows(runs, full="full chain", rival="calibration")
+            write_json(args.statistics, {"read": read, "records": sources(args)} | sliced_statistics(sliced))
         table += recording_cost(test)
         if args.test is None:
             table = (

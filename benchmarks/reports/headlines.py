@@ -1,0 +1,98 @@
+"""The README's headline table, rendered from a template and committed statistics files: a figure
+in the table is a placeholder ``{{source:path/to/value|form}}`` that names a statistics file (by
+its short name in the sources manifest), the path of keys inside it (``/``-separated; list
+positions as numbers), and how to print it. Nothing in a rendered figure is typed by hand; CI
+renders the table and compares it with the README's, figure for figure."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from benchmarks.analysis.stats import format_p
+
+PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+):([^|}]+?)(?:\|(\w+))?\s*\}\}")
+BEGIN = "<!-- headline table: rendered by `scripts/tables.py headline` from docs/results/headlines/ -->"
+END = "<!-- end of headline table -->"
+
+
+def _interval(value: list[float], signed: bool) -> str:
+    low, high = value
+    return (
+        f"({low:+.3f}–{high:+.3f})".replace("+-", "−").replace("-", "−")
+        if signed
+        else f"({low:.3f}–{high:.3f})"
+    )
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.3f}".replace("-", "−")
+
+
+FORMS = {
+    "rate": lambda v: f"{v:.3f}",
+    "diff": _signed,
+    "ci": lambda v: _interval(v, signed=False),
+    "dci": lambda v: _interval(v, signed=True),
+    "p": lambda v: format_p(v),
+    "count": lambda v: f"{int(v):,}",
+}
+
+
+def lookup(statistics: dict, path: str):
+    value = statistics
+    for key in path.strip().split("/"):
+        if isinstance(value, list):
+            value = value[int(key)]
+        elif isinstance(value, dict) and key in value:
+            value = value[key]
+        else:
+            raise KeyError(f"no {key!r} on the path {path!r}")
+    return value
+
+
+def render(template: str, sources: dict[str, dict]) -> str:
+    """The template with every placeholder replaced; an unknown source, path or form is an error
+    naming it."""
+
+    def figure(match: re.Match) -> str:
+        source, path, form = match.group(1), match.group(2), match.group(3) or "rate"
+        if source not in sources:
+            raise KeyError(
+                f"placeholder {match.group(0)!r} names no statistics file; known: {sorted(sources)}"
+            )
+        if form not in FORMS:
+            raise KeyError(f"placeholder {match.group(0)!r}: no form {form!r}; choose from {sorted(FORMS)}")
+        try:
+            return FORMS[form](lookup(sources[source], path))
+        except KeyError as error:
+            raise KeyError(f"placeholder {match.group(0)!r}: {error.args[0]}") from None
+
+    return PLACEHOLDER.sub(figure, template)
+
+
+def load_sources(folder: Path) -> tuple[str, dict[str, dict]]:
+    """The template and its statistics files (``sources.json``: short name -> path from the
+    repository root, which is the folder's grandparent's parent)."""
+    root = folder.resolve().parents[2]
+    manifest = json.loads((folder / "sources.json").read_text())
+    sources = {}
+    for name, path in manifest.items():
+        file = root / path
+        if not file.is_file():
+            raise FileNotFoundError(f"statistics file {path} (source {name!r}) not found")
+        sources[name] = json.loads(file.read_text())
+    return (folder / "table.md").read_text(), sources
+
+
+def readme_block(readme: str) -> str:
+    """The rendered table in the README, between its markers."""
+    if BEGIN not in readme or END not in readme:
+        raise ValueError("the README has no headline table markers")
+    return readme.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
+
+
+def with_block(readme: str, table: str) -> str:
+    before, rest = readme.split(BEGIN, 1)
+    return before + BEGIN + "\n" + table.strip("\n") + "\n" + END + rest.split(END, 1)[1]

@@ -1,0 +1,59 @@
+"""The README's headline table is rendered from its template and statistics files, and the
+committed README holds exactly the rendered table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.reports.headlines import BEGIN, END, load_sources, readme_block, render, with_block
+
+ROOT = Path(__file__).resolve().parents[3]
+STATISTICS = {
+    "all rows": {
+        "exit calibration": {
+            "accuracy": 0.35117,
+            "vs_rival": {"difference": -0.0033, "interval": [-0.0569, 0.0636], "p": 0.00004},
+        }
+    },
+    "n": 1172,
+}
+
+
+def test_placeholders_print_each_figure_in_its_form():
+    template = (
+        "| {{fm:all rows/exit calibration/accuracy}} | {{fm:all rows/exit calibration/vs_rival/difference|diff}} "
+        "{{fm:all rows/exit calibration/vs_rival/interval|dci}}, p {{fm:all rows/exit calibration/vs_rival/p|p}} "
+        "| {{fm:n|count}} | {{fm:all rows/exit calibration/vs_rival/interval/1|rate}} |"
+    )
+    assert (
+        render(template, {"fm": STATISTICS})
+        == "| 0.351 | −0.003 (−0.057–+0.064), p < 0.0001 | 1,172 | 0.064 |"
+    )
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "message"),
+    [
+        ("{{nope:n}}", "names no statistics file"),
+        ("{{fm:all rows/missing}}", "no 'missing' on the path"),
+        ("{{fm:n|fancy}}", "no form 'fancy'"),
+    ],
+)
+def test_a_placeholder_that_names_nothing_is_an_error(placeholder, message):
+    with pytest.raises(KeyError, match=message):
+        render(placeholder, {"fm": STATISTICS})
+
+
+def test_the_table_goes_between_the_markers_and_nowhere_else():
+    readme = f"intro\n{BEGIN}\nold table\n{END}\nafter\n"
+    written = with_block(readme, "| new |")
+    assert written == f"intro\n{BEGIN}\n| new |\n{END}\nafter\n" and readme_block(written) == "| new |"
+    with pytest.raises(ValueError, match="no headline table markers"):
+        readme_block("no markers here")
+
+
+def test_the_readme_holds_the_table_rendered_from_the_committed_statistics():
+    template, sources = load_sources(ROOT / "docs/results/headlines")
+    assert readme_block((ROOT / "README.md").read_text()) == render(template, sources).strip("\n")
