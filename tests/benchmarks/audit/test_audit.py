@@ -115,3 +115,10 @@ def test_an_unknown_search_is_refused_before_the_model_loads(tmp_path):
     )
     line = one_line_error(done.stderr)
     assert done.returncode == 2 and "nope" in line and "/no/such/model" not in line, done.stderr
+
+
+def test_a_hub_model_offline_fails_before_work_with_what_to_do(tmp_path):
+    done = script("audit.py", "model.spec=Qwen/Qwen2.5-1.5B", f"hydra.run.dir={tmp_path}")
+    line = one_line_error(done.stderr)
+    assert done.returncode == 2 and "Qwen/Qwen2.5-1.5B" in line and "download" in line.lower(), done.stderr
+    assert not list(tmp_path.glob("*/stage.json")) and not (tmp_path / "plan.md").exists()
