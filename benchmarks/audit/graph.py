@@ -9,6 +9,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from benchmarks.audit.settings import SPLITS, AuditSettings
+from benchmarks.audit.shards import merge_records
 from benchmarks.audit.stages import SKIPPED_FILE, Stage
 from benchmarks.learners.calibration import calibrated_record, choice_data, fit_on_validation, full_chain_run
 from benchmarks.learners.exit_calibration import field_method_answers
@@ -18,6 +19,7 @@ from benchmarks.results import load_records, write_derived_run, write_json
 from benchmarks.runs.evaluate import RunInfo, evaluate
 from benchmarks.runs.exit_run import ExitRun, run_exits
 from benchmarks.runs.search_run import SearchRun, recorded_search_settings, run_search
+from benchmarks.runs.session import open_model, set_threads
 from benchmarks.tasks import TaskConfig, load_examples
 from cola import ChainModel, LoadedModel, full_chain
 from cola.chainfile import weights_fingerprint
@@ -77,7 +79,21 @@ def search_stage(
         )
         run_search(chain_model, loaded.tokenizer, task, search_run, config, settings.engine, folder)
 
+    def run_shard(folder: Path, index: int, shards: int) -> None:
+        search_run = SearchRun(
+            model=loaded.name,
+            seed=settings.seed,
+            limit=count,
+            shard_index=index,
+            shard_count=shards,
+            model_fingerprint=fingerprint,
+        )
+        run_search(chain_model, loaded.tokenizer, task, search_run, config, settings.engine, folder)
+
+    questions = question_count(task, count)
     return Stage(
+        run_shard=None if config.temperature_file else run_shard,  # sample_matched: seconds, not shards
+        merge=lambda shards, folder: merge_records(shards, folder, questions),
         name=f"search-{name}",
         settings={
             "kind": "search",
@@ -89,7 +105,7 @@ def search_stage(
             "seed": settings.seed,
         },
         run=run,
-        questions=question_count(task, count),
+        questions=questions,
     )
 
 
@@ -179,11 +195,18 @@ def exit_stage(
     def record(folder: Path, limit: int | None) -> None:
         run_exits(chain_model, loaded.tokenizer, task, replace(run, limit=limit or count), folder)
 
+    def record_shard(folder: Path, index: int, shards: int) -> None:
+        sharded = replace(run, limit=count, shard_index=index, shard_count=shards)
+        run_exits(chain_model, loaded.tokenizer, task, sharded, folder)
+
+    questions = question_count(task, count)
     return Stage(
+        run_shard=record_shard,
+        merge=lambda shards, folder: merge_records(shards, folder, questions),
         name=f"exits-{split}",
         settings={"kind": "exits", "questions": count, "task": asdict(task), "run": asdict(run)},
         run=record,
-        questions=question_count(task, count),
+        questions=questions,
     )
 
 
@@ -231,3 +254,14 @@ def audit_stages(
         stages += [exit_stage(settings, split, loaded, chain_model, fingerprint) for split in SPLITS]
         stages.append(field_methods_stage(root))
     return stages
+
+
+def shard_worker(
+    name: str, index: int, count: int, *, model: dict, settings: AuditSettings, root: Path, threads: int
+) -> None:
+    """One shard of stage ``name`` in a worker process: the model loaded here, the stage rebuilt
+    from the same settings (so it is the stage the main process planned)."""
+    set_threads(threads)
+    loaded, chain_model = open_model(**model)
+    stages = {stage.name: stage for stage in audit_stages(settings, root, loaded, chain_model)}
+    stages[name].run_shard(root / name / f"shard{index}", index, count)

@@ -17,12 +17,13 @@ class PlannedStage:
     questions: int
     state: str  # "done", "partial" or "new"
     seconds_per_question: float | None  # None: not timed (done, or reads records only)
+    shards: int = 1  # workers its questions are split over
 
     @property
     def estimate_seconds(self) -> float:
         if self.state == "done" or self.seconds_per_question is None:
             return 0.0
-        return self.seconds_per_question * self.questions
+        return self.seconds_per_question * self.questions / self.shards
 
 
 def timed_probe(stage: Stage, probe: int) -> float:
@@ -34,7 +35,7 @@ def timed_probe(stage: Stage, probe: int) -> float:
         return (time.perf_counter() - start) / probe
 
 
-def plan_stages(stages: list[Stage], root: Path, *, probe: int = 2) -> list[PlannedStage]:
+def plan_stages(stages: list[Stage], root: Path, *, probe: int = 2, workers: int = 1) -> list[PlannedStage]:
     planned, states = [], {}
     for stage in stages:
         state = states[stage.name] = stage_state(stage, root)
@@ -47,6 +48,7 @@ def plan_stages(stages: list[Stage], root: Path, *, probe: int = 2) -> list[Plan
                 questions=stage.questions,
                 state=state,
                 seconds_per_question=timed_probe(stage, min(probe, stage.questions)) if timed else None,
+                shards=workers if stage.run_shard is not None else 1,
             )
         )
     return planned
@@ -57,14 +59,15 @@ def plan_markdown(planned: list[PlannedStage], *, machine: str) -> str:
         f"Plan on {machine} (seconds per question timed on a few questions of each stage; "
         "a stage that reads another's records is timed once they exist):",
         "",
-        "| stage | questions | state | s / question | estimate (min) |",
-        "|---|---|---|---|---|",
+        "| stage | questions | state | s / question | workers | estimate (min) |",
+        "|---|---|---|---|---|---|",
     ]
     for stage in planned:
         timed = "–" if stage.seconds_per_question is None else f"{stage.seconds_per_question:.2f}"
         lines.append(
-            f"| {stage.name} | {stage.questions} | {stage.state} | {timed} | {stage.estimate_seconds / 60:.1f} |"
+            f"| {stage.name} | {stage.questions} | {stage.state} | {timed} | {stage.shards} | "
+            f"{stage.estimate_seconds / 60:.1f} |"
         )
     total = sum(stage.estimate_seconds for stage in planned) / 60
-    lines.append(f"| **total** | | | | **{total:.1f}** |")
+    lines.append(f"| **total** | | | | | **{total:.1f}** |")
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.audit.shards import claim_workers, run_sharded, shard_folders
 from benchmarks.results import settings_changes, write_json
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ class Stage:
     run: Callable[[Path, int | None], None]
     questions: int = 0
     needs: tuple[str, ...] = field(default=())
+    # a stage whose questions can be split: run_shard(folder, index, count) runs every count-th
+    # question into folder; merge(shard folders, stage folder) gathers them (checked)
+    run_shard: Callable[[Path, int, int], None] | None = None
+    merge: Callable[[list[Path], Path], None] | None = None
 
 
 def recorded_changes(stage: Stage, root: Path) -> str:
@@ -80,8 +85,27 @@ def check_order(stages: list[Stage]) -> None:
         seen.add(stage.name)
 
 
-def run_stages(stages: list[Stage], root: Path, *, report: Callable[[str], None] = logger.info) -> dict:
-    """Run every stage not yet done, in order; returns each stage's seconds (None: skipped)."""
+def run_stage(stage: Stage, root: Path, workers: int, worker: Callable[[str, int, int], None] | None) -> None:
+    folder = root / stage.name
+    folder.mkdir(parents=True, exist_ok=True)
+    if workers > 1 and stage.run_shard is not None and worker is not None:
+        run_sharded(stage.name, folder, workers, worker)
+        stage.merge(shard_folders(folder, workers), folder)
+    else:
+        claim_workers(folder, 1)
+        stage.run(folder, None)
+
+
+def run_stages(
+    stages: list[Stage],
+    root: Path,
+    *,
+    workers: int = 1,
+    worker: Callable[[str, int, int], None] | None = None,
+    report: Callable[[str], None] = logger.info,
+) -> dict:
+    """Run every stage not yet done, in order (a shardable one over ``workers`` processes, each
+    running ``worker(stage name, index, count)``); returns each stage's seconds (None: skipped)."""
     check_order(stages)
     refuse_changed(stages, root)  # before any work
     states = {stage.name: stage_state(stage, root) for stage in stages}
@@ -93,8 +117,7 @@ def run_stages(stages: list[Stage], root: Path, *, report: Callable[[str], None]
             continue
         report(f"{stage.name}: {'resuming' if states[stage.name] == 'partial' else 'running'}")
         start = time.perf_counter()
-        (root / stage.name).mkdir(parents=True, exist_ok=True)
-        stage.run(root / stage.name, None)
+        run_stage(stage, root, workers, worker)
         seconds[stage.name] = round(time.perf_counter() - start, 2)
         write_json(
             root / stage.name / STAGE_FILE, {"settings": stage.settings, "seconds": seconds[stage.name]}

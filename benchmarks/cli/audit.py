@@ -7,6 +7,8 @@ python scripts/audit.py audit=quick [audit.plan_only=true] [model.spec=...]
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
 from pathlib import Path
 
 import hydra
@@ -15,7 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from benchmarks.audit.document import write_audit
-from benchmarks.audit.graph import audit_stages
+from benchmarks.audit.graph import audit_stages, shard_worker
 from benchmarks.audit.plan import plan_markdown, plan_stages
 from benchmarks.audit.settings import AuditSettings
 from benchmarks.audit.stages import refuse_changed, run_stages
@@ -72,13 +74,21 @@ def main(cfg: DictConfig) -> None:
     stages = audit_stages(settings, root, loaded, chain_model)
     refuse_changed(stages, root)
     machine = machine_state()
-    planned = plan_stages(stages, root, probe=cfg.audit.probe)
+    planned = plan_stages(stages, root, probe=cfg.audit.probe, workers=cfg.audit.workers)
     plan = plan_markdown(planned, machine=f"{machine['cpus']} CPUs, load {machine['load_1m']}")
     (root / "plan.md").write_text(plan)
     print(plan)
     if cfg.audit.plan_only:
         return
-    run_stages(stages, root, report=print)
+    workers = cfg.audit.workers
+    worker = functools.partial(
+        shard_worker,
+        model=OmegaConf.to_container(cfg.model),
+        settings=settings,
+        root=root,
+        threads=cfg.threads or max(1, (os.cpu_count() or 1) // workers),
+    )
+    run_stages(stages, root, workers=workers, worker=worker, report=print)
     print(f"audit: {write_audit(settings, stages, root, model=loaded.name)}")
 
 

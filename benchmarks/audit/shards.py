@@ -1,0 +1,71 @@
+"""A stage's questions split over workers on one machine (joblib) and merged back, checked: each
+worker loads the model itself and runs its shard (every n-th question) into ``shard<i>/`` of the
+stage's folder, resuming what is there; the merge refuses shards of other settings and a merged
+count other than the stage's questions. A stage keeps the worker count it started with."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from joblib import Parallel, delayed
+
+from benchmarks.results import SETTINGS_FILE, ResultsLog, claim_run_dir, settings_changes, write_json
+
+SHARDS_FILE = "shards.json"
+
+
+def shard_folders(folder: Path, workers: int) -> list[Path]:
+    return [folder / f"shard{index}" for index in range(workers)]
+
+
+def claim_workers(folder: Path, workers: int) -> None:
+    """Record the worker count a stage starts with; refuse to resume it with another."""
+    path = folder / SHARDS_FILE
+    if path.is_file():
+        started = json.loads(path.read_text())["workers"]
+        if started != workers:
+            raise ValueError(f"{folder.name} was started with audit.workers={started}; resume it with that")
+    elif (folder / "results.jsonl").is_file() and workers > 1:
+        raise ValueError(f"{folder.name} was started with audit.workers=1; resume it with that")
+    else:
+        write_json(path, {"workers": workers})
+
+
+def run_sharded(name: str, folder: Path, workers: int, worker: Callable[[str, int, int], None]) -> None:
+    """``worker(stage name, index, count)`` for every shard, in parallel processes."""
+    claim_workers(folder, workers)
+    Parallel(n_jobs=workers, backend="loky")(
+        delayed(worker)(name, index, workers) for index in range(workers)
+    )
+
+
+def merged_shard_settings(shards: list[Path]) -> dict:
+    """The shards' settings with their shard fields dropped; shards of other settings refused."""
+    found = []
+    for shard in shards:
+        settings = json.loads((shard / SETTINGS_FILE).read_text())
+        settings.pop("shard", None)  # search runs: [index, count]
+        if isinstance(settings.get("run"), dict):  # exit runs
+            settings["run"] = {
+                k: v for k, v in settings["run"].items() if k not in ("shard_index", "shard_count")
+            }
+        found.append(settings)
+    for shard, settings in zip(shards[1:], found[1:], strict=True):
+        if changes := settings_changes(found[0], settings):
+            raise ValueError(f"{shard} was run with other settings than {shards[0]} ({changes})")
+    return found[0] | {"merged_shards": len(shards)}
+
+
+def merge_records(shards: list[Path], folder: Path, expected: int) -> int:
+    """Every shard's records into ``folder/results.jsonl`` (each question once); the count checked."""
+    claim_run_dir(folder, merged_shard_settings(shards))
+    merged = ResultsLog(folder / "results.jsonl")
+    for shard in shards:
+        for record in ResultsLog(shard / "results.jsonl").records:
+            if record["id"] not in merged:
+                merged.append(record)
+    if len(merged.records) != expected:
+        raise ValueError(f"{folder.name}: the shards hold {len(merged.records)} questions, not {expected}")
+    return len(merged.records)
