@@ -57,3 +57,26 @@ def test_the_table_goes_between_the_markers_and_nowhere_else():
 def test_the_readme_holds_the_table_rendered_from_the_committed_statistics():
     template, sources = load_sources(ROOT / "docs/results/headlines")
     assert readme_block((ROOT / "README.md").read_text()) == render(template, sources).strip("\n")
+
+
+@pytest.mark.slow
+def test_a_statistics_file_is_recomputed_from_its_records(tmp_path):
+    """The field methods' SmolLM2 ARC-Easy test figures, refit from the committed records."""
+    import json
+
+    from tests.benchmarks.runs.test_search_run import script
+
+    committed = json.loads(
+        (ROOT / "docs/results/field_methods/statistics/smollm2-arc_easy-test.json").read_text()
+    )
+    records = committed["records"]
+    done = script(
+        "studies/exit_audit.py",
+        *(f"--{split}={ROOT / path}" for split, path in records.items()),
+        f"--statistics={tmp_path / 'again.json'}",
+    )
+    assert done.returncode == 0, done.stderr
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert {k: v for k, v in again.items() if k != "records"} == {
+        k: v for k, v in committed.items() if k != "records"
+    }
