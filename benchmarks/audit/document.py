@@ -32,7 +32,7 @@ def stage_lines(stages: list[Stage], root: Path) -> list[str]:
 
 
 def search_section(stages: list[Stage], root: Path) -> list[str]:
-    searched = [s.name for s in stages if s.name.startswith("search-")]
+    searched = [s.name for s in stages if s.name.startswith("search-") and s.name != "search-faithful"]
     skipped = [name for name in searched if (root / name / SKIPPED_FILE).is_file()]
     runs = {name.removeprefix("search-"): root / name for name in searched if name not in skipped}
     lines = ["## Searches, their placebo twins, random chains and the model's own tries", ""]
@@ -44,6 +44,19 @@ def search_section(stages: list[Stage], root: Path) -> list[str]:
         body = report.read_text().split("```json")[0].rstrip()
         lines += body.replace("](", "](report/").splitlines()[1:]  # the report's plots sit beside it
     return lines if runs or skipped else []
+
+
+def faithful_section(root: Path) -> list[str]:
+    """Faithful depth measures the full chain's own answer, not gold: its report stands apart."""
+    if not (root / "search-faithful" / "results.jsonl").is_file():
+        return []
+    report = write_report({"faithful": root / "search-faithful"}, root / "faithful-report")
+    body = report.read_text().split("```json")[0].rstrip()
+    return [
+        "## Faithful depth (no answer key) beside its reach control",
+        "",
+        *body.replace("](", "](faithful-report/").splitlines()[1:],
+    ]
 
 
 def policy_section(root: Path) -> list[str]:
@@ -89,6 +102,8 @@ def write_audit(settings: AuditSettings, stages: list[Stage], root: Path, *, mod
         *stage_lines(stages, root),
         "",
         *search_section(stages, root),
+        "",
+        *faithful_section(root),
         "",
         *policy_section(root),
         "",

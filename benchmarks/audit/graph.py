@@ -248,6 +248,8 @@ def audit_stages(
     for name, config in searches.items():
         stage = search_stage(settings, name, config, loaded, chain_model, fingerprint)
         stages.append(replace(stage, needs=("temperature",)) if name == "sample_matched" else stage)
+    if settings.faithful is not None:
+        stages.append(search_stage(settings, "faithful", settings.faithful, loaded, chain_model, fingerprint))
     if settings.calibration:
         stages.append(calibration_stage(root, fingerprint, chain_model.n_layers))
     if settings.field_methods:

@@ -26,6 +26,9 @@ class AuditSettings:
     # stop, on this many validation questions (None: all)
     matching: SearchConfig | None = None
     matching_questions: int | None = None
+    # faithful depth: the search rewarded for the full chain's own answer (no answer key), beside its
+    # reach control (the same search aimed at the full chain's distribution with two choices swapped)
+    faithful: SearchConfig | None = None
     # the field's methods from every exit's scores (train records hold the exits alone)
     field_methods: bool = False
     exits: tuple[int, ...] | None = None  # None: every exit

@@ -47,7 +47,24 @@ def audit_settings(cfg: DictConfig) -> AuditSettings:
         control=None,
         stop=dataclasses.replace(random.stop, enabled=False),
     )
+    faithful = None
+    if cfg.audit.faithful:  # a search toward the full chain's own distribution, skips only, no early stop
+        if cfg.audit.faithful_search not in known:
+            raise ValueError(
+                f"audit.faithful_search={cfg.audit.faithful_search} is not among the searches configured"
+            )
+        base = instantiate(known[cfg.audit.faithful_search])
+        faithful = dataclasses.replace(
+            base,
+            simulations=cfg.audit.simulations,
+            reward="faithful",
+            faithful_kl=cfg.audit.faithful_kl,
+            control="reach",
+            stop=dataclasses.replace(base.stop, enabled=False),
+            edits=dataclasses.replace(base.edits, repeat=False),
+        )
     return AuditSettings(
+        faithful=faithful,
         preset=cfg.audit.preset,
         matching=matching,
         matching_questions=cfg.audit.matching_questions,

@@ -18,6 +18,8 @@ SMALL = [
     "audit.matching_questions=5",
     "audit.probe=1",
     "audit.field_methods=true",
+    "audit.faithful=true",
+    "audit.faithful_search=mcts",  # descent's prior is learned on a real model's layers
     "threads=1",  # the same float sums in the main process and in shard workers (near-tied scores)
 ]
 STAGES = [
@@ -31,6 +33,7 @@ STAGES = [
     "match-random",
     "temperature",
     "search-sample_matched",
+    "search-faithful",
     "calibration",
     "exits-train",
     "exits-validation",
@@ -61,6 +64,7 @@ def test_the_audit_plans_runs_every_stage_and_writes_its_document(audited):
     assert "## Searches, their placebo twins" in audit and "placebo" in audit
     assert "| calibration | 6 |" in audit and "| full chain | 6 |" in audit
     assert (root / "calibration" / "calibration.safetensors").is_file()
+    assert "## Faithful depth (no answer key) beside its reach control" in audit
     assert "## The field's depth methods" in audit and "| exit calibration | 6 |" in audit
     train_exits = (root / "exits-train" / "results.jsonl").read_text().splitlines()
     assert len(train_exits) == 12 and "dola_scores" not in train_exits[0]
