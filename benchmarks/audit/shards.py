@@ -1,4 +1,5 @@
-"""A stage's questions split over workers on one machine (joblib) and merged back, checked: each
+"""A stage's questions split over workers (processes on one machine through joblib, or a SLURM job
+array through submitit) and merged back, checked: each
 worker loads the model itself and runs its shard (every n-th question) into ``shard<i>/`` of the
 stage's folder, resuming what is there; the merge refuses shards of other settings and a merged
 count other than the stage's questions. A stage keeps the worker count it started with."""
@@ -14,6 +15,7 @@ from joblib import Parallel, delayed
 from benchmarks.results import SETTINGS_FILE, ResultsLog, claim_run_dir, settings_changes, write_json
 
 SHARDS_FILE = "shards.json"
+LAUNCHERS = ("joblib", "slurm", "submitit-local")
 
 
 def shard_folders(folder: Path, workers: int) -> list[Path]:
@@ -33,12 +35,31 @@ def claim_workers(folder: Path, workers: int) -> None:
         write_json(path, {"workers": workers})
 
 
-def run_sharded(name: str, folder: Path, workers: int, worker: Callable[[str, int, int], None]) -> None:
-    """``worker(stage name, index, count)`` for every shard, in parallel processes."""
+def run_sharded(
+    name: str,
+    folder: Path,
+    workers: int,
+    worker: Callable[[str, int, int], None],
+    *,
+    launcher: str = "joblib",
+) -> None:
+    """``worker(stage name, index, count)`` for every shard: processes on this machine (joblib), jobs
+    of a SLURM array (submitit), or submitit's local executor (what tests run)."""
+    if launcher not in LAUNCHERS:
+        raise ValueError(f"unknown launcher {launcher!r}; choose from {', '.join(LAUNCHERS)}")
     claim_workers(folder, workers)
-    Parallel(n_jobs=workers, backend="loky")(
-        delayed(worker)(name, index, workers) for index in range(workers)
-    )
+    indices = list(range(workers))
+    if launcher == "joblib":
+        Parallel(n_jobs=workers, backend="loky")(delayed(worker)(name, index, workers) for index in indices)
+        return
+    import submitit  # the slurm extra: pip install -e ".[slurm]"
+
+    cluster = "local" if launcher == "submitit-local" else "slurm"
+    executor = submitit.AutoExecutor(folder=folder / "submitit", cluster=cluster)
+    executor.update_parameters(timeout_min=24 * 60, name=f"cola-{name}")
+    jobs = executor.map_array(worker, [name] * workers, indices, [workers] * workers)
+    for job in jobs:
+        job.result()  # raises the shard's own error, with its log's path
 
 
 def merged_shard_settings(shards: list[Path]) -> dict:

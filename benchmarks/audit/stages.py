@@ -85,11 +85,13 @@ def check_order(stages: list[Stage]) -> None:
         seen.add(stage.name)
 
 
-def run_stage(stage: Stage, root: Path, workers: int, worker: Callable[[str, int, int], None] | None) -> None:
+def run_stage(
+    stage: Stage, root: Path, workers: int, worker: Callable[[str, int, int], None] | None, launcher: str
+) -> None:
     folder = root / stage.name
     folder.mkdir(parents=True, exist_ok=True)
     if workers > 1 and stage.run_shard is not None and worker is not None:
-        run_sharded(stage.name, folder, workers, worker)
+        run_sharded(stage.name, folder, workers, worker, launcher=launcher)
         stage.merge(shard_folders(folder, workers), folder)
     else:
         claim_workers(folder, 1)
@@ -102,6 +104,7 @@ def run_stages(
     *,
     workers: int = 1,
     worker: Callable[[str, int, int], None] | None = None,
+    launcher: str = "joblib",
     report: Callable[[str], None] = logger.info,
 ) -> dict:
     """Run every stage not yet done, in order (a shardable one over ``workers`` processes, each
@@ -117,7 +120,7 @@ def run_stages(
             continue
         report(f"{stage.name}: {'resuming' if states[stage.name] == 'partial' else 'running'}")
         start = time.perf_counter()
-        run_stage(stage, root, workers, worker)
+        run_stage(stage, root, workers, worker, launcher)
         seconds[stage.name] = round(time.perf_counter() - start, 2)
         write_json(
             root / stage.name / STAGE_FILE, {"settings": stage.settings, "seconds": seconds[stage.name]}

@@ -105,7 +105,7 @@ def main(cfg: DictConfig) -> None:
         root=root,
         threads=cfg.threads or max(1, (os.cpu_count() or 1) // workers),
     )
-    run_stages(stages, root, workers=workers, worker=worker, report=print)
+    run_stages(stages, root, workers=workers, worker=worker, launcher=cfg.audit.launcher, report=print)
     print(f"audit: {write_audit(settings, stages, root, model=loaded.name)}")
 
 

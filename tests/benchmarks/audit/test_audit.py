@@ -159,3 +159,23 @@ def test_shards_over_two_workers_merge_to_the_records_of_one(audited, tiny_check
         "audit.py", f"model.spec={tiny_checkpoint}", *SMALL, "audit.workers=1", f"hydra.run.dir={tmp_path}"
     )
     assert resumed.returncode == 0 and "done before, skipped" in resumed.stdout  # finished stages stay done
+
+
+def test_submitits_local_executor_runs_the_shards_as_a_job_array(tmp_path, tiny_checkpoint):
+    pytest.importorskip("submitit", reason="submitit is in the dev extra")
+    done = script(
+        "audit.py",
+        f"model.spec={tiny_checkpoint}",
+        *SMALL,
+        "audit.searches=[random]",
+        "audit.calibration=false",
+        "audit.field_methods=false",
+        "audit.faithful=false",
+        "audit.workers=2",
+        "audit.launcher=submitit-local",
+        "audit.probe=0",
+        f"hydra.run.dir={tmp_path}",
+    )
+    assert done.returncode == 0, done.stderr
+    assert len((tmp_path / "search-random" / "results.jsonl").read_text().splitlines()) == 6
+    assert list((tmp_path / "search-random" / "submitit").glob("*_0_log.out"))  # the array's job logs
