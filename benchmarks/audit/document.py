@@ -66,10 +66,15 @@ def policy_section(root: Path) -> list[str]:
         "full chain": load_records(root / "full-test"),
         "calibration": load_records(root / "calibration" / "test"),
     }
+    if (root / "static-test" / "results.jsonl").is_file():
+        runs["static chain"] = load_records(root / "static-test")
     return [
-        "## The full chain and the calibration on test (label-free: trained on train, ridge on validation)",
+        "## Label-free policies on test (learned on train, chosen on validation)",
         "",
-        sliced_markdown(runs, full="full chain", rival=None),
+        "The calibration rescores the full chain's choice scores (ridge chosen on validation); the static "
+        "chain is raced on train and its path stopped on validation.",
+        "",
+        sliced_markdown(runs, full="full chain", rival="calibration" if len(runs) > 2 else None),
     ]
 
 

@@ -14,6 +14,7 @@ from benchmarks.audit.stages import SKIPPED_FILE, Stage
 from benchmarks.learners.calibration import calibrated_record, choice_data, fit_on_validation, full_chain_run
 from benchmarks.learners.exit_calibration import field_method_answers
 from benchmarks.learners.matched_temperature import temperature_choice
+from benchmarks.learners.static_chain import StaticChainStudy, learn_static_chain_policy
 from benchmarks.reports.policy_table import recording_cost, sliced_markdown
 from benchmarks.results import load_records, write_derived_run, write_json
 from benchmarks.runs.evaluate import RunInfo, evaluate
@@ -23,8 +24,9 @@ from benchmarks.runs.session import open_model, set_threads
 from benchmarks.tasks import TaskConfig, load_examples
 from cola import ChainModel, LoadedModel, full_chain
 from cola.chainfile import weights_fingerprint
-from cola.policy import save_policy
+from cola.policy import load_policy, policy_sha256, save_policy
 from search.config import SearchConfig
+from search.static_chain import RaceConfig
 
 
 def full_stage_name(split: str) -> str:
@@ -149,6 +151,53 @@ def matching_stages(
     return [random_stage, temperature_stage], root / "temperature" / "temperature.json"
 
 
+def static_race_stages(
+    settings: AuditSettings, loaded: LoadedModel, chain_model: ChainModel, fingerprint: str
+) -> list[Stage]:
+    """The static chain raced on train (screened on up to 200 questions, finalists on up to 1,000
+    of the audit's), its path stopped on the audit's validation questions, then read on test."""
+    train = question_count(settings.split_task("train"), settings.questions.get("train"))
+    race = RaceConfig(screen_questions=min(200, train), final_questions=min(1000, train))
+    study = StaticChainStudy(
+        race=race, validation_limit=settings.questions.get("validation"), seed=settings.seed
+    )
+    task = settings.split_task("train")
+
+    def learn(folder: Path, limit: int | None) -> None:
+        learn_static_chain_policy(
+            chain_model, loaded.tokenizer, task, study, settings.engine, folder, model_fingerprint=fingerprint
+        )
+
+    learned = Stage(
+        name="static-race",
+        settings={"kind": "static race", "study": asdict(study), "model_fingerprint": fingerprint},
+        run=learn,
+        questions=train,
+    )
+    test, count = settings.split_task("test"), settings.questions.get("test")
+
+    def read(folder: Path, limit: int | None) -> None:
+        policy_file = folder.parent / "static-race" / "static_chain.safetensors"
+        info = RunInfo(
+            model=loaded.name,
+            chain=None,
+            model_fingerprint=fingerprint,
+            policy=load_policy(policy_file, chain_model, fingerprint=fingerprint),
+            policy_sha256=policy_sha256(policy_file),
+            packed=True,
+        )
+        evaluate(chain_model, loaded.tokenizer, test, info, folder, limit=limit or count)
+
+    read_stage = Stage(
+        name="static-test",
+        settings={"kind": "static chain on test", "questions": count, "task": asdict(test)},
+        run=read,
+        questions=question_count(test, count),
+        needs=("static-race",),
+    )
+    return [learned, read_stage]
+
+
 def calibration_stage(root: Path, fingerprint: str, n_layers: int) -> Stage:
     """No forward pass: the full chain's train and validation records fit it, its test records are
     answered by it (what ``scripts/evaluate.py policy=`` would write for them)."""
@@ -252,6 +301,8 @@ def audit_stages(
         stages.append(search_stage(settings, "faithful", settings.faithful, loaded, chain_model, fingerprint))
     if settings.calibration:
         stages.append(calibration_stage(root, fingerprint, chain_model.n_layers))
+    if settings.static_race:
+        stages += static_race_stages(settings, loaded, chain_model, fingerprint)
     if settings.field_methods:
         stages += [exit_stage(settings, split, loaded, chain_model, fingerprint) for split in SPLITS]
         stages.append(field_methods_stage(root))

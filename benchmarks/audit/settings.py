@@ -29,6 +29,8 @@ class AuditSettings:
     # faithful depth: the search rewarded for the full chain's own answer (no answer key), beside its
     # reach control (the same search aimed at the full chain's distribution with two choices swapped)
     faithful: SearchConfig | None = None
+    # the label-free static chain: single edits raced on train, the path stopped on validation
+    static_race: bool = False
     # the field's methods from every exit's scores (train records hold the exits alone)
     field_methods: bool = False
     exits: tuple[int, ...] | None = None  # None: every exit

@@ -75,6 +75,7 @@ def audit_settings(cfg: DictConfig) -> AuditSettings:
         seed=cfg.seed,
         calibration=cfg.audit.calibration,
         field_methods=cfg.audit.field_methods,
+        static_race=cfg.audit.static_race,
         exits=None if cfg.audit.exits is None else tuple(cfg.audit.exits),
     )
 

@@ -18,6 +18,7 @@ SMALL = [
     "audit.matching_questions=5",
     "audit.probe=1",
     "audit.field_methods=true",
+    "audit.static_race=true",
     "audit.faithful=true",
     "audit.faithful_search=mcts",  # descent's prior is learned on a real model's layers
     "threads=1",  # the same float sums in the main process and in shard workers (near-tied scores)
@@ -35,6 +36,8 @@ STAGES = [
     "search-sample_matched",
     "search-faithful",
     "calibration",
+    "static-race",
+    "static-test",
     "exits-train",
     "exits-validation",
     "exits-test",
@@ -62,7 +65,9 @@ def test_the_audit_plans_runs_every_stage_and_writes_its_document(audited):
     audit = (root / "audit.md").read_text()
     assert audit.startswith("# Audit: ") and "A first look" in audit
     assert "## Searches, their placebo twins" in audit and "placebo" in audit
-    assert "| calibration | 6 |" in audit and "| full chain | 6 |" in audit
+    assert (
+        "| calibration | 6 |" in audit and "| full chain | 6 |" in audit and "| static chain | 6 |" in audit
+    )
     assert (root / "calibration" / "calibration.safetensors").is_file()
     assert "## Faithful depth (no answer key) beside its reach control" in audit
     assert "## The field's depth methods" in audit and "| exit calibration | 6 |" in audit
@@ -171,6 +176,7 @@ def test_submitits_local_executor_runs_the_shards_as_a_job_array(tmp_path, tiny_
         "audit.calibration=false",
         "audit.field_methods=false",
         "audit.faithful=false",
+        "audit.static_race=false",
         "audit.workers=2",
         "audit.launcher=submitit-local",
         "audit.probe=0",
