@@ -139,7 +139,7 @@ def _assembled_gguf(embedded: EmbeddedModel) -> Path:
     target = cache_root() / "gguf" / embedded.filename
     target.parent.mkdir(parents=True, exist_ok=True)
     with _build_lock(target):
-        if target.is_file() and _sha256(target) == assembler.EXPECTED_SHA256:
+        if target.is_file() and sha256_of(target) == assembler.EXPECTED_SHA256:
             return target
         staging = target.with_name(f".{target.name}-{os.getpid()}")
         try:
@@ -189,7 +189,7 @@ def _offline_message(repo_id: str) -> str:
     )
 
 
-def _sha256(path: Path, chunk: int = 1 << 22) -> str:
+def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(chunk):
@@ -205,7 +205,7 @@ def _checkpoint_from_gguf(gguf_path: Path) -> Path:
     conversion is written to a staging directory and renamed into place, so a reader never sees
     half a cache; staging left by a killed build is removed by the next build.
     """
-    source_sha = _sha256(gguf_path)
+    source_sha = sha256_of(gguf_path)
     target = cache_root() / "models" / f"{gguf_path.stem}-{source_sha[:16]}"
     if _cache_is_valid(target, source_sha):
         return target
@@ -245,7 +245,7 @@ def _cache_is_valid(target: Path, source_sha: str) -> bool:
     return (
         manifest.get("format") == CACHE_FORMAT
         and manifest.get("source_sha256") == source_sha
-        and manifest.get("weights_sha256") == _sha256(target / WEIGHTS)
+        and manifest.get("weights_sha256") == sha256_of(target / WEIGHTS)
     )
 
 
@@ -270,6 +270,6 @@ def _convert_gguf(gguf_path: Path, staging: Path, source_sha: str) -> None:
         "format": CACHE_FORMAT,
         "source": str(gguf_path),
         "source_sha256": source_sha,
-        "weights_sha256": _sha256(staging / WEIGHTS),
+        "weights_sha256": sha256_of(staging / WEIGHTS),
     }
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))

@@ -70,7 +70,7 @@ def fake_conversion(monkeypatch, tmp_path):
         manifest = {
             "format": loading.CACHE_FORMAT,
             "source_sha256": source_sha,
-            "weights_sha256": loading._sha256(target / loading.WEIGHTS),
+            "weights_sha256": loading.sha256_of(target / loading.WEIGHTS),
         }
         (target / loading.MANIFEST).write_text(json.dumps(manifest))
 
@@ -125,7 +125,7 @@ def slow_convert(gguf_path, staging, source_sha):
         log.write("convert\\n")
     time.sleep(float(sys.argv[3]))
     (staging / loading.WEIGHTS).write_bytes(b"weights")
-    weights_sha = loading._sha256(staging / loading.WEIGHTS)
+    weights_sha = loading.sha256_of(staging / loading.WEIGHTS)
     manifest = '{"format": %d, "source_sha256": "%s", "weights_sha256": "%s"}'
     (staging / loading.MANIFEST).write_text(manifest % (loading.CACHE_FORMAT, source_sha, weights_sha))
 
