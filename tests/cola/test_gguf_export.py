@@ -96,3 +96,26 @@ def test_bad_input_is_refused_with_what_is_wrong(tmp_path):
     with pytest.raises(ValueError, match="architecture 'gpt2'"):
         export_gguf(other, (0,), tmp_path / "out.gguf")
     assert not (tmp_path / "out.gguf").exists()
+
+
+@pytest.mark.slow
+def test_smollm2s_exported_chain_loads_in_transformers_and_runs_the_chain(tmp_path):
+    """transformers' own GGUF reader loads the export as a 31-layer model whose plain forward
+    equals cola's chain on the source model (the same dequantized bytes, read independently)."""
+    import torch
+
+    from cola import ChainModel, load_model, parse_chain
+    from cola.loading import EMBEDDED, embedded_gguf_path
+
+    chain = parse_chain("0-9,9,10-20,22-29", 30)  # a repeat and a skip
+    out = tmp_path / "smollm2-chain.gguf"
+    export_gguf(embedded_gguf_path(EMBEDDED["smollm2"]), chain, out)
+    source, exported = load_model("smollm2"), load_model(str(out))
+    assert exported.n_layers == len(chain)
+    ids = source.tokenizer(
+        "The capital of France is Paris. The capital of Italy is", return_tensors="pt"
+    ).input_ids
+    with torch.inference_mode():
+        ours = ChainModel(source.model).forward(ids, chain)
+        theirs = exported.model(ids).logits
+    torch.testing.assert_close(theirs, ours, atol=1e-4, rtol=1e-4)
