@@ -119,3 +119,50 @@ def test_smollm2s_exported_chain_loads_in_transformers_and_runs_the_chain(tmp_pa
         ours = ChainModel(source.model).forward(ids, chain)
         theirs = exported.model(ids).logits
     torch.testing.assert_close(theirs, ours, atol=1e-4, rtol=1e-4)
+
+
+def test_the_script_writes_a_chain_text_and_refuses_what_it_cannot(tmp_path):
+    from tests.benchmarks.runs.test_search_run import one_line_error, script
+
+    source = tiny_gguf(tmp_path / "tiny.gguf")
+    done = script(
+        "export_gguf.py", "--model", str(source), "--chain", "0,2", "--out", str(tmp_path / "o.gguf")
+    )
+    assert done.returncode == 0, done.stderr
+    assert open_gguf(tmp_path / "o.gguf").fields["cola.chain"].contents() == "0,2"
+    out_of_range = script(
+        "export_gguf.py", "--model", str(source), "--chain", "0,5", "--out", str(tmp_path / "x.gguf")
+    )
+    assert out_of_range.returncode != 0 and "layer 5" in one_line_error(out_of_range.stderr)
+    not_gguf = script(
+        "export_gguf.py", "--model", "weights.bin", "--chain", "0", "--out", str(tmp_path / "x.gguf")
+    )
+    assert not_gguf.returncode != 0 and ".gguf file" in one_line_error(not_gguf.stderr)
+    assert not (tmp_path / "x.gguf").exists()
+
+
+@pytest.mark.slow
+def test_a_static_chain_policy_of_the_model_exports_and_one_of_other_weights_is_refused(tmp_path):
+    from cola import load_model
+    from cola.chainfile import weights_fingerprint
+    from cola.policy import StaticChain, save_policy
+    from tests.benchmarks.runs.test_search_run import one_line_error, script
+
+    smollm2 = load_model("smollm2")
+    policy = tmp_path / "static.safetensors"
+    chain = (*range(0, 12), *range(13, 30))
+    save_policy(
+        StaticChain(chain),
+        policy,
+        fingerprint=weights_fingerprint(smollm2.model),
+        n_layers=30,
+        trained_toward="gold",
+    )
+    done = script("export_gguf.py", "--policy", str(policy), "--out", str(tmp_path / "p.gguf"))
+    assert done.returncode == 0, done.stderr
+    fields = open_gguf(tmp_path / "p.gguf").fields
+    assert fields["cola.chain"].contents() == "0-11,13-29" and fields["llama.block_count"].contents() == 29
+    refused = script(
+        "export_gguf.py", "--model", "gemma3_270m", "--policy", str(policy), "--out", str(tmp_path / "g.gguf")
+    )
+    assert refused.returncode != 0 and "other weights" in one_line_error(refused.stderr)
