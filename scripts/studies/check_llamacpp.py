@@ -51,12 +51,12 @@ CHAINS = {  # per model: the identity chain and one of each edit, as text
 SPEED_CHAINS = {  # chains of fewer layers for the speed table (every k-th layer removed)
     "smollm2": {
         "30 layers": "0-29",
-        "24 layers": "0-3,5-8,10-13,15-18,20-23,25-29",
+        "24 layers": "0-3,5-8,10-13,15-18,20-23,25-27,29",
         "18 layers": "0,1,3,4,6,8,10,11,13,15,17,18,20,22,24,25,27,29",
     },
     "gemma3_270m": {
         "18 layers": "0-17",
-        "14 layers": "0-3,5-8,10-13,15-16",
+        "14 layers": "0-2,4-6,8-10,12-14,16,17",
         "10 layers": "0,2,4,6,8,10,12,14,16,17",
     },
 }
