@@ -22,6 +22,7 @@ from benchmarks.analysis.stats import (
     mcnemar_exact,
     median_p90,
     paired_bootstrap_interval,
+    pooled_clustered_difference,
     rate,
 )
 from benchmarks.machine import summarize_machine
@@ -117,3 +118,38 @@ def sliced_statistics(sliced: dict[str, list[dict]]) -> dict:
         slice_name: {row["policy"]: {key: plain(value) for key, value in row.items()} for row in rows}
         for slice_name, rows in sliced.items()
     }
+
+
+def cell_pairs(first: list[dict], second: list[dict]) -> tuple[list[str], list[bool], list[bool]]:
+    paired = common_records({"first": first, "second": second})
+    ids = [record["id"] for record in paired["first"]]
+    return ids, [bool(r["correct"]) for r in paired["first"]], [bool(r["correct"]) for r in paired["second"]]
+
+
+def pooled_rows(cells: dict[str, tuple[list[dict], list[dict]]]) -> dict[str, dict]:
+    """Per slice (whole split, rows 0-499, rows 500+): each cell's paired difference of ``first``
+    less ``second`` (ups, downs, exact McNemar p) and the difference pooled over the cells
+    (:func:`~benchmarks.analysis.stats.pooled_clustered_difference`); a slice no cell reaches is
+    left out."""
+    found = {}
+    for slice_name, (first_row, last_row) in SLICES.items():
+        sliced = {
+            name: (in_rows(first, first_row, last_row), in_rows(second, first_row, last_row))
+            for name, (first, second) in cells.items()
+        }
+        pairs = {name: cell_pairs(*runs) for name, runs in sliced.items() if all(runs)}
+        if not pairs:
+            continue
+        per_cell = {}
+        for name, (ids, a, b) in pairs.items():
+            up = sum(x and not y for x, y in zip(a, b, strict=True))
+            down = sum(y and not x for x, y in zip(a, b, strict=True))
+            per_cell[name] = {
+                "n": len(ids),
+                "up": up,
+                "down": down,
+                "difference": (up - down) / len(ids),
+                "p": mcnemar_exact(a, b),
+            }
+        found[slice_name] = {"cells": per_cell, "pooled": pooled_clustered_difference(pairs)}
+    return found

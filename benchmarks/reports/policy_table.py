@@ -3,8 +3,12 @@ on the whole split and on rows 500 and later side by side."""
 
 from __future__ import annotations
 
-from benchmarks.analysis.policy_gains import Comparison, sliced_rows
-from benchmarks.analysis.stats import format_p, format_rate, median_p90
+from benchmarks.analysis.policy_gains import Comparison, pooled_rows, sliced_rows
+from benchmarks.analysis.stats import (
+    format_p,
+    format_rate,
+    median_p90,
+)
 from benchmarks.machine import summarize_machine
 
 
@@ -63,3 +67,26 @@ def recording_cost(records: list[dict]) -> str:
         f"\nEvery method is read from one recording pass per question (every exit, DoLa's variants, "
         f"the neutral premise): {seconds[0]:.2f} s a question median, p90 {seconds[1]:.2f}{load}.\n"
     )
+
+
+def pooled_markdown(cells: dict[str, tuple[list[dict], list[dict]]]) -> str:
+    """One policy against another, cell by cell (model x split) and pooled over the cells (clustered
+    by question, stratified by the cells holding it), on the whole split, rows 0-499 and rows 500+."""
+    lines = [
+        "| rows | cell | n | up / down | difference | p |",
+        "|---|---|---|---|---|---|",
+    ]
+    for slice_name, found in pooled_rows(cells).items():
+        for name, row in found["cells"].items():
+            lines.append(
+                f"| {slice_name} | {name} | {row['n']} | {row['up']} / {row['down']} | {row['difference']:+.3f} | "
+                f"{format_p(row['p'])} (exact McNemar) |"
+            )
+        pooled = found["pooled"]
+        low, high = pooled["difference_ci"]
+        lines.append(
+            f"| {slice_name} | **pooled** ({pooled['n_questions']} questions) | {pooled['n_pairs']} | "
+            f"{pooled['up']} / {pooled['down']} | **{pooled['difference']:+.3f} ({low:+.3f}–{high:+.3f})** | "
+            f"{format_p(pooled['p'], pooled['resamples'])} (question sign flips) |"
+        )
+    return "\n".join(lines) + "\n"

@@ -108,3 +108,28 @@ def test_without_a_test_split_the_audit_reads_validation_and_says_so(tmp_path):
         done.stdout.startswith("Read on the validation records")
         and "| exit calibration | 120 |" in done.stdout
     )
+
+
+def test_the_primary_comparison_pools_cells_by_question(tmp_path):
+    cells = []
+    for cell, offset in (("A", 0), ("B", 10)):
+        paths = []
+        for split, n, seed in (
+            ("train", 200, offset),
+            ("validation", 100, offset + 1),
+            ("test", 600, offset + 2),
+        ):
+            path = tmp_path / f"{cell}-{split}.jsonl"
+            path.write_text("".join(json.dumps(r) + "\n" for r in exit_records(split, n, seed)))
+            paths.append(str(path))
+        cells.append(f"{cell}={','.join(paths)}")
+    done = script("studies/exit_pooled.py", *cells)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "**exit calibration − calibration**" in done.stdout
+        and "**exit calibration − full chain**" in done.stdout
+    )
+    pooled = [line for line in done.stdout.splitlines() if "| rows 500+ | **pooled**" in line]
+    assert len(pooled) == 2 and all("| 200 |" in line for line in pooled)  # 100 rows 500+ in each cell
+    bad = script("studies/exit_pooled.py", f"A={cells[0].split('=')[1].rsplit(',', 1)[0]}")
+    assert bad.returncode != 0 and "TRAIN,VALIDATION,TEST" in bad.stderr
