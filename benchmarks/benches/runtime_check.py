@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from cola import ChainModel
+from cola.engine import ChainEngine, plain_prompt
 
 PROMPTS = (
     "The capital of France is Paris. The capital of Italy is",
@@ -70,8 +71,11 @@ def kl(p_log: np.ndarray, q_log: np.ndarray) -> float:
 def cola_next_logits(
     chain_model: ChainModel, ids: list[int], chains: list[tuple[int, ...]]
 ) -> list[np.ndarray]:
-    tensor = torch.tensor([ids])
-    return [chain_model.forward(tensor, chain, logits_to_keep=1)[0, -1].float().numpy() for chain in chains]
+    """Each chain's next-token logits after ``ids``, the chains run together by the engine (shared
+    prefixes computed once; equal to running each alone, as the engine's tests check)."""
+    engine = ChainEngine(chain_model, plain_prompt(chain_model, torch.tensor([ids])))
+    states = engine.final_states(chains)
+    return [chain_model.head(state[:, -1:])[0, -1].float().numpy() for state in states]
 
 
 def llama_next_logits(llm, ids: list[int]) -> np.ndarray:

@@ -4,15 +4,17 @@ prompts, llama.cpp's next-token distribution against cola's for that chain and f
 edit away, greedy continuations of 32 tokens compared; the source GGUF and the identity export run
 in llama.cpp side by side; then llama.cpp's prefill and decode speed of the full model and of
 shorter chains against the ratio their layers and the LM head predict, beside cola's own greedy
-decoding. Writes llamacpp.md and llamacpp.json.
+decoding. Writes llamacpp-<part>.md and .json.
 
-    python scripts/studies/check_llamacpp.py --out docs/results/runtimes [--models smollm2 gemma3_270m]
+    python scripts/studies/check_llamacpp.py --part correctness --out docs/results/runtimes
+    python scripts/studies/check_llamacpp.py --part speed --out docs/results/runtimes   # nothing else running
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -96,6 +98,8 @@ def correctness(model: str, loaded, chain_model, threads: int) -> dict:
         float(np.abs(llama_next_logits(source, ids) - llama_next_logits(identity, ids)).max())
         for ids in prompts
     ]
+    source.close()
+    identity.close()
     results["source vs identity export, max |Δlogit|"] = max(gaps)
     return results
 
@@ -116,6 +120,7 @@ def speed(model: str, loaded, chain_model, threads: int, new_tokens: int = 64) -
         tokens_per_second(llm, ids, 4)  # warm-up
         rates = [tokens_per_second(llm, ids, new_tokens) for _ in range(3)]
         prefill, decode = (statistics.median(r[i] for r in rates) for i in (0, 1))
+        llm.close()
         ours = statistics.median(cola_decode_rate(chain_model, ids, chain, new_tokens) for _ in range(3))
         base = base or (prefill, decode, ours, len(chain))
         head = HEAD_IN_LAYERS[model]
@@ -134,16 +139,16 @@ def speed(model: str, loaded, chain_model, threads: int, new_tokens: int = 64) -
     return rows
 
 
-def markdown(found: dict, header: str) -> str:
-    lines = [header, ""]
+def correctness_markdown(found: dict) -> list[str]:
+    lines = []
     for model, result in found.items():
         lines += [
-            f"## {model}",
+            f"### {model}: llama.cpp against cola, chain by chain",
             "",
             "| chain | nearer than every neighbour | KL to cola's chain (median) | nearest neighbour's KL (median) | same top token | greedy 32 tokens equal |",
             "|---|---|---|---|---|---|",
         ]
-        for name, checked in result["correctness"].items():
+        for name, checked in result.items():
             if not isinstance(checked, dict):
                 continue
             prompts = checked["prompts"]
@@ -154,23 +159,35 @@ def markdown(found: dict, header: str) -> str:
                 f"{sum(p['same_top_token'] for p in prompts)} / {len(prompts)} | "
                 f"{sum(p['greedy_first_divergence'] is None for p in prompts)} / {len(prompts)} |"
             )
-        gap = result["correctness"]["source vs identity export, max |Δlogit|"]
+        gap = result["source vs identity export, max |Δlogit|"]
         lines += [
             "",
             f"The source GGUF and the identity export in llama.cpp: max |Δlogit| {gap:.3g} over the prompts.",
             "",
         ]
+    return lines
+
+
+def speed_markdown(found: dict) -> list[str]:
+    lines = []
+    for model, rows in found.items():
         lines += [
-            "| chain | layers | llama.cpp prefill tok/s | decode tok/s | decode speed-up | predicted | cola greedy tok/s | cola speed-up |",
+            f"### {model}: speed",
+            "",
+            "| chain | layers | llama.cpp prefill tok/s | decode tok/s | decode speed-up | predicted (layers + head) | cola greedy tok/s | cola speed-up |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for row in result["speed"]:
+        for row in rows:
             lines.append(
                 f"| {row['chain']} | {row['layers']} | {row['llama.cpp prefill tok/s']:.0f} | {row['llama.cpp decode tok/s']:.1f} | "
                 f"{row['decode speed-up']:.2f}× | {row['predicted (layers + head)']:.2f}× | {row['cola greedy tok/s']:.1f} | {row['cola speed-up']:.2f}× |"
             )
         lines.append("")
-    return "\n".join(lines)
+    return lines
+
+
+PARTS = {"correctness": correctness, "speed": speed}
+WRITERS = {"correctness": correctness_markdown, "speed": speed_markdown}
 
 
 def main() -> None:
@@ -179,27 +196,31 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--models", nargs="+", default=list(CHAINS), choices=list(CHAINS))
+    parser.add_argument(
+        "--part", choices=list(PARTS), required=True, help="speed wants a machine with nothing else running"
+    )
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     import llama_cpp
 
     set_threads(args.threads)
-    found = {}
-    start = time.perf_counter()
+    found, start = {}, time.perf_counter()
     for model in args.models:
         loaded, chain_model = open_model(spec=model)
-        found[model] = {
-            "correctness": correctness(model, loaded, chain_model, args.threads),
-            "speed": speed(model, loaded, chain_model, args.threads),
-        }
+        found[model] = PARTS[args.part](model, loaded, chain_model, args.threads)
+    load = os.getloadavg()[0]
     header = (
-        f"llama.cpp through llama-cpp-python {llama_cpp.__version__}, {args.threads} threads, on "
-        f"{platform.machine()} ({time.strftime('%Y-%m-%d')}); cola fp32 on the same threads; {time.perf_counter() - start:.0f} s."
+        f"llama.cpp through llama-cpp-python {llama_cpp.__version__}, {args.threads} threads, on {platform.machine()} "
+        f"({time.strftime('%Y-%m-%d')}); cola fp32 on the same threads; {time.perf_counter() - start:.0f} s, "
+        f"1-minute load {load:.1f} at the end."
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "llamacpp.json").write_text(json.dumps({"header": header, "models": found}, indent=1) + "\n")
-    (args.out / "llamacpp.md").write_text(markdown(found, header))
-    print(markdown(found, header))
+    (args.out / f"llamacpp-{args.part}.json").write_text(
+        json.dumps({"header": header, "models": found}, indent=1) + "\n"
+    )
+    text = "\n".join([header, "", *WRITERS[args.part](found)])
+    (args.out / f"llamacpp-{args.part}.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":
