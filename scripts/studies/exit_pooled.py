@@ -13,9 +13,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from benchmarks.analysis.policy_gains import pooled_rows
 from benchmarks.learners.exit_calibration import check_splits, field_method_answers
 from benchmarks.reports.policy_table import pooled_markdown
-from benchmarks.results import load_records
+from benchmarks.results import load_records, recorded_path, write_json
 from benchmarks.runs.session import emit_table, named_value
 
 RIVALS = ("calibration", "full chain")
@@ -45,13 +46,18 @@ def main() -> None:
             train, validation, test = (load_records(path) for path in paths)
             check_splits(train, validation, test, "test")
             answers[name] = field_method_answers(train, validation, test)
-        tables = [
-            f"**exit calibration − {rival}**\n\n"
-            + pooled_markdown(
-                {name: (runs["exit calibration"], runs[rival]) for name, runs in answers.items()}
-            )
+        compared = {
+            rival: {name: (runs["exit calibration"], runs[rival]) for name, runs in answers.items()}
             for rival in RIVALS
+        }
+        tables = [
+            f"**exit calibration − {rival}**\n\n" + pooled_markdown(cells)
+            for rival, cells in compared.items()
         ]
+        if args.statistics:
+            sources = {name: [recorded_path(path) for path in paths] for name, paths in args.cells}
+            statistics = {rival: pooled_rows(cells) for rival, cells in compared.items()}
+            write_json(args.statistics, {"records": sources} | statistics)
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
     emit_table("\n".join(tables), args.out)

@@ -123,8 +123,13 @@ def test_the_primary_comparison_pools_cells_by_question(tmp_path):
             path.write_text("".join(json.dumps(r) + "\n" for r in exit_records(split, n, seed)))
             paths.append(str(path))
         cells.append(f"{cell}={','.join(paths)}")
-    done = script("studies/exit_pooled.py", *cells)
+    done = script("studies/exit_pooled.py", *cells, f"--statistics={tmp_path / 'pooled.json'}")
     assert done.returncode == 0, done.stderr
+    saved = json.loads((tmp_path / "pooled.json").read_text())
+    assert saved["calibration"]["rows 500+"]["pooled"]["n_pairs"] == 200 and set(saved["records"]) == {
+        "A",
+        "B",
+    }
     assert (
         "**exit calibration − calibration**" in done.stdout
         and "**exit calibration − full chain**" in done.stdout
