@@ -16,7 +16,7 @@ from benchmarks.learners.exit_calibration import field_method_answers
 from benchmarks.learners.matched_temperature import temperature_choice
 from benchmarks.learners.static_chain import StaticChainStudy, learn_static_chain_policy
 from benchmarks.reports.policy_table import recording_cost, sliced_markdown
-from benchmarks.results import load_records, write_derived_run, write_json
+from benchmarks.results import load_records, recorded_path, write_derived_run, write_json
 from benchmarks.runs.evaluate import RunInfo, evaluate
 from benchmarks.runs.exit_run import ExitRun, run_exits
 from benchmarks.runs.search_run import SearchRun, recorded_search_settings, run_search
@@ -291,8 +291,9 @@ def audit_stages(
     if "sample_matched" in searches:
         matching, temperature_file = matching_stages(settings, root, loaded, chain_model, fingerprint)
         stages += matching
+        # relative to the repository when the audit runs under it, as committed records hold paths
         searches["sample_matched"] = replace(
-            searches["sample_matched"], temperature_file=str(temperature_file)
+            searches["sample_matched"], temperature_file=str(recorded_path(temperature_file))
         )
     for name, config in searches.items():
         stage = search_stage(settings, name, config, loaded, chain_model, fingerprint)

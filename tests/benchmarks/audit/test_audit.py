@@ -136,10 +136,17 @@ def test_a_hub_model_offline_fails_before_work_with_what_to_do(tmp_path):
 
 def test_shards_over_two_workers_merge_to_the_records_of_one(audited, tiny_checkpoint, tmp_path):
     root, _ = audited
+    only = [
+        "audit.searches=[mcts]",
+        "audit.faithful=false",
+        "audit.static_race=false",
+        "audit.calibration=false",
+    ]
     done = script(
         "audit.py",
         f"model.spec={tiny_checkpoint}",
         *SMALL,
+        *only,
         "audit.workers=2",
         "audit.probe=0",
         f"hydra.run.dir={tmp_path}",
@@ -161,7 +168,12 @@ def test_shards_over_two_workers_merge_to_the_records_of_one(audited, tiny_check
             assert all(record[k] == two[question][k] for k in keys if k in record), (stage, question)
             assert keys[0] in record
     resumed = script(
-        "audit.py", f"model.spec={tiny_checkpoint}", *SMALL, "audit.workers=1", f"hydra.run.dir={tmp_path}"
+        "audit.py",
+        f"model.spec={tiny_checkpoint}",
+        *SMALL,
+        *only,
+        "audit.workers=1",
+        f"hydra.run.dir={tmp_path}",
     )
     assert resumed.returncode == 0 and "done before, skipped" in resumed.stdout  # finished stages stay done
 
