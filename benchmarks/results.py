@@ -107,6 +107,31 @@ def settings_changes(stored: dict, now: dict) -> str:
     return "; ".join(f"{key}: {stored.get(key)!r} -> {now.get(key)!r}" for key in differing)
 
 
+def shard_settings(shards: list[Path]) -> tuple[dict, list[int | None], int | None]:
+    """Shards of one run: their common settings without the shard fields (a search run's ``shard``,
+    an exit run's ``run.shard_index`` and ``run.shard_count``), each shard's index, and the shard
+    count; refused when a shard has no settings or differs in more than its shard index."""
+    common, indices, count = None, [], None
+    for shard in shards:
+        path = Path(shard) / SETTINGS_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"no {SETTINGS_FILE} in {shard}")
+        settings = json.loads(path.read_text())
+        index, count = settings.pop("shard", [None, count])
+        if isinstance(settings.get("run"), dict):
+            run = dict(settings["run"])
+            index, count = run.pop("shard_index", index), run.pop("shard_count", count)
+            settings["run"] = run
+        if common is None:
+            common = settings
+        elif changes := settings_changes(common, settings):
+            raise SettingsMismatch(
+                f"the runs {', '.join(map(str, shards))} differ in more than their shard index ({changes})"
+            )
+        indices.append(index)
+    return common, indices, count
+
+
 def claim_run_dir(output_dir: str | Path, settings: dict) -> None:
     """Record ``settings`` in a new run directory, or check them against the recorded ones.
 

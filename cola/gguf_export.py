@@ -44,6 +44,15 @@ def open_gguf(path: str | Path) -> gguf.GGUFReader:
     return gguf.GGUFReader(path)
 
 
+def architecture(reader: gguf.GGUFReader) -> str:
+    return reader.fields[gguf.Keys.General.ARCHITECTURE].contents()
+
+
+def block_count(reader: gguf.GGUFReader) -> int:
+    """The file's number of blocks (layers)."""
+    return int(reader.fields[f"{architecture(reader)}.block_count"].contents())
+
+
 def block_of(name: str) -> tuple[int, str] | None:
     """``blk.12.attn_q.weight`` -> (12, "attn_q.weight"); None for a tensor outside the blocks."""
     if not name.startswith("blk."):
@@ -77,13 +86,13 @@ def export_gguf(source: str | Path, chain, out: str | Path) -> dict:
     """Write ``chain`` over the GGUF model ``source`` to ``out``; returns what was written."""
     source, out = Path(source), Path(out)
     reader = open_gguf(source)
-    arch = reader.fields[gguf.Keys.General.ARCHITECTURE].contents()
+    arch = architecture(reader)
     if arch not in ARCHITECTURES:
         raise ValueError(
             f"cannot rewrite the per-layer settings of GGUF architecture {arch!r}: cola writes "
             f"{', '.join(ARCHITECTURES)}"
         )
-    n_layers = int(reader.fields[f"{arch}.block_count"].contents())
+    n_layers = block_count(reader)
     chain = validate_chain(chain, n_layers)
     blocks: dict[int, list] = {}
     outside = []

@@ -31,6 +31,13 @@ def stage_lines(stages: list[Stage], root: Path) -> list[str]:
     return lines
 
 
+def report_lines(runs: dict[str, Path], folder: Path) -> list[str]:
+    """The search report of ``runs`` written to ``folder``, as lines of audit.md: its title and JSON
+    dump left out, its plots' links pointing into the folder."""
+    body = write_report(runs, folder).read_text().split("```json")[0].rstrip()
+    return body.replace("](", f"]({folder.name}/").splitlines()[1:]
+
+
 def search_section(stages: list[Stage], root: Path) -> list[str]:
     searched = [s.name for s in stages if s.name.startswith("search-") and s.name != "search-faithful"]
     skipped = [name for name in searched if (root / name / SKIPPED_FILE).is_file()]
@@ -40,9 +47,7 @@ def search_section(stages: list[Stage], root: Path) -> list[str]:
         reason = json.loads((root / name / SKIPPED_FILE).read_text())["reason"]
         lines += [f"- **{name.removeprefix('search-')}** not run: {reason}", ""]
     if runs:
-        report = write_report(runs, root / "report")
-        body = report.read_text().split("```json")[0].rstrip()
-        lines += body.replace("](", "](report/").splitlines()[1:]  # the report's plots sit beside it
+        lines += report_lines(runs, root / "report")
     return lines if runs or skipped else []
 
 
@@ -50,12 +55,10 @@ def faithful_section(root: Path) -> list[str]:
     """Faithful depth measures the full chain's own answer, not gold: its report stands apart."""
     if not (root / "search-faithful" / "results.jsonl").is_file():
         return []
-    report = write_report({"faithful": root / "search-faithful"}, root / "faithful-report")
-    body = report.read_text().split("```json")[0].rstrip()
     return [
         "## Faithful depth (no answer key) beside its reach control",
         "",
-        *body.replace("](", "](faithful-report/").splitlines()[1:],
+        *report_lines({"faithful": root / "search-faithful"}, root / "faithful-report"),
     ]
 
 

@@ -5,6 +5,7 @@ chosen on validation, read on test. Each stage writes through a resumable run of
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -62,6 +63,30 @@ def unmatched_reason(temperature_file: Path) -> str | None:
     return json.loads(temperature_file.read_text()).get("unmatched") if temperature_file.is_file() else None
 
 
+def searching(
+    settings: AuditSettings,
+    task: TaskConfig,
+    config: SearchConfig,
+    loaded: LoadedModel,
+    chain_model: ChainModel,
+    fingerprint: str,
+) -> Callable[..., None]:
+    """``search(folder, limit, index=0, shards=1)``: the search run of a stage (or of one shard)."""
+
+    def search(folder: Path, limit: int | None, index: int = 0, shards: int = 1) -> None:
+        search_run = SearchRun(
+            model=loaded.name,
+            seed=settings.seed,
+            limit=limit,
+            shard_index=index,
+            shard_count=shards,
+            model_fingerprint=fingerprint,
+        )
+        run_search(chain_model, loaded.tokenizer, task, search_run, config, settings.engine, folder)
+
+    return search
+
+
 def search_stage(
     settings: AuditSettings,
     name: str,
@@ -71,26 +96,16 @@ def search_stage(
     fingerprint: str,
 ) -> Stage:
     task, count = settings.split_task("test"), settings.questions.get("test")
+    search = searching(settings, task, config, loaded, chain_model, fingerprint)
 
     def run(folder: Path, limit: int | None) -> None:
         if config.temperature_file and (unmatched := unmatched_reason(Path(config.temperature_file))):
             write_json(folder / SKIPPED_FILE, {"reason": f"no matched temperature: {unmatched}"})
             return
-        search_run = SearchRun(
-            model=loaded.name, seed=settings.seed, limit=limit or count, model_fingerprint=fingerprint
-        )
-        run_search(chain_model, loaded.tokenizer, task, search_run, config, settings.engine, folder)
+        search(folder, limit or count)
 
     def run_shard(folder: Path, index: int, shards: int) -> None:
-        search_run = SearchRun(
-            model=loaded.name,
-            seed=settings.seed,
-            limit=count,
-            shard_index=index,
-            shard_count=shards,
-            model_fingerprint=fingerprint,
-        )
-        run_search(chain_model, loaded.tokenizer, task, search_run, config, settings.engine, folder)
+        search(folder, count, index, shards)
 
     questions = question_count(task, count)
     return Stage(
@@ -119,11 +134,10 @@ def matching_stages(
     task, count = settings.split_task("validation"), settings.matching_questions
     config = settings.matching
 
+    search = searching(settings, task, config, loaded, chain_model, fingerprint)
+
     def run_random(folder: Path, limit: int | None) -> None:
-        search_run = SearchRun(
-            model=loaded.name, seed=settings.seed, limit=limit or count, model_fingerprint=fingerprint
-        )
-        run_search(chain_model, loaded.tokenizer, task, search_run, config, settings.engine, folder)
+        search(folder, limit or count)
 
     def match(folder: Path, limit: int | None) -> None:
         try:

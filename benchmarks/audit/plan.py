@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.audit.stages import Stage, stage_state
+from benchmarks.audit.stages import Stage, refuse_changed, stage_state
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ def timed_probe(stage: Stage, probe: int) -> float:
 
 
 def plan_stages(stages: list[Stage], root: Path, *, probe: int = 2, workers: int = 1) -> list[PlannedStage]:
+    refuse_changed(stages, root)
     planned, states = [], {}
     for stage in stages:
         state = states[stage.name] = stage_state(stage, root)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from joblib import Parallel, delayed
 
-from benchmarks.results import SETTINGS_FILE, ResultsLog, claim_run_dir, settings_changes, write_json
+from benchmarks.results import ResultsLog, claim_run_dir, shard_settings, write_json
 
 SHARDS_FILE = "shards.json"
 LAUNCHERS = ("joblib", "slurm", "submitit-local")
@@ -62,26 +62,10 @@ def run_sharded(
         job.result()  # raises the shard's own error, with its log's path
 
 
-def merged_shard_settings(shards: list[Path]) -> dict:
-    """The shards' settings with their shard fields dropped; shards of other settings refused."""
-    found = []
-    for shard in shards:
-        settings = json.loads((shard / SETTINGS_FILE).read_text())
-        settings.pop("shard", None)  # search runs: [index, count]
-        if isinstance(settings.get("run"), dict):  # exit runs
-            settings["run"] = {
-                k: v for k, v in settings["run"].items() if k not in ("shard_index", "shard_count")
-            }
-        found.append(settings)
-    for shard, settings in zip(shards[1:], found[1:], strict=True):
-        if changes := settings_changes(found[0], settings):
-            raise ValueError(f"{shard} was run with other settings than {shards[0]} ({changes})")
-    return found[0] | {"merged_shards": len(shards)}
-
-
 def merge_records(shards: list[Path], folder: Path, expected: int) -> int:
     """Every shard's records into ``folder/results.jsonl`` (each question once); the count checked."""
-    claim_run_dir(folder, merged_shard_settings(shards))
+    common, _, _ = shard_settings(shards)  # shards of other settings refused
+    claim_run_dir(folder, common | {"merged_shards": len(shards)})
     merged = ResultsLog(folder / "results.jsonl")
     for shard in shards:
         for record in ResultsLog(shard / "results.jsonl").records:

@@ -53,13 +53,8 @@ def recorded_changes(stage: Stage, root: Path) -> str:
 
 
 def stage_state(stage: Stage, root: Path) -> str:
-    """'done' (finished with these settings), 'partial' (started) or 'new'; a stage finished with
-    other settings is refused."""
-    if changes := recorded_changes(stage, root):
-        raise StageSettingsChanged(
-            f"stage {stage.name!r} in {root} finished with other settings ({changes}); "
-            "use another audit folder or those settings"
-        )
+    """'done' (finished), 'partial' (started) or 'new'; whether a finished stage's settings changed
+    is :func:`refuse_changed`'s to say, before any state is read."""
     if (root / stage.name / STAGE_FILE).is_file():
         return "done"
     return "partial" if (root / stage.name).is_dir() else "new"

@@ -84,15 +84,19 @@ def llama_next_logits(llm, ids: list[int]) -> np.ndarray:
     return np.array(llm.scores[len(ids) - 1], dtype=np.float64)
 
 
+def greedy_after_prompt(llm, steps: int) -> list[int]:
+    """``steps`` greedy tokens, each fed back, after what llama.cpp has evaluated so far."""
+    tokens = []
+    for _ in range(steps):
+        tokens.append(int(np.argmax(llm.scores[llm.n_tokens - 1])))
+        llm.eval([tokens[-1]])
+    return tokens
+
+
 def llama_greedy(llm, ids: list[int], steps: int) -> list[int]:
     llm.reset()
     llm.eval(ids)
-    tokens = []
-    for _ in range(steps):
-        token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
-        tokens.append(token)
-        llm.eval([token])
-    return tokens
+    return greedy_after_prompt(llm, steps)
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,5 @@ def tokens_per_second(llm, ids: list[int], new_tokens: int) -> tuple[float, floa
     llm.eval(ids)
     prefill = len(ids) / (time.perf_counter() - start)
     start = time.perf_counter()
-    for _ in range(new_tokens):
-        llm.eval([int(np.argmax(llm.scores[llm.n_tokens - 1]))])
+    greedy_after_prompt(llm, new_tokens)
     return prefill, new_tokens / (time.perf_counter() - start)

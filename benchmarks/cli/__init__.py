@@ -29,3 +29,11 @@ def conf_file(path: str | None) -> str | None:
         return path
     packaged = Path(conf_dir(), str(path).removeprefix("conf/"))
     return str(packaged) if packaged.exists() else path
+
+
+def resolve_search_files(search_cfg) -> None:
+    """A search config's ``conf/`` files (its edit prior, its matched temperature) as
+    :func:`conf_file` finds them, in place."""
+    for key in ("prior_file", "temperature_file"):
+        if search_cfg.get(key) is not None:
+            search_cfg[key] = conf_file(search_cfg[key])

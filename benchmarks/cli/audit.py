@@ -20,8 +20,8 @@ from benchmarks.audit.document import write_audit
 from benchmarks.audit.graph import audit_stages, shard_worker
 from benchmarks.audit.plan import plan_markdown, plan_stages
 from benchmarks.audit.settings import AuditSettings
-from benchmarks.audit.stages import refuse_changed, run_stages
-from benchmarks.cli import conf_dir, conf_file
+from benchmarks.audit.stages import run_stages
+from benchmarks.cli import conf_dir, resolve_search_files
 from benchmarks.machine import machine_state
 from benchmarks.runs.session import exit_on_user_error, open_model, set_threads
 from search import check_prior_file
@@ -33,11 +33,10 @@ def audit_settings(cfg: DictConfig) -> AuditSettings:
     known = cfg.get("searches", {})
     if missing := [name for name in cfg.audit.searches if name not in known]:
         raise ValueError(f"audit.searches names {missing}; the searches configured are {sorted(known)}")
+    for name in known:
+        resolve_search_files(known[name])
     searches = {}
     for name in cfg.audit.searches:
-        for key in ("prior_file", "temperature_file"):
-            if known[name].get(key) is not None:
-                known[name][key] = conf_file(known[name][key])
         config = instantiate(known[name])
         searches[name] = dataclasses.replace(config, simulations=cfg.audit.simulations, control="placebo")
     random = instantiate(known["random"])  # sample_matched's temperature is matched to random chains
@@ -90,7 +89,6 @@ def main(cfg: DictConfig) -> None:
     for config in settings.searches.values():
         check_prior_file(config, chain_model.n_layers)
     stages = audit_stages(settings, root, loaded, chain_model)
-    refuse_changed(stages, root)
     machine = machine_state()
     planned = plan_stages(stages, root, probe=cfg.audit.probe, workers=cfg.audit.workers)
     plan = plan_markdown(planned, machine=f"{machine['cpus']} CPUs, load {machine['load_1m']}")

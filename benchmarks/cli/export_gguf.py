@@ -20,7 +20,7 @@ from pathlib import Path
 from benchmarks.runs.session import check_chain_argument, open_model
 from cola import parse_chain
 from cola.chainfile import load_chain_file, weights_fingerprint
-from cola.gguf_export import export_gguf, open_gguf
+from cola.gguf_export import block_count, export_gguf, open_gguf
 from cola.loading import EMBEDDED, embedded_gguf_path
 from cola.policy import StaticChain, load_policy
 
@@ -40,9 +40,7 @@ def chosen_chain(args: argparse.Namespace, source: Path) -> tuple[int, ...]:
     """The chain from text (checked against the file), or from a policy or chain file (checked
     against the model's weights)."""
     if args.chain is not None:
-        reader = open_gguf(source)
-        arch = reader.fields["general.architecture"].contents()
-        return parse_chain(args.chain, int(reader.fields[f"{arch}.block_count"].contents()))
+        return parse_chain(args.chain, block_count(open_gguf(source)))
     loaded, chain_model = open_model(spec=args.model)
     fingerprint = weights_fingerprint(loaded.model)
     if args.policy is not None:

@@ -14,7 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from benchmarks.analysis.search_summary import headline
-from benchmarks.cli import conf_dir, conf_file
+from benchmarks.cli import conf_dir, resolve_search_files
 from benchmarks.reports.search_report import write_report
 from benchmarks.runs.search_run import SearchRun, run_search
 from benchmarks.runs.session import exit_on_user_error, open_model, set_threads
@@ -26,9 +26,7 @@ from cola.chainfile import weights_fingerprint
 def main(cfg: DictConfig) -> None:
     set_threads(cfg.threads, workers=cfg.shard.count)
     output_dir = Path(HydraConfig.get().runtime.output_dir)
-    for key in ("prior_file", "temperature_file"):  # conf/ files, from the installed copy outside a checkout
-        if cfg.search.get(key) is not None:
-            cfg.search[key] = conf_file(cfg.search[key])
+    resolve_search_files(cfg.search)  # conf/ files, from the installed copy outside a checkout
     search_config, task, engine = instantiate(cfg.search), instantiate(cfg.benchmark), instantiate(cfg.engine)
     loaded, chain_model = open_model(**cfg.model)
     run = SearchRun(

@@ -19,30 +19,22 @@ import json
 from pathlib import Path
 
 from benchmarks.analysis.fresh_rows import in_rows
-from benchmarks.results import load_records
+from benchmarks.results import load_records, shard_settings
 
 
 def merged_settings(runs: list[Path]) -> dict:
     """The runs' settings, one run's as they are; shards' with their shard indices listed."""
-    found = []
-    for run in runs:
-        path = run / "run_settings.json"
+    if len(runs) == 1:
+        path = runs[0] / "run_settings.json"
         if not path.is_file():
-            raise FileNotFoundError(f"no run_settings.json in {run}")
-        found.append(json.loads(path.read_text()))
-    if len(found) == 1:
-        return found[0]
-    indices = [settings["run"].get("shard_index") for settings in found if "run" in settings]
-    if len(indices) != len(found) or None in indices:
+            raise FileNotFoundError(f"no run_settings.json in {runs[0]}")
+        return json.loads(path.read_text())
+    common, indices, count = shard_settings(runs)
+    if "run" not in common or None in indices:
         raise ValueError("runs merged as shards must each record their shard_index under 'run'")
-    bare = [settings | {"run": settings["run"] | {"shard_index": None}} for settings in found]
-    if any(settings != bare[0] for settings in bare[1:]):
-        raise ValueError(f"the runs {', '.join(map(str, runs))} differ in more than their shard index")
-    if sorted(indices) != list(range(found[0]["run"]["shard_count"])):
-        raise ValueError(
-            f"shards {sorted(indices)} are not all {found[0]['run']['shard_count']} shards of one run"
-        )
-    return bare[0] | {"run": bare[0]["run"] | {"shard_index": sorted(indices)}}
+    if sorted(indices) != list(range(count)):
+        raise ValueError(f"shards {sorted(indices)} are not all {count} shards of one run")
+    return common | {"run": common["run"] | {"shard_index": sorted(indices), "shard_count": count}}
 
 
 def main() -> None:
