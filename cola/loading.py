@@ -87,26 +87,34 @@ def load_model(
     attn_implementation: str = "sdpa",
 ) -> LoadedModel:
     """Load ``spec``: ``smollm2`` (embedded), a checkpoint directory, a ``.gguf`` file or a hub id."""
-    if spec in EMBEDDED:
-        embedded = EMBEDDED[spec]
-        checkpoint, source = _checkpoint_from_gguf(embedded_gguf_path(embedded)), f"embedded:{spec}"
-        name = embedded.name
-    elif spec.endswith(".gguf"):
-        path = Path(spec).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"GGUF file not found: {path}")
-        checkpoint, source, name = _checkpoint_from_gguf(path), str(path), path.stem
-    elif Path(spec).expanduser().is_dir():
-        checkpoint = Path(spec).expanduser()
-        source, name = str(checkpoint), checkpoint.name
-    elif _looks_like_path(spec):
-        raise FileNotFoundError(f"model path not found: {spec}")
-    else:
-        checkpoint, source, name = _hub_checkpoint(spec), f"hub:{spec}", spec.split("/")[-1]
+    checkpoint, source, name = _resolve(spec)
     model, tokenizer = _load_checkpoint(
         checkpoint, dtype=dtype, device=device, attn_implementation=attn_implementation
     )
     return LoadedModel(model=model, tokenizer=tokenizer, name=name, source=source)
+
+
+def local_checkpoint(spec: str) -> Path:
+    """The local transformers checkpoint directory behind ``spec`` (a GGUF's cached conversion)."""
+    return Path(_resolve(spec)[0])
+
+
+def _resolve(spec: str) -> tuple[Path | str, str, str]:
+    """``spec``'s checkpoint directory, its provenance and its display name."""
+    if spec in EMBEDDED:
+        embedded = EMBEDDED[spec]
+        return _checkpoint_from_gguf(embedded_gguf_path(embedded)), f"embedded:{spec}", embedded.name
+    if spec.endswith(".gguf"):
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"GGUF file not found: {path}")
+        return _checkpoint_from_gguf(path), str(path), path.stem
+    if Path(spec).expanduser().is_dir():
+        checkpoint = Path(spec).expanduser()
+        return checkpoint, str(checkpoint), checkpoint.name
+    if _looks_like_path(spec):
+        raise FileNotFoundError(f"model path not found: {spec}")
+    return _hub_checkpoint(spec), f"hub:{spec}", spec.split("/")[-1]
 
 
 def embedded_gguf_path(embedded: EmbeddedModel) -> Path:

@@ -90,6 +90,8 @@ def test_documented_command_is_accepted(doc, command, pytestconfig):
         check_script(args[0], args[1:])
     elif program.endswith(("/pip", "pip")):
         check_extras(args)
+    elif program.endswith("/mergekit-yaml"):
+        check_mergekit(program, args)
     else:
         pytest.fail(f"{doc}: no check for the command {command!r}; teach tests/test_docs.py one")
 
@@ -98,6 +100,17 @@ def check_shell_script(args: list[str]) -> None:
     script = ROOT / args[0]
     assert script.is_file(), f"{args[0]} does not exist"
     subprocess.run(["bash", "-n", str(script)], check=True)
+
+
+def check_mergekit(program: str, args: list[str]) -> None:
+    """mergekit lives in its own environment (scripts/setup_mergekit.sh): where it is installed, every
+    option used must be one its --help lists; the recipe must be a YAML file the docs wrote."""
+    assert args and args[0].endswith(".yaml"), f"mergekit-yaml takes a recipe first, not {args[:1]}"
+    assert (ROOT / "scripts" / "setup_mergekit.sh").is_file()
+    if (ROOT / program).is_file():
+        listed = subprocess.run([str(ROOT / program), "--help"], capture_output=True, text=True).stdout
+        unknown = [word for word in args if word.startswith("--") and word not in listed]
+        assert not unknown, f"mergekit-yaml does not take {unknown}"
 
 
 def check_script(script: str, args: list[str]) -> None:

@@ -39,6 +39,21 @@ PROMPTS = (
     "Ice is the solid form of",
 )
 
+CHAINS = {  # per model: the identity chain and one of each edit, as text
+    "smollm2": {
+        "identity": "0-29",
+        "skip": "0-14,16-29",
+        "repeat": "0-9,9,10-29",
+        "reorder": "0-14,16,15,17-29",
+    },
+    "gemma3_270m": {
+        "identity": "0-17",
+        "skip": "0-8,10-17",
+        "repeat": "0-5,5,6-17",
+        "reorder": "0-8,10,9,11-17",
+    },
+}
+
 
 def neighbours(chain: tuple[int, ...]) -> list[tuple[int, ...]]:
     """Every chain one of cola's search edits away from ``chain`` (a step or two adjacent steps

@@ -17,12 +17,9 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.runs.session import check_chain_argument, open_model
-from cola import parse_chain
-from cola.chainfile import load_chain_file, weights_fingerprint
+from benchmarks.cli.chain_choice import add_chain_choice, chosen_chain
 from cola.gguf_export import block_count, export_gguf, open_gguf
 from cola.loading import EMBEDDED, embedded_gguf_path
-from cola.policy import StaticChain, load_policy
 
 
 def source_gguf(model: str) -> Path:
@@ -36,42 +33,12 @@ def source_gguf(model: str) -> Path:
     return path
 
 
-def chosen_chain(args: argparse.Namespace, source: Path) -> tuple[int, ...]:
-    """The chain from text (checked against the file), or from a policy or chain file (checked
-    against the model's weights)."""
-    if args.chain is not None:
-        return parse_chain(args.chain, block_count(open_gguf(source)))
-    loaded, chain_model = open_model(spec=args.model)
-    fingerprint = weights_fingerprint(loaded.model)
-    if args.policy is not None:
-        policy = load_policy(args.policy, chain_model, fingerprint=fingerprint)
-        if not isinstance(policy, StaticChain):
-            raise ValueError(
-                f"{args.policy} is a {policy.kind} policy: only a static chain is one chain to export"
-            )
-        return policy.chain
-    chain_file = load_chain_file(args.chains, model=loaded.model)
-    if args.id is not None:
-        return chain_file.chain_for(args.id)
-    if chain_file.static_chain is None:
-        raise ValueError(f"{args.chains} holds no static chain: name a question's chain with --id")
-    return chain_file.static_chain
-
-
 def parser() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     options.add_argument("--model", default="smollm2", help="embedded model or .gguf file (default: smollm2)")
-    given = options.add_mutually_exclusive_group(required=True)
-    given.add_argument("--chain", type=str, help="the chain as text, e.g. 0-9,9,10-29")
-    given.add_argument(
-        "--policy", type=Path, help="a static-chain policy file (scripts/prune.py, learn_static_chain.py)"
-    )
-    given.add_argument(
-        "--chains", type=Path, help="a chain file (scripts/export_chains.py): its static chain, or --id's"
-    )
-    options.add_argument("--id", default=None, help="with --chains: the question whose chain to export")
+    add_chain_choice(options)
     options.add_argument("--out", type=Path, required=True, help="the GGUF file to write")
     return options
 
@@ -80,10 +47,9 @@ def run() -> None:
     """The console command (``cola-export-gguf``) and the script's entry."""
     args = parser().parse_args()
     try:
-        if args.chain is not None:
-            check_chain_argument(args.chain)
         source = source_gguf(args.model)
-        summary = export_gguf(source, chosen_chain(args, source), args.out)
+        chain = chosen_chain(args, args.model, block_count(open_gguf(source)))
+        summary = export_gguf(source, chain, args.out)
     except (FileNotFoundError, ValueError, KeyError) as error:
         raise SystemExit(f"error: {error.args[0] if isinstance(error, KeyError) else error}") from None
     print(json.dumps(summary, indent=2))

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from benchmarks.benches.runtime_check import (
+    CHAINS,
     PROMPTS,
     check_prompt,
     llama_next_logits,
@@ -36,20 +37,6 @@ from cola import parse_chain
 from cola.gguf_export import export_gguf
 from cola.loading import EMBEDDED, cache_root, embedded_gguf_path
 
-CHAINS = {  # per model: the identity chain and one of each edit, as text
-    "smollm2": {
-        "identity": "0-29",
-        "skip": "0-14,16-29",
-        "repeat": "0-9,9,10-29",
-        "reorder": "0-14,16,15,17-29",
-    },
-    "gemma3_270m": {
-        "identity": "0-17",
-        "skip": "0-8,10-17",
-        "repeat": "0-5,5,6-17",
-        "reorder": "0-8,10,9,11-17",
-    },
-}
 SPEED_CHAINS = {  # chains of fewer layers for the speed table (every k-th layer removed)
     "smollm2": {
         "30 layers": "0-29",

@@ -1,0 +1,47 @@
+"""One static chain named on a command line: as text, a static-chain policy, or one chain of a chain
+file (its static chain, or a question's by ``--id``). Shared by the exporters to other runtimes."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from benchmarks.runs.session import check_chain_argument, open_model
+from cola import parse_chain
+from cola.chainfile import load_chain_file, weights_fingerprint
+from cola.policy import StaticChain, load_policy
+
+
+def add_chain_choice(options: argparse.ArgumentParser) -> None:
+    given = options.add_mutually_exclusive_group(required=True)
+    given.add_argument("--chain", type=str, help="the chain as text, e.g. 0-9,9,10-29")
+    given.add_argument(
+        "--policy", type=Path, help="a static-chain policy file (scripts/prune.py, learn_static_chain.py)"
+    )
+    given.add_argument(
+        "--chains", type=Path, help="a chain file (scripts/export_chains.py): its static chain, or --id's"
+    )
+    options.add_argument("--id", default=None, help="with --chains: the question whose chain to export")
+
+
+def chosen_chain(args: argparse.Namespace, spec: str, n_layers: int) -> tuple[int, ...]:
+    """The chain from text (checked against ``n_layers`` alone), or from a policy or chain file
+    (checked against the weights of the model ``spec``, loaded for the check)."""
+    if args.chain is not None:
+        check_chain_argument(args.chain)
+        return parse_chain(args.chain, n_layers)
+    loaded, chain_model = open_model(spec=spec)
+    fingerprint = weights_fingerprint(loaded.model)
+    if args.policy is not None:
+        policy = load_policy(args.policy, chain_model, fingerprint=fingerprint)
+        if not isinstance(policy, StaticChain):
+            raise ValueError(
+                f"{args.policy} is a {policy.kind} policy: only a static chain is one chain to export"
+            )
+        return policy.chain
+    chain_file = load_chain_file(args.chains, model=loaded.model)
+    if args.id is not None:
+        return chain_file.chain_for(args.id)
+    if chain_file.static_chain is None:
+        raise ValueError(f"{args.chains} holds no static chain: name a question's chain with --id")
+    return chain_file.static_chain
