@@ -13,6 +13,7 @@ decoding. Writes llamacpp-<part>.md and .json.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -33,9 +34,11 @@ from benchmarks.benches.runtime_check import (
     tokens_per_second,
 )
 from benchmarks.runs.session import open_model, set_threads
-from cola import parse_chain
+from cola import format_chain, parse_chain
+from cola.chainfile import weights_fingerprint
 from cola.gguf_export import export_gguf
 from cola.loading import EMBEDDED, cache_root, embedded_gguf_path
+from cola.policy import load_policy
 
 SPEED_CHAINS = {  # chains of fewer layers for the speed table (every k-th layer removed)
     "smollm2": {
@@ -60,16 +63,20 @@ def llama(path: Path, threads: int):
 
 
 def exported(model: str, name: str, text: str, n_layers: int) -> Path:
-    out = cache_root() / "runtime-check" / f"{model}-{name.replace(' ', '')}.gguf"
+    # the chain's text in the name: a policy file rewritten under the same name is exported afresh
+    digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+    out = cache_root() / "runtime-check" / f"{model}-{name.replace(' ', '')}-{digest}.gguf"
     if not out.is_file():
         export_gguf(embedded_gguf_path(EMBEDDED[model]), parse_chain(text, n_layers), out)
     return out
 
 
-def correctness(model: str, loaded, chain_model, threads: int) -> dict:
+def correctness(model: str, loaded, chain_model, threads: int, chains: dict[str, str] | None = None) -> dict:
+    """The checks on ``chains`` (name -> text; the four fixed chains by default), and the source GGUF
+    against the identity export."""
     prompts = [loaded.tokenizer(prompt).input_ids for prompt in PROMPTS]
     results = {}
-    for name, text in CHAINS[model].items():
+    for name, text in (chains or CHAINS[model]).items():
         chain = parse_chain(text, loaded.n_layers)
         llm = llama(exported(model, name, text, loaded.n_layers), threads)
         checks = [
@@ -187,14 +194,32 @@ def main() -> None:
         "--part", choices=list(PARTS), required=True, help="speed wants a machine with nothing else running"
     )
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="MODEL=FILE",
+        help="check a static-chain policy's chain (scripts/prune.py's output) in place of the fixed chains; "
+        "writes llamacpp-policies.md",
+    )
     args = parser.parse_args()
+    policies = dict(item.split("=", 1) for item in args.policy)
+    if policies and args.part != "correctness":
+        parser.error("--policy checks correctness: give --part correctness")
+    if policies:
+        args.models = list(policies)
     import llama_cpp
 
     set_threads(args.threads)
     found, start = {}, time.perf_counter()
     for model in args.models:
         loaded, chain_model = open_model(spec=model)
-        found[model] = PARTS[args.part](model, loaded, chain_model, args.threads)
+        if policies:
+            policy = load_policy(policies[model], chain_model, fingerprint=weights_fingerprint(loaded.model))
+            chains = {Path(policies[model]).stem: format_chain(policy.chain)}
+            found[model] = correctness(model, loaded, chain_model, args.threads, chains)
+        else:
+            found[model] = PARTS[args.part](model, loaded, chain_model, args.threads)
     load = os.getloadavg()[0]
     header = (
         f"llama.cpp through llama-cpp-python {llama_cpp.__version__}, {args.threads} threads, on {platform.machine()} "
@@ -202,11 +227,14 @@ def main() -> None:
         f"1-minute load {load:.1f} at the end."
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"llamacpp-{args.part}.json").write_text(
+    name = "policies" if policies else args.part
+    if policies:
+        header += " Policies: " + ", ".join(f"{model} {file}" for model, file in policies.items()) + "."
+    (args.out / f"llamacpp-{name}.json").write_text(
         json.dumps({"header": header, "models": found}, indent=1) + "\n"
     )
     text = "\n".join([header, "", *WRITERS[args.part](found)])
-    (args.out / f"llamacpp-{args.part}.md").write_text(text)
+    (args.out / f"llamacpp-{name}.md").write_text(text)
     print(text)
 
 
