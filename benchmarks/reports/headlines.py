@@ -22,7 +22,7 @@ def _interval(value: list[float], signed: bool) -> str:
     return (
         f"({low:+.3f}–{high:+.3f})".replace("+-", "−").replace("-", "−")
         if signed
-        else f"({low:.3f}–{high:.3f})"
+        else f"({low:.3f}–{high:.3f})".replace("-", "−")
     )
 
 
@@ -31,7 +31,7 @@ def _signed(value: float) -> str:
 
 
 FORMS = {
-    "rate": lambda v: f"{v:.3f}",
+    "rate": lambda v: f"{v:.3f}".replace("-", "−"),
     "diff": _signed,
     "ci": lambda v: _interval(v, signed=False),
     "dci": lambda v: _interval(v, signed=True),
@@ -72,6 +72,20 @@ def render(template: str, sources: dict[str, dict]) -> str:
     return PLACEHOLDER.sub(figure, template)
 
 
+REPORT_STATISTICS = re.compile(r"```json\n(.*?)```", flags=re.DOTALL)
+
+
+def read_statistics(file: Path) -> dict:
+    """A statistics file: JSON, or a report (``.md``) whose last ``json`` block holds the statistics
+    its tables were written from (``scripts/report.py`` ends every report with its summaries)."""
+    if file.suffix != ".md":
+        return json.loads(file.read_text())
+    blocks = REPORT_STATISTICS.findall(file.read_text())
+    if not blocks:
+        raise ValueError(f"{file} holds no json block of statistics")
+    return json.loads(blocks[-1])
+
+
 def load_sources(folder: Path) -> tuple[str, dict[str, dict]]:
     """The template and its statistics files (``sources.json``: short name -> path from the
     repository root, which is the folder's grandparent's parent)."""
@@ -82,7 +96,7 @@ def load_sources(folder: Path) -> tuple[str, dict[str, dict]]:
         file = root / path
         if not file.is_file():
             raise FileNotFoundError(f"statistics file {path} (source {name!r}) not found")
-        sources[name] = json.loads(file.read_text())
+        sources[name] = read_statistics(file)
     return (folder / "table.md").read_text(), sources
 
 

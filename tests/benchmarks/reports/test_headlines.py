@@ -3,6 +3,7 @@ committed README holds exactly the rendered table."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,28 @@ def test_a_statistics_file_is_recomputed_from_its_records(tmp_path):
     assert {k: v for k, v in again.items() if k != "records"} == {
         k: v for k, v in committed.items() if k != "records"
     }
+
+
+def test_a_reports_statistics_are_its_last_json_block(tmp_path):
+    from benchmarks.reports.headlines import read_statistics
+
+    report = tmp_path / "report.md"
+    report.write_text('# r\n\n```json\n{"a": 1}\n```\n\ntext\n\n```json\n{"n": 5}\n```\n')
+    assert read_statistics(report) == {"n": 5}
+    report.write_text("# no statistics\n")
+    with pytest.raises(ValueError, match="holds no json block"):
+        read_statistics(report)
+
+
+@pytest.mark.slow
+def test_a_search_reports_statistics_are_recomputed_from_its_records():
+    """The own-tries report behind the README's reproduction row, refit from its committed records."""
+    from benchmarks.analysis.search_summary import summarize_search
+    from benchmarks.reports.headlines import read_statistics
+    from benchmarks.reports.search_report import load_runs
+
+    records = ROOT / "docs/results/own_tries/smollm2/records"
+    runs = load_runs({name: records / f"{name}.jsonl.gz" for name in ("descent", "random")}, common=False)
+    committed = read_statistics(ROOT / "docs/results/own_tries/smollm2/first500/report.md")
+    again = json.loads(json.dumps({name: summarize_search(found) for name, found in runs.items()}))
+    assert again == committed
