@@ -197,3 +197,53 @@ def test_submitits_local_executor_runs_the_shards_as_a_job_array(tmp_path, tiny_
     assert done.returncode == 0, done.stderr
     assert len((tmp_path / "search-random" / "results.jsonl").read_text().splitlines()) == 6
     assert list((tmp_path / "search-random" / "submitit").glob("*_0_log.out"))  # the array's job logs
+
+
+def answers(stage_dir) -> list[tuple]:
+    """A stage's records without their timings: question, answer and correctness, in order."""
+    records = [json.loads(line) for line in (stage_dir / "results.jsonl").read_text().splitlines()]
+    return [(r.get("id"), r.get("prediction"), r.get("correct"), r.get("best_chain")) for r in records]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["full-validation", "search-mcts", "exits-test"])
+def test_killed_with_sigkill_inside_a_stage_it_resumes_to_the_same_records(
+    stage, audited, tiny_checkpoint, tmp_path
+):
+    """A real ``kill -9`` of the whole process group inside the stage; the rerun finishes, and every stage's records equal those of the audit that was never killed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.benchmarks.runs.test_search_run import ROOT
+
+    root, _ = audited
+    command = [sys.executable, str(ROOT / "scripts" / "audit.py"), f"model.spec={tiny_checkpoint}", *SMALL]
+    command.append(f"hydra.run.dir={tmp_path}")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    running = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    # the kill lands once the stage has written a record, or a moment after it began where its
+    # records come at its end (a search run writes each question's record when it is searched)
+    records, deadline, began = tmp_path / stage / "results.jsonl", time.monotonic() + 600, None
+    while not (records.is_file() and records.read_text().count("\n") >= 1):
+        assert running.poll() is None, f"the audit ended before {stage} wrote a record"
+        assert time.monotonic() < deadline, f"{stage} wrote no record in time"
+        if began is None and (tmp_path / stage).is_dir():
+            began = time.monotonic()
+        if began is not None and time.monotonic() - began > 0.2:
+            break
+        time.sleep(0.02)
+    os.killpg(running.pid, signal.SIGKILL)
+    running.wait()
+    assert not (tmp_path / stage / "stage.json").is_file(), "the stage finished before the kill"
+    again = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert f"{stage}: resuming" in again.stdout or f"{stage}: running" in again.stdout
+    assert f"{stage}: done before" not in again.stdout
+    for name in STAGES:
+        if (root / name / "results.jsonl").is_file():
+            assert answers(tmp_path / name) == answers(root / name), name
