@@ -33,10 +33,12 @@ from benchmarks.benches.mergekit_check import (
 )
 from benchmarks.benches.runtime_check import CHAINS, PROMPTS
 from benchmarks.runs.session import open_model, set_threads
-from cola import parse_chain
+from cola import format_chain, parse_chain
+from cola.chainfile import weights_fingerprint
 from cola.loading import local_checkpoint
 from cola.materialize import save_materialized
 from cola.mergekit_recipe import write_mergekit_recipe
+from cola.policy import load_policy
 
 DEFAULT_MERGEKIT = Path(".venv-mergekit/bin/mergekit-yaml")
 
@@ -100,12 +102,26 @@ def main() -> None:
     options.add_argument("--models", default="smollm2,gemma3_270m")
     options.add_argument("--mergekit", type=Path, default=DEFAULT_MERGEKIT, help="the mergekit-yaml to run")
     options.add_argument("--out", type=Path, required=True)
+    options.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="MODEL=FILE",
+        help="check a static-chain policy's chain (scripts/prune.py's output) in place of the fixed chains; "
+        "writes mergekit-policies.md",
+    )
     args = options.parse_args()
+    policies = dict(item.split("=", 1) for item in args.policy)
+    models = list(policies) or args.models.split(",")
     set_threads(1)
     rows = []
-    for model in args.models.split(","):
+    for model in models:
         loaded, chain_model = open_model(spec=model)
-        for name, text in CHAINS[model].items():
+        chains = CHAINS[model]
+        if policies:
+            policy = load_policy(policies[model], chain_model, fingerprint=weights_fingerprint(loaded.model))
+            chains = {Path(policies[model]).stem: format_chain(policy.chain)}
+        for name, text in chains.items():
             work = Path(tempfile.mkdtemp(prefix="cola-mergekit-"))
             try:
                 rows.append(check_chain(model, name, text, loaded, chain_model, args.mergekit, work))
@@ -117,12 +133,15 @@ def main() -> None:
         "transformers": version("transformers"),
         "torch": version("torch"),
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores",
-        "command": "python scripts/studies/check_mergekit.py --out " + str(args.out),
+        "command": "python scripts/studies/check_mergekit.py --out "
+        + str(args.out)
+        + "".join(f" --policy {model}={file}" for model, file in policies.items()),
         "date": time.strftime("%Y-%m-%d"),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "mergekit.json").write_text(json.dumps({"settings": settings, "rows": rows}, indent=2) + "\n")
-    (args.out / "mergekit.md").write_text(markdown(rows, settings))
+    name = "mergekit-policies" if policies else "mergekit"
+    (args.out / f"{name}.json").write_text(json.dumps({"settings": settings, "rows": rows}, indent=2) + "\n")
+    (args.out / f"{name}.md").write_text(markdown(rows, settings))
     print(markdown(rows, settings))
 
 
