@@ -59,10 +59,12 @@ def needs_base(config) -> bool:
 def write_config_base(checkpoint: Path, config, chain: tuple[int, ...], base: Path) -> Path:
     """A directory that is ``checkpoint`` (its files linked) but for a config that follows ``chain``."""
     base.mkdir(parents=True, exist_ok=True)
+    for stale in base.iterdir():  # a base written before, perhaps over another checkpoint
+        if stale.is_symlink() or stale.name == CONFIG:
+            stale.unlink()
     for path in checkpoint.iterdir():
-        link = base / path.name
-        if path.name != CONFIG and path.is_file() and not link.exists():
-            link.symlink_to(path.resolve())
+        if path.name != CONFIG and path.is_file():
+            (base / path.name).symlink_to(path.resolve())
     chain_config(config, chain).to_json_file(base / CONFIG)
     return base
 

@@ -24,6 +24,15 @@ def add_chain_choice(options: argparse.ArgumentParser) -> None:
     options.add_argument("--id", default=None, help="with --chains: the question whose chain to export")
 
 
+def static_policy_chain(path: Path, loaded, chain_model) -> tuple[int, ...]:
+    """A static-chain policy's chain, checked against the loaded model's weights; any other kind of
+    policy is refused (it is not one chain)."""
+    policy = load_policy(path, chain_model, fingerprint=weights_fingerprint(loaded.model))
+    if not isinstance(policy, StaticChain):
+        raise ValueError(f"{path} is a {policy.kind} policy: only a static chain is one chain to export")
+    return policy.chain
+
+
 def chosen_chain(args: argparse.Namespace, spec: str, n_layers: int) -> tuple[int, ...]:
     """The chain from text (checked against ``n_layers`` alone), or from a policy or chain file
     (checked against the weights of the model ``spec``, loaded for the check)."""
@@ -31,14 +40,8 @@ def chosen_chain(args: argparse.Namespace, spec: str, n_layers: int) -> tuple[in
         check_chain_argument(args.chain)
         return parse_chain(args.chain, n_layers)
     loaded, chain_model = open_model(spec=spec)
-    fingerprint = weights_fingerprint(loaded.model)
     if args.policy is not None:
-        policy = load_policy(args.policy, chain_model, fingerprint=fingerprint)
-        if not isinstance(policy, StaticChain):
-            raise ValueError(
-                f"{args.policy} is a {policy.kind} policy: only a static chain is one chain to export"
-            )
-        return policy.chain
+        return static_policy_chain(args.policy, loaded, chain_model)
     chain_file = load_chain_file(args.chains, model=loaded.model)
     if args.id is not None:
         return chain_file.chain_for(args.id)

@@ -7,7 +7,8 @@
 ``--model`` is a local transformers checkpoint, or an embedded model or .gguf file, whose cached
 safetensors conversion (under ``$COLA_CACHE_DIR``) the recipe then names. For a family with
 per-layer attention types (Gemma 3), the recipe's ``base_model`` is a directory written beside it
-(``recipe.base/``: the source's files linked, the chain's config), which must stay with the recipe.
+(``recipe.base/``: the source's files linked, the chain's config). The recipe names both by
+absolute path: the checkpoint and the base must stay where they are.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 
 from benchmarks.analysis.cascade import agreement_by_full_margin, cascade_rows
-from benchmarks.analysis.policy_gains import policy_rows
+from benchmarks.analysis.policy_gains import policy_rows, sliced_rows, sliced_statistics
 from benchmarks.reports.accuracy_table import accuracy_table
 from benchmarks.reports.cascade_table import cascade_markdown, full_margin_markdown
 from benchmarks.reports.headlines import load_sources, readme_block, render, with_block
@@ -49,6 +49,11 @@ def policy(args: argparse.Namespace) -> str:
     if args.whole_only:
         rows = policy_rows(records, full=args.full, rival=args.rival)
         return policy_markdown(rows, full=args.full, rival=args.rival)
+    if args.statistics is not None:
+        found = sliced_statistics(sliced_rows(records, full=args.full, rival=args.rival))
+        found["records"] = {name: str(path) for name, path in runs.items()}
+        args.statistics.parent.mkdir(parents=True, exist_ok=True)
+        args.statistics.write_text(json.dumps(found, indent=1) + "\n")
     return sliced_markdown(records, full=args.full, rival=args.rival)
 
 
@@ -86,6 +91,9 @@ def parser() -> argparse.ArgumentParser:
     second.add_argument("--rival", default=None, help="the NAME of the best calibration's run")
     second.add_argument(
         "--whole-only", action="store_true", help="one table on the shared rows, without the rows-500+ table"
+    )
+    second.add_argument(
+        "--statistics", type=Path, default=None, help="also write every figure as a statistics file (JSON)"
     )
     third = tables.add_parser("cascade", help="a draft policy's answer where its margin is high enough")
     third.add_argument("draft", type=Path, help="the draft policy's evaluate.py run")

@@ -33,12 +33,11 @@ from benchmarks.benches.runtime_check import (
     neighbours,
     tokens_per_second,
 )
+from benchmarks.cli.chain_choice import static_policy_chain
 from benchmarks.runs.session import open_model, set_threads
 from cola import format_chain, parse_chain
-from cola.chainfile import weights_fingerprint
 from cola.gguf_export import export_gguf
 from cola.loading import EMBEDDED, cache_root, embedded_gguf_path
-from cola.policy import load_policy
 
 SPEED_CHAINS = {  # chains of fewer layers for the speed table (every k-th layer removed)
     "smollm2": {
@@ -105,10 +104,14 @@ def cola_decode_rate(chain_model, ids: list[int], chain, new_tokens: int) -> flo
     return new_tokens / (time.perf_counter() - start)
 
 
-def speed(model: str, loaded, chain_model, threads: int, new_tokens: int = 64) -> list[dict]:
+def speed(
+    model: str, loaded, chain_model, threads: int, chains: dict[str, str] | None = None, new_tokens: int = 64
+) -> list[dict]:
+    """Prefill and decode rates of ``chains`` (the full chain first; the fixed shorter chains by
+    default), each against the first."""
     ids = loaded.tokenizer(" ".join(PROMPTS[:6])).input_ids
     rows, base = [], None
-    for name, text in SPEED_CHAINS[model].items():
+    for name, text in (chains or SPEED_CHAINS[model]).items():
         chain = parse_chain(text, loaded.n_layers)
         llm = llama(exported(model, name, text, loaded.n_layers), threads)
         tokens_per_second(llm, ids, 4)  # warm-up
@@ -199,13 +202,11 @@ def main() -> None:
         action="append",
         default=[],
         metavar="MODEL=FILE",
-        help="check a static-chain policy's chain (scripts/prune.py's output) in place of the fixed chains; "
-        "writes llamacpp-policies.md",
+        help="check a static-chain policy's chain (scripts/prune.py's output) in place of the fixed chains "
+        "(speed: beside the full chain); writes llamacpp-policies-<part>.md",
     )
     args = parser.parse_args()
     policies = dict(item.split("=", 1) for item in args.policy)
-    if policies and args.part != "correctness":
-        parser.error("--policy checks correctness: give --part correctness")
     if policies:
         args.models = list(policies)
     import llama_cpp
@@ -215,9 +216,11 @@ def main() -> None:
     for model in args.models:
         loaded, chain_model = open_model(spec=model)
         if policies:
-            policy = load_policy(policies[model], chain_model, fingerprint=weights_fingerprint(loaded.model))
-            chains = {Path(policies[model]).stem: format_chain(policy.chain)}
-            found[model] = correctness(model, loaded, chain_model, args.threads, chains)
+            chain = static_policy_chain(Path(policies[model]), loaded, chain_model)
+            chains = {Path(policies[model]).stem: format_chain(chain)}
+            if args.part == "speed":  # beside the full chain
+                chains = {f"{loaded.n_layers} layers": f"0-{loaded.n_layers - 1}"} | chains
+            found[model] = PARTS[args.part](model, loaded, chain_model, args.threads, chains)
         else:
             found[model] = PARTS[args.part](model, loaded, chain_model, args.threads)
     load = os.getloadavg()[0]
@@ -227,7 +230,7 @@ def main() -> None:
         f"1-minute load {load:.1f} at the end."
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    name = "policies" if policies else args.part
+    name = f"policies-{args.part}" if policies else args.part
     if policies:
         header += " Policies: " + ", ".join(f"{model} {file}" for model, file in policies.items()) + "."
     (args.out / f"llamacpp-{name}.json").write_text(

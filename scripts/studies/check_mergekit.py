@@ -20,7 +20,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-from importlib.metadata import version
 from pathlib import Path
 
 from transformers import AutoModelForCausalLM
@@ -32,24 +31,22 @@ from benchmarks.benches.mergekit_check import (
     compare_tensors,
 )
 from benchmarks.benches.runtime_check import CHAINS, PROMPTS
+from benchmarks.cli.chain_choice import static_policy_chain
 from benchmarks.runs.session import open_model, set_threads
 from cola import format_chain, parse_chain
-from cola.chainfile import weights_fingerprint
 from cola.loading import local_checkpoint
 from cola.materialize import save_materialized
 from cola.mergekit_recipe import write_mergekit_recipe
-from cola.policy import load_policy
 
 DEFAULT_MERGEKIT = Path(".venv-mergekit/bin/mergekit-yaml")
 
 
-def mergekit_version(mergekit_yaml: Path) -> str:
-    """The version installed beside ``mergekit_yaml`` (asked of its own environment's Python)."""
+def environment_versions(mergekit_yaml: Path) -> dict[str, str]:
+    """mergekit's, transformers' and torch's versions in mergekit's own environment (its Python)."""
     python = mergekit_yaml.parent / "python"
-    asked = "import importlib.metadata as m; print(m.version('mergekit'))"
-    return subprocess.run(
-        [str(python), "-c", asked], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    asked = "import importlib.metadata as m, json; print(json.dumps({p: m.version(p) for p in ('mergekit', 'transformers', 'torch')}))"
+    done = subprocess.run([str(python), "-c", asked], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
 
 
 def check_chain(
@@ -75,8 +72,8 @@ def markdown(rows: list[dict], settings: dict) -> str:
     lines = [
         "# mergekit builds cola's chains",
         "",
-        f"mergekit {settings['mergekit']} (its own environment), transformers {settings['transformers']}, "
-        f"torch {settings['torch']}; {settings['machine']}; {len(PROMPTS)} prompts; fp32.",
+        f"mergekit {settings['mergekit']} with transformers {settings['transformers']} and torch "
+        f"{settings['torch']} in its own environment; {settings['machine']}; {len(PROMPTS)} prompts; fp32.",
         f"Command: `{settings['command']}`",
         "",
         "| model | chain | layers | tensors | equal to materialize.py | max logit diff vs materialize / cola "
@@ -119,8 +116,8 @@ def main() -> None:
         loaded, chain_model = open_model(spec=model)
         chains = CHAINS[model]
         if policies:
-            policy = load_policy(policies[model], chain_model, fingerprint=weights_fingerprint(loaded.model))
-            chains = {Path(policies[model]).stem: format_chain(policy.chain)}
+            chain = static_policy_chain(Path(policies[model]), loaded, chain_model)
+            chains = {Path(policies[model]).stem: format_chain(chain)}
         for name, text in chains.items():
             work = Path(tempfile.mkdtemp(prefix="cola-mergekit-"))
             try:
@@ -129,9 +126,7 @@ def main() -> None:
                 shutil.rmtree(work, ignore_errors=True)
             print(json.dumps(rows[-1]))
     settings = {
-        "mergekit": mergekit_version(args.mergekit),
-        "transformers": version("transformers"),
-        "torch": version("torch"),
+        **environment_versions(args.mergekit),
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores",
         "command": "python scripts/studies/check_mergekit.py --out "
         + str(args.out)

@@ -12,8 +12,10 @@ questions: the policy and what it is compared with.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
+from benchmarks.analysis.policy_gains import pooled_rows
 from benchmarks.reports.policy_table import pooled_markdown
 from benchmarks.results import load_records
 from benchmarks.runs.session import emit_table, named_value
@@ -33,10 +35,19 @@ def main() -> None:
     )
     parser.add_argument("cells", nargs="+", type=named_pair, help="CELL=FIRST,SECOND")
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this file")
+    parser.add_argument(
+        "--statistics", type=Path, default=None, help="also write every figure as a statistics file (JSON)"
+    )
     args = parser.parse_args()
     try:
         cells = {name: (load_records(first), load_records(second)) for name, (first, second) in args.cells}
         emit_table(pooled_markdown(cells), args.out)
+        if args.statistics is not None:
+            found = pooled_rows(cells) | {
+                "records": {name: [str(first), str(second)] for name, (first, second) in args.cells}
+            }
+            args.statistics.parent.mkdir(parents=True, exist_ok=True)
+            args.statistics.write_text(json.dumps(found, indent=1) + "\n")
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
 

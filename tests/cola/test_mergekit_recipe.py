@@ -74,6 +74,10 @@ def test_gemma_recipe_names_a_base_whose_config_follows_the_chain(tmp_path):
     assert config["layer_types"][:4] != list(kinds), "the chain must change the types for this test to bite"
     assert (base / "model.safetensors").resolve() == (tmp_path / "source" / "model.safetensors").resolve()
     assert (base / "tokenizer.json").is_symlink()
+    other = tmp_path / "other"  # the same recipe path written again over another checkpoint
+    save_materialized(build_tiny_model("gemma3_text", seed=1), tiny_tokenizer(), (0, 1, 2, 3), other)
+    recipe_for(other, chain, tmp_path / "recipe.yaml")
+    assert (base / "model.safetensors").resolve() == (other / "model.safetensors").resolve()
 
 
 @pytest.mark.slow
@@ -81,7 +85,7 @@ def test_gemma_recipe_names_a_base_whose_config_follows_the_chain(tmp_path):
 @pytest.mark.parametrize("family", ["llama", "gemma3_text"])
 def test_mergekit_builds_materializes_checkpoint(family, tmp_path):
     model = build_tiny_model(family)
-    source, chain = tmp_path / "source", (0, 2, 2, 1, 3)
+    source, chain = tmp_path / "source", (0, 2, 2, 1)  # layer 3 skipped, 2 repeated, 1 after 2
     save_materialized(model, tiny_tokenizer(), (0, 1, 2, 3), source)
     write_mergekit_recipe(source, chain, tmp_path / "recipe.yaml")
     build_with_mergekit(MERGEKIT, tmp_path / "recipe.yaml", tmp_path / "merged")
