@@ -33,6 +33,28 @@ def depth_rows(name: str, records: list[dict]) -> list[str]:
     return rows
 
 
+def depth_statistics(records_by_model: dict[str, list[dict]]) -> dict:
+    """Every figure of the table, per model, KL bound, chain set and target: the median layers
+    needed (None: beyond the full chain), the share met by a shorter chain and within half the
+    layers, and the share met within L layers for every L."""
+    found = {}
+    for name, records in records_by_model.items():
+        n_layers = records[0]["n_layers"]
+        by_bound = found.setdefault(name, {"inputs": len(records), "n_layers": n_layers})
+        for bound in BOUNDS:
+            for set_name, kinds in CHAIN_SETS.items():
+                for target in TARGETS:
+                    curve = depth_curve(records, target, bound, kinds)
+                    median = curve["median"] if curve["median"] is not None and curve["median"] < n_layers else None
+                    by_bound.setdefault(str(bound), {}).setdefault(set_name, {})[target] = {
+                        "median_layers": median,
+                        "shorter": curve["within"][n_layers - 2],
+                        "within_half": curve["within"][n_layers // 2 - 1],
+                        "within": list(curve["within"]),
+                    }
+    return found
+
+
 def depth_table(records_by_model: dict[str, list[dict]]) -> str:
     lines = [
         "Each cell: median layers needed · share of inputs met by a chain shorter than the full one · "

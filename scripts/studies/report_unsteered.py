@@ -4,17 +4,19 @@
         SmolLM2=docs/results/faithful/unsteered/smollm2-arc_easy.jsonl.gz \
         "Gemma 3 270M=docs/results/faithful/unsteered/gemma3_270m-arc_easy.jsonl.gz"
 
-Each NAME=PATH is a run folder or a records file (.jsonl or .jsonl.gz).
+Each NAME=PATH is a run folder or a records file (.jsonl or .jsonl.gz). Writes report.md, depth.png
+and statistics.json (every figure of the table, which the README's row is rendered from).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from benchmarks.analysis.stats import median_p90
 from benchmarks.machine import describe_machine, summarize_machine
-from benchmarks.reports.unsteered_report import depth_plot, depth_table
+from benchmarks.reports.unsteered_report import depth_plot, depth_statistics, depth_table
 from benchmarks.results import load_records
 from benchmarks.runs.session import named_path
 
@@ -36,6 +38,8 @@ def main() -> None:
         )
     lines += ["", f"![share of inputs met within L layers]({plot.name})", ""]
     (args.out / "report.md").write_text("\n".join(lines))
+    statistics = depth_statistics(records) | {"records": {name: str(path) for name, path in args.runs}}
+    (args.out / "statistics.json").write_text(json.dumps(statistics, indent=1) + "\n")
     print("\n".join(lines))
 
 
