@@ -71,11 +71,14 @@ def policy_section(root: Path) -> list[str]:
     }
     if (root / "static-test" / "results.jsonl").is_file():
         runs["static chain"] = load_records(root / "static-test")
+    if (root / "router-test" / "results.jsonl").is_file():
+        runs["router"] = load_records(root / "router-test")
     return [
         "## Label-free policies on test (learned on train, chosen on validation)",
         "",
         "The calibration rescores the full chain's choice scores (ridge chosen on validation); the static "
-        "chain is raced on train and its path stopped on validation.",
+        "chain is raced on train and its path stopped on validation; the router (Dr.LLM's form) is "
+        "trained toward the shortest gold chains a search found on train questions.",
         "",
         sliced_markdown(runs, full="full chain", rival="calibration" if len(runs) > 2 else None),
     ]

@@ -12,6 +12,7 @@ from pathlib import Path
 from benchmarks.audit.settings import SPLITS, AuditSettings
 from benchmarks.audit.shards import merge_records
 from benchmarks.audit.stages import SKIPPED_FILE, Stage
+from benchmarks.learners.block_router_training import RouterTraining, train_block_router_policy
 from benchmarks.learners.calibration import calibrated_record, choice_data, fit_on_validation, full_chain_run
 from benchmarks.learners.exit_calibration import field_method_answers
 from benchmarks.learners.matched_temperature import temperature_choice
@@ -94,8 +95,12 @@ def search_stage(
     loaded: LoadedModel,
     chain_model: ChainModel,
     fingerprint: str,
+    split: str = "test",
+    count: int | None = None,
 ) -> Stage:
-    task, count = settings.split_task("test"), settings.questions.get("test")
+    """A search on ``split`` (test: beside its twin), over the audit's questions of it or ``count``."""
+    task = settings.split_task(split)
+    count = settings.questions.get(split) if count is None else count
     search = searching(settings, task, config, loaded, chain_model, fingerprint)
 
     def run(folder: Path, limit: int | None) -> None:
@@ -188,28 +193,75 @@ def static_race_stages(
         run=learn,
         questions=train,
     )
+    return [learned, policy_test_stage(settings, loaded, chain_model, fingerprint, "static")]
+
+
+def router_stages(
+    settings: AuditSettings, loaded: LoadedModel, chain_model: ChainModel, fingerprint: str
+) -> list[Stage]:
+    """The block router: a search on train (early stop off) finds each question's chain, the router
+    is trained toward those chains, then read on test with the router's own choice of blocks."""
+    train = settings.questions.get("train")
+    count = settings.router_questions if train is None else min(train, settings.router_questions or train)
+    searched = replace(
+        search_stage(settings, "router", settings.router, loaded, chain_model, fingerprint, "train", count),
+        name="router-search",
+    )
+    training = RouterTraining(target="gold", seed=settings.seed)
+    task = settings.split_task("train")
+
+    def learn(folder: Path, limit: int | None) -> None:
+        train_block_router_policy(
+            chain_model,
+            loaded.tokenizer,
+            task,
+            folder.parent / "router-search",
+            training,
+            folder,
+            model_fingerprint=fingerprint,
+        )
+
+    learned = Stage(
+        name="router-train",
+        settings={"kind": "block router", "training": asdict(training), "model_fingerprint": fingerprint},
+        run=learn,
+        needs=("router-search",),
+    )
+    return [searched, learned, policy_test_stage(settings, loaded, chain_model, fingerprint, "router")]
+
+
+KINDS = {"static": "static chain on test", "router": "block router on test"}
+
+
+def policy_test_stage(
+    settings: AuditSettings, loaded: LoadedModel, chain_model: ChainModel, fingerprint: str, learner: str
+) -> Stage:
+    """A learned policy (the static race's chain or the router) read on the audit's test questions."""
+    policy_file = {
+        "static": "static-race/static_chain.safetensors",
+        "router": "router-train/block_router.safetensors",
+    }
     test, count = settings.split_task("test"), settings.questions.get("test")
 
     def read(folder: Path, limit: int | None) -> None:
-        policy_file = folder.parent / "static-race" / "static_chain.safetensors"
+        path = folder.parent / policy_file[learner]
         info = RunInfo(
             model=loaded.name,
             chain=None,
             model_fingerprint=fingerprint,
-            policy=load_policy(policy_file, chain_model, fingerprint=fingerprint),
-            policy_sha256=policy_sha256(policy_file),
+            policy=load_policy(path, chain_model, fingerprint=fingerprint),
+            policy_sha256=policy_sha256(path),
             packed=True,
         )
         evaluate(chain_model, loaded.tokenizer, test, info, folder, limit=limit or count)
 
-    read_stage = Stage(
-        name="static-test",
-        settings={"kind": "static chain on test", "questions": count, "task": asdict(test)},
+    return Stage(
+        name=f"{learner}-test",
+        settings={"kind": KINDS[learner], "questions": count, "task": asdict(test)},
         run=read,
         questions=question_count(test, count),
-        needs=("static-race",),
+        needs=(policy_file[learner].split("/")[0],),
     )
-    return [learned, read_stage]
 
 
 def calibration_stage(root: Path, fingerprint: str, n_layers: int) -> Stage:
@@ -318,6 +370,8 @@ def audit_stages(
         stages.append(calibration_stage(root, fingerprint, chain_model.n_layers))
     if settings.static_race:
         stages += static_race_stages(settings, loaded, chain_model, fingerprint)
+    if settings.router is not None:
+        stages += router_stages(settings, loaded, chain_model, fingerprint)
     if settings.field_methods:
         stages += [exit_stage(settings, split, loaded, chain_model, fingerprint) for split in SPLITS]
         stages.append(field_methods_stage(root))

@@ -31,6 +31,10 @@ class AuditSettings:
     faithful: SearchConfig | None = None
     # the label-free static chain: single edits raced on train, the path stopped on validation
     static_race: bool = False
+    # the block router (Dr.LLM's form): trained toward the chains a search (early stop off) finds on
+    # this many train questions (None: all), read on test
+    router: SearchConfig | None = None
+    router_questions: int | None = None
     # the field's methods from every exit's scores (train records hold the exits alone)
     field_methods: bool = False
     exits: tuple[int, ...] | None = None  # None: every exit
@@ -54,6 +58,10 @@ class AuditSettings:
             raise ValueError(
                 "the field's methods learn on train and validation and read test: give each split "
                 "some questions, or audit.field_methods=false"
+            )
+        if self.router is not None and self.questions.get("train") == 0:
+            raise ValueError(
+                "the router learns from searches on train: give train some questions, or audit.router=false"
             )
         if "sample_matched" in self.searches and self.matching is None:
             raise ValueError("search sample_matched needs the random search its temperature is matched to")

@@ -62,7 +62,22 @@ def audit_settings(cfg: DictConfig) -> AuditSettings:
             stop=dataclasses.replace(base.stop, enabled=False),
             edits=dataclasses.replace(base.edits, repeat=False),
         )
+    router = None
+    if cfg.audit.router:  # the router's supervision: a search on train toward gold, no twin, no early stop
+        if cfg.audit.router_search not in known:
+            raise ValueError(
+                f"audit.router_search={cfg.audit.router_search} is not among the searches configured"
+            )
+        base = instantiate(known[cfg.audit.router_search])
+        router = dataclasses.replace(
+            base,
+            simulations=cfg.audit.router_simulations,
+            control=None,
+            stop=dataclasses.replace(base.stop, enabled=False),
+        )
     return AuditSettings(
+        router=router,
+        router_questions=cfg.audit.router_questions,
         faithful=faithful,
         preset=cfg.audit.preset,
         matching=matching,
@@ -86,7 +101,7 @@ def main(cfg: DictConfig) -> None:
     set_threads(cfg.threads)
     root = Path(HydraConfig.get().runtime.output_dir)
     loaded, chain_model = open_model(**cfg.model)
-    for config in settings.searches.values():
+    for config in [*settings.searches.values(), *filter(None, [settings.faithful, settings.router])]:
         check_prior_file(config, chain_model.n_layers)
     stages = audit_stages(settings, root, loaded, chain_model)
     machine = machine_state()

@@ -45,7 +45,11 @@ def depth_statistics(records_by_model: dict[str, list[dict]]) -> dict:
             for set_name, kinds in CHAIN_SETS.items():
                 for target in TARGETS:
                     curve = depth_curve(records, target, bound, kinds)
-                    median = curve["median"] if curve["median"] is not None and curve["median"] < n_layers else None
+                    median = (
+                        curve["median"]
+                        if curve["median"] is not None and curve["median"] < n_layers
+                        else None
+                    )
                     by_bound.setdefault(str(bound), {}).setdefault(set_name, {})[target] = {
                         "median_layers": median,
                         "shorter": curve["within"][n_layers - 2],

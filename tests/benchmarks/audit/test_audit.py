@@ -21,6 +21,10 @@ SMALL = [
     "audit.static_race=true",
     "audit.faithful=true",
     "audit.faithful_search=mcts",  # descent's prior is learned on a real model's layers
+    "audit.router=true",
+    "audit.router_search=mcts",
+    "audit.router_simulations=6",
+    "audit.router_questions=8",
     "threads=1",  # the same float sums in the main process and in shard workers (near-tied scores)
 ]
 STAGES = [
@@ -38,6 +42,9 @@ STAGES = [
     "calibration",
     "static-race",
     "static-test",
+    "router-search",
+    "router-train",
+    "router-test",
     "exits-train",
     "exits-validation",
     "exits-test",
@@ -68,6 +75,8 @@ def test_the_audit_plans_runs_every_stage_and_writes_its_document(audited):
     assert (
         "| calibration | 6 |" in audit and "| full chain | 6 |" in audit and "| static chain | 6 |" in audit
     )
+    assert "| router | 6 |" in audit and (root / "router-train" / "block_router.safetensors").is_file()
+    assert len((root / "router-search" / "results.jsonl").read_text().splitlines()) == 8
     assert (root / "calibration" / "calibration.safetensors").is_file()
     assert "## Faithful depth (no answer key) beside its reach control" in audit
     assert "## The field's depth methods" in audit and "| exit calibration | 6 |" in audit
