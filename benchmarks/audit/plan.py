@@ -27,11 +27,18 @@ class PlannedStage:
 
 
 def timed_probe(stage: Stage, probe: int) -> float:
-    """Seconds per question of ``stage`` on its first ``probe`` questions, in a throwaway folder
-    (the first question also pays for warm-up, so this errs high)."""
+    """Seconds per question of ``stage`` on ``probe`` of its questions, in a throwaway folder: spread
+    over the stage where it shards (one shard of ``questions / probe``, which takes every k-th
+    question: a search's cost varies with the question, and its first ones are no sample of it),
+    else its first ones. The first question also pays for warm-up, so this errs high."""
     with tempfile.TemporaryDirectory(prefix=f"cola-plan-{stage.name}-") as scratch:
         start = time.perf_counter()
-        stage.run(Path(scratch), probe)
+        if stage.run_shard is not None and stage.questions > probe:
+            shards = -(-stage.questions // probe)  # ceil: shard 0 holds `probe` questions
+            stage.run_shard(Path(scratch), 0, shards)
+            probe = len(range(0, stage.questions, shards))
+        else:
+            stage.run(Path(scratch), probe)
         return (time.perf_counter() - start) / probe
 
 
