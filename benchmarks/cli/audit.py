@@ -27,6 +27,13 @@ from benchmarks.runs.session import exit_on_user_error, open_model, set_threads
 from search import check_prior_file
 
 
+def configured_search(known, key: str, name: str):
+    """The search ``audit.<key>=<name>`` names, built from the configured searches."""
+    if name not in known:
+        raise ValueError(f"audit.{key}={name} is not among the searches configured")
+    return instantiate(known[name])
+
+
 def audit_settings(cfg: DictConfig) -> AuditSettings:
     """The run's settings from the composed config: each search named by the preset, at the
     preset's budget, beside its placebo twin."""
@@ -48,11 +55,7 @@ def audit_settings(cfg: DictConfig) -> AuditSettings:
     )
     faithful = None
     if cfg.audit.faithful:  # a search toward the full chain's own distribution, skips only, no early stop
-        if cfg.audit.faithful_search not in known:
-            raise ValueError(
-                f"audit.faithful_search={cfg.audit.faithful_search} is not among the searches configured"
-            )
-        base = instantiate(known[cfg.audit.faithful_search])
+        base = configured_search(known, "faithful_search", cfg.audit.faithful_search)
         faithful = dataclasses.replace(
             base,
             simulations=cfg.audit.simulations,
@@ -64,11 +67,7 @@ def audit_settings(cfg: DictConfig) -> AuditSettings:
         )
     router = None
     if cfg.audit.router:  # the router's supervision: a search on train toward gold, no twin, no early stop
-        if cfg.audit.router_search not in known:
-            raise ValueError(
-                f"audit.router_search={cfg.audit.router_search} is not among the searches configured"
-            )
-        base = instantiate(known[cfg.audit.router_search])
+        base = configured_search(known, "router_search", cfg.audit.router_search)
         router = dataclasses.replace(
             base,
             simulations=cfg.audit.router_simulations,

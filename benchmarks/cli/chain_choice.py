@@ -48,3 +48,20 @@ def chosen_chain(args: argparse.Namespace, spec: str, n_layers: int) -> tuple[in
     if chain_file.static_chain is None:
         raise ValueError(f"{args.chains} holds no static chain: name a question's chain with --id")
     return chain_file.static_chain
+
+
+def add_policy_checks(options: argparse.ArgumentParser, writes: str) -> None:
+    """``--policy MODEL=FILE`` (repeatable) for a runtime check: a static-chain policy's chain checked
+    in place of the fixed chains."""
+    options.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="MODEL=FILE",
+        help=f"check a static-chain policy's chain (scripts/prune.py's output) in place of the fixed chains; writes {writes}",
+    )
+
+
+def policy_files(args: argparse.Namespace) -> dict[str, str]:
+    """The checked policies, model -> file."""
+    return dict(item.split("=", 1) for item in args.policy)

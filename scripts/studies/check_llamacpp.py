@@ -33,7 +33,7 @@ from benchmarks.benches.runtime_check import (
     neighbours,
     tokens_per_second,
 )
-from benchmarks.cli.chain_choice import static_policy_chain
+from benchmarks.cli.chain_choice import add_policy_checks, policy_files, static_policy_chain
 from benchmarks.runs.session import open_model, set_threads
 from cola import format_chain, parse_chain
 from cola.gguf_export import export_gguf
@@ -197,16 +197,9 @@ def main() -> None:
         "--part", choices=list(PARTS), required=True, help="speed wants a machine with nothing else running"
     )
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument(
-        "--policy",
-        action="append",
-        default=[],
-        metavar="MODEL=FILE",
-        help="check a static-chain policy's chain (scripts/prune.py's output) in place of the fixed chains "
-        "(speed: beside the full chain); writes llamacpp-policies-<part>.md",
-    )
+    add_policy_checks(parser, "llamacpp-policies-<part>.md (speed: beside the full chain)")
     args = parser.parse_args()
-    policies = dict(item.split("=", 1) for item in args.policy)
+    policies = policy_files(args)
     if policies:
         args.models = list(policies)
     import llama_cpp

@@ -31,7 +31,7 @@ from benchmarks.benches.mergekit_check import (
     compare_tensors,
 )
 from benchmarks.benches.runtime_check import CHAINS, PROMPTS
-from benchmarks.cli.chain_choice import static_policy_chain
+from benchmarks.cli.chain_choice import add_policy_checks, policy_files, static_policy_chain
 from benchmarks.runs.session import open_model, set_threads
 from cola import format_chain, parse_chain
 from cola.loading import local_checkpoint
@@ -99,16 +99,9 @@ def main() -> None:
     options.add_argument("--models", default="smollm2,gemma3_270m")
     options.add_argument("--mergekit", type=Path, default=DEFAULT_MERGEKIT, help="the mergekit-yaml to run")
     options.add_argument("--out", type=Path, required=True)
-    options.add_argument(
-        "--policy",
-        action="append",
-        default=[],
-        metavar="MODEL=FILE",
-        help="check a static-chain policy's chain (scripts/prune.py's output) in place of the fixed chains; "
-        "writes mergekit-policies.md",
-    )
+    add_policy_checks(options, "mergekit-policies.md")
     args = options.parse_args()
-    policies = dict(item.split("=", 1) for item in args.policy)
+    policies = policy_files(args)
     models = list(policies) or args.models.split(",")
     set_threads(1)
     rows = []
