@@ -192,6 +192,7 @@ def static_race_stages(
         settings={"kind": "static race", "study": asdict(study), "model_fingerprint": fingerprint},
         run=learn,
         questions=train,
+        timed=False,
     )
     return [learned, policy_test_stage(settings, loaded, chain_model, fingerprint, "static")]
 
@@ -225,7 +226,9 @@ def router_stages(
         name="router-train",
         settings={"kind": "block router", "training": asdict(training), "model_fingerprint": fingerprint},
         run=learn,
+        questions=count if count is not None else searched.questions,
         needs=("router-search",),
+        timed=False,
     )
     return [searched, learned, policy_test_stage(settings, loaded, chain_model, fingerprint, "router")]
 

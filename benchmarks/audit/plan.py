@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from benchmarks.audit.stages import Stage, refuse_changed, stage_state
 
 
@@ -26,36 +28,46 @@ class PlannedStage:
         return self.seconds_per_question * self.questions / self.shards
 
 
-def timed_probe(stage: Stage, probe: int) -> float:
+def timed_probe(stage: Stage, probe: int, shard_threads: int | None = None) -> float:
     """Seconds per question of ``stage`` on ``probe`` of its questions, in a throwaway folder: spread
     over the stage where it shards (one shard of ``questions / probe``, which takes every k-th
     question: a search's cost varies with the question, and its first ones are no sample of it),
-    else its first ones. The first question also pays for warm-up, so this errs high."""
+    and with the torch threads a shard worker gets (``shard_threads``), else its first ones. The
+    first question also pays for warm-up, so this errs high."""
+    threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory(prefix=f"cola-plan-{stage.name}-") as scratch:
         start = time.perf_counter()
-        if stage.run_shard is not None and stage.questions > probe:
-            shards = -(-stage.questions // probe)  # ceil: shard 0 holds `probe` questions
-            stage.run_shard(Path(scratch), 0, shards)
-            probe = len(range(0, stage.questions, shards))
-        else:
-            stage.run(Path(scratch), probe)
+        try:
+            if stage.run_shard is not None and stage.questions > probe:
+                torch.set_num_threads(shard_threads or threads)
+                shards = -(-stage.questions // probe)  # ceil: shard 0 holds `probe` questions
+                stage.run_shard(Path(scratch), 0, shards)
+                probe = len(range(0, stage.questions, shards))
+            else:
+                stage.run(Path(scratch), probe)
+        finally:
+            torch.set_num_threads(threads)
         return (time.perf_counter() - start) / probe
 
 
-def plan_stages(stages: list[Stage], root: Path, *, probe: int = 2, workers: int = 1) -> list[PlannedStage]:
+def plan_stages(
+    stages: list[Stage], root: Path, *, probe: int = 2, workers: int = 1, shard_threads: int | None = None
+) -> list[PlannedStage]:
     refuse_changed(stages, root)
     planned, states = [], {}
     for stage in stages:
         state = states[stage.name] = stage_state(stage, root)
         # a stage that reads another's records can be timed only once they exist
         ready = all(states.get(need) == "done" for need in stage.needs)
-        timed = state != "done" and stage.questions > 0 and probe > 0 and ready
+        timed = state != "done" and stage.questions > 0 and probe > 0 and ready and stage.timed
         planned.append(
             PlannedStage(
                 name=stage.name,
                 questions=stage.questions,
                 state=state,
-                seconds_per_question=timed_probe(stage, min(probe, stage.questions)) if timed else None,
+                seconds_per_question=(
+                    timed_probe(stage, min(probe, stage.questions), shard_threads) if timed else None
+                ),
                 shards=workers if stage.run_shard is not None else 1,
             )
         )
@@ -64,8 +76,10 @@ def plan_stages(stages: list[Stage], root: Path, *, probe: int = 2, workers: int
 
 def plan_markdown(planned: list[PlannedStage], *, machine: str) -> str:
     lines = [
-        f"Plan on {machine} (seconds per question timed on a few questions of each stage; "
-        "a stage that reads another's records is timed once they exist):",
+        f"Plan on {machine} (seconds per question timed on a few questions of each stage, with a "
+        "shard worker's threads where it shards; a stage that reads another's records is timed once "
+        "they exist; a learning stage (the static race, the router's training) is not timed, so the "
+        "total leaves it out):",
         "",
         "| stage | questions | state | s / question | workers | estimate (min) |",
         "|---|---|---|---|---|---|",

@@ -59,6 +59,8 @@ class AuditSettings:
                 "the field's methods learn on train and validation and read test: give each split "
                 "some questions, or audit.field_methods=false"
             )
+        if self.router_questions is not None and self.router_questions < 1:
+            raise ValueError(f"router_questions must be 1 or more (null: all), got {self.router_questions}")
         if self.router is not None and self.questions.get("train") == 0:
             raise ValueError(
                 "the router learns from searches on train: give train some questions, or audit.router=false"

@@ -39,6 +39,9 @@ class Stage:
     # question into folder; merge(shard folders, stage folder) gathers them (checked)
     run_shard: Callable[[Path, int, int], None] | None = None
     merge: Callable[[list[Path], Path], None] | None = None
+    # False where run() learns on the whole split whatever the limit (the plan cannot time a few
+    # questions of it)
+    timed: bool = True
 
 
 def recorded_changes(stage: Stage, root: Path) -> str:

@@ -104,19 +104,20 @@ def main(cfg: DictConfig) -> None:
         check_prior_file(config, chain_model.n_layers)
     stages = audit_stages(settings, root, loaded, chain_model)
     machine = machine_state()
-    planned = plan_stages(stages, root, probe=cfg.audit.probe, workers=cfg.audit.workers)
+    workers = cfg.audit.workers
+    shard_threads = cfg.threads or max(1, (os.cpu_count() or 1) // workers)
+    planned = plan_stages(stages, root, probe=cfg.audit.probe, workers=workers, shard_threads=shard_threads)
     plan = plan_markdown(planned, machine=f"{machine['cpus']} CPUs, load {machine['load_1m']}")
     (root / "plan.md").write_text(plan)
     print(plan)
     if cfg.audit.plan_only:
         return
-    workers = cfg.audit.workers
     worker = functools.partial(
         shard_worker,
         model=OmegaConf.to_container(cfg.model),
         settings=settings,
         root=root,
-        threads=cfg.threads or max(1, (os.cpu_count() or 1) // workers),
+        threads=shard_threads,
     )
     run_stages(stages, root, workers=workers, worker=worker, launcher=cfg.audit.launcher, report=print)
     print(f"audit: {write_audit(settings, stages, root, model=loaded.name)}")

@@ -208,18 +208,31 @@ def test_submitits_local_executor_runs_the_shards_as_a_job_array(tmp_path, tiny_
     assert list((tmp_path / "search-random" / "submitit").glob("*_0_log.out"))  # the array's job logs
 
 
-def answers(stage_dir) -> list[tuple]:
-    """A stage's records without their timings: question, answer and correctness, in order."""
-    records = [json.loads(line) for line in (stage_dir / "results.jsonl").read_text().splitlines()]
-    return [(r.get("id"), r.get("prediction"), r.get("correct"), r.get("best_chain")) for r in records]
+TIMING = {"machine", "load_1m", "cpus", "threads"}  # with every "...seconds": what varies run to run
+
+
+def untimed_records(stage_dir) -> list[dict]:
+    """A stage's records in order, each without what varies run to run (its timings and load)."""
+    lines = (stage_dir / "results.jsonl").read_text().splitlines()
+    return [
+        {k: v for k, v in json.loads(line).items() if k not in TIMING and not k.endswith("seconds")}
+        for line in lines
+    ]
+
+
+def records_so_far(stage_dir) -> int:
+    """Records the stage has written, in its own file or its shards' (merged at the stage's end)."""
+    return sum(path.read_text().count("\n") for path in stage_dir.rglob("results.jsonl"))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stage", ["full-validation", "search-mcts", "exits-test"])
+@pytest.mark.parametrize("stage", ["search-mcts", "exits-train"])
 def test_killed_with_sigkill_inside_a_stage_it_resumes_to_the_same_records(
     stage, audited, tiny_checkpoint, tmp_path
 ):
-    """A real ``kill -9`` of the whole process group inside the stage; the rerun finishes, and every stage's records equal those of the audit that was never killed."""
+    """A real ``kill -9`` of the whole process group once the stage has written its first records
+    and before it has written all; the rerun resumes it and finishes, and every stage's records
+    equal those of the audit that was never killed (timings aside)."""
     import os
     import signal
     import subprocess
@@ -235,24 +248,19 @@ def test_killed_with_sigkill_inside_a_stage_it_resumes_to_the_same_records(
     running = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    # the kill lands once the stage has written a record, or a moment after it began where its
-    # records come at its end (a search run writes each question's record when it is searched)
-    records, deadline, began = tmp_path / stage / "results.jsonl", time.monotonic() + 600, None
-    while not (records.is_file() and records.read_text().count("\n") >= 1):
+    folder, deadline = tmp_path / stage, time.monotonic() + 600
+    while not (folder.is_dir() and records_so_far(folder) >= 1):
         assert running.poll() is None, f"the audit ended before {stage} wrote a record"
         assert time.monotonic() < deadline, f"{stage} wrote no record in time"
-        if began is None and (tmp_path / stage).is_dir():
-            began = time.monotonic()
-        if began is not None and time.monotonic() - began > 0.2:
-            break
-        time.sleep(0.02)
+        time.sleep(0.005)
     os.killpg(running.pid, signal.SIGKILL)
     running.wait()
-    assert not (tmp_path / stage / "stage.json").is_file(), "the stage finished before the kill"
+    complete = len(untimed_records(root / stage))
+    assert 1 <= records_so_far(folder) < complete, "the kill did not land inside the stage"
+    assert not (folder / "stage.json").is_file()
     again = subprocess.run(command, env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
-    assert f"{stage}: resuming" in again.stdout or f"{stage}: running" in again.stdout
-    assert f"{stage}: done before" not in again.stdout
+    assert f"{stage}: resuming" in again.stdout
     for name in STAGES:
         if (root / name / "results.jsonl").is_file():
-            assert answers(tmp_path / name) == answers(root / name), name
+            assert untimed_records(tmp_path / name) == untimed_records(root / name), name
