@@ -2,12 +2,35 @@
 # The label-free study's statistics files (docs/results/label_free/statistics/), every figure of its
 # tables and of the README's label-free row, rebuilt from the committed test records: the
 # calibration's records are recomputed from the full chain's (apply_calibration.py), then each
-# model x split is tabled on the whole split and rows 500+ (tables.py policy --statistics).
+# model x split is tabled on the whole split and rows 500+ (tables.py policy --statistics). The
+# tables land in $WORK (equal to the committed ones in docs/results/label_free/tables/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY="${PYTHON:-.venv/bin/python}"
 DATA=docs/results/label_free
 WORK="${WORK:-outputs/label_free_statistics}"
+derived() {  # name the calibration's records by what they are derived from (outputs/ is not committed)
+  "$PY" - "$@" <<'PYTHON'
+import json, sys
+statistics, work, data = sys.argv[1:4]
+found = json.load(open(statistics))
+def origin(path):
+    if not path.startswith(work):
+        return path
+    model, benchmark = path[len(work) + 1 :].split("/")[0].split("-", 1)
+    return {
+        "derived_by": "scripts/studies/apply_calibration.py",
+        "policy": f"{data}/{model}/policies/arc_easy-{model}-calibration.safetensors",
+        "full_chain": f"{data}/{model}/test/full_chain-{benchmark}.jsonl.gz",
+    }
+found["records"] = {
+    name: [origin(p) for p in paths] if isinstance(paths, list) else origin(paths)
+    for name, paths in found["records"].items()
+}
+json.dump(found, open(statistics, "w"), indent=1)
+open(statistics, "a").write("\n")
+PYTHON
+}
 unpack() {  # a committed records file as a run folder: unpack RECORDS_STEM FOLDER
   mkdir -p "$2"
   zcat "$1.jsonl.gz" > "$2/results.jsonl"
@@ -24,6 +47,7 @@ for model in smollm2 gemma3_270m; do
     runs+=("router=$test/router-$benchmark.jsonl.gz" "calibration=$cell/calibration")
     "$PY" scripts/tables.py policy "${runs[@]}" --full "full chain" --rival calibration \
       --statistics "$DATA/statistics/$model-$benchmark.json" > "$cell/table.md"
+    derived "$DATA/statistics/$model-$benchmark.json" "$WORK" "$DATA"
   done
 done
 # the calibration against the full chain, pooled over the four cells
@@ -36,3 +60,4 @@ for benchmark in arc_easy arc_challenge; do
 done
 "$PY" scripts/studies/pooled_gain.py "${cells[@]}" --statistics "$DATA/statistics/calibration-pooled.json" \
   --out "$WORK/calibration-pooled.md" > /dev/null
+derived "$DATA/statistics/calibration-pooled.json" "$WORK" "$DATA"
