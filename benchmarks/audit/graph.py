@@ -194,7 +194,7 @@ def static_race_stages(
         questions=train,
         timed=False,
     )
-    return [learned, policy_test_stage(settings, loaded, chain_model, fingerprint, "static")]
+    return [learned, policy_test_stage(settings, loaded, chain_model, learned)]
 
 
 def router_stages(
@@ -230,24 +230,31 @@ def router_stages(
         needs=("router-search",),
         timed=False,
     )
-    return [searched, learned, policy_test_stage(settings, loaded, chain_model, fingerprint, "router")]
+    return [searched, learned, policy_test_stage(settings, loaded, chain_model, learned)]
 
 
-KINDS = {"static": "static chain on test", "router": "block router on test"}
+POLICY_FILES = {  # the policy each learning stage writes
+    "static-race": "static_chain.safetensors",
+    "router-train": "block_router.safetensors",
+}
+READINGS = {
+    "static-race": ("static-test", "static chain on test"),
+    "router-train": ("router-test", "block router on test"),
+}
 
 
 def policy_test_stage(
-    settings: AuditSettings, loaded: LoadedModel, chain_model: ChainModel, fingerprint: str, learner: str
+    settings: AuditSettings, loaded: LoadedModel, chain_model: ChainModel, learned: Stage
 ) -> Stage:
-    """A learned policy (the static race's chain or the router) read on the audit's test questions."""
-    policy_file = {
-        "static": "static-race/static_chain.safetensors",
-        "router": "router-train/block_router.safetensors",
-    }
+    """The policy ``learned`` writes (the static race's chain or the router), read on the audit's test
+    questions. The learning stage's settings are part of this one's, so a policy learned anew under
+    other settings is not read as the old one's records."""
+    name, kind = READINGS[learned.name]
     test, count = settings.split_task("test"), settings.questions.get("test")
+    fingerprint = learned.settings["model_fingerprint"]
 
     def read(folder: Path, limit: int | None) -> None:
-        path = folder.parent / policy_file[learner]
+        path = folder.parent / learned.name / POLICY_FILES[learned.name]
         info = RunInfo(
             model=loaded.name,
             chain=None,
@@ -259,11 +266,11 @@ def policy_test_stage(
         evaluate(chain_model, loaded.tokenizer, test, info, folder, limit=limit or count)
 
     return Stage(
-        name=f"{learner}-test",
-        settings={"kind": KINDS[learner], "questions": count, "task": asdict(test)},
+        name=name,
+        settings={"kind": kind, "questions": count, "task": asdict(test), "learned": learned.settings},
         run=read,
         questions=question_count(test, count),
-        needs=(policy_file[learner].split("/")[0],),
+        needs=(learned.name,),
     )
 
 

@@ -114,6 +114,13 @@ def test_changed_settings_are_refused_before_any_work(audited, tiny_checkpoint):
     line = one_line_error(done.stderr)
     assert done.returncode != 0 and "search-mcts" in line and "other settings" in line, done.stderr
     assert (root / "search-mcts" / "results.jsonl").read_text() == before
+    router = [
+        arg if not arg.startswith("audit.router_simulations") else "audit.router_simulations=7"
+        for arg in SMALL
+    ]
+    done = script("audit.py", f"model.spec={tiny_checkpoint}", *router, f"hydra.run.dir={root}")
+    line = one_line_error(done.stderr)
+    assert done.returncode != 0 and "router-search" in line, done.stderr
 
 
 def test_plan_only_stops_before_the_stages(tmp_path, tiny_checkpoint):
