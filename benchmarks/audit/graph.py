@@ -226,7 +226,7 @@ def router_stages(
         name="router-train",
         settings={"kind": "block router", "training": asdict(training), "model_fingerprint": fingerprint},
         run=learn,
-        questions=count if count is not None else searched.questions,
+        questions=searched.questions,
         needs=("router-search",),
         timed=False,
     )

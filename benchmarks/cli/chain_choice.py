@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from benchmarks.runs.session import check_chain_argument, open_model
-from cola import parse_chain
+from cola import format_chain, parse_chain
 from cola.chainfile import load_chain_file, weights_fingerprint
 from cola.policy import StaticChain, load_policy
 
@@ -65,3 +65,8 @@ def add_policy_checks(options: argparse.ArgumentParser, writes: str) -> None:
 def policy_files(args: argparse.Namespace) -> dict[str, str]:
     """The checked policies, model -> file."""
     return dict(item.split("=", 1) for item in args.policy)
+
+
+def policy_chains(file: str, loaded, chain_model) -> dict[str, str]:
+    """A checked policy as a runtime check's chains: its file's name -> its chain's text."""
+    return {Path(file).stem: format_chain(static_policy_chain(Path(file), loaded, chain_model))}

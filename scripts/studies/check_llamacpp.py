@@ -33,9 +33,9 @@ from benchmarks.benches.runtime_check import (
     neighbours,
     tokens_per_second,
 )
-from benchmarks.cli.chain_choice import add_policy_checks, policy_files, static_policy_chain
+from benchmarks.cli.chain_choice import add_policy_checks, policy_chains, policy_files
 from benchmarks.runs.session import open_model, set_threads
-from cola import format_chain, parse_chain
+from cola import parse_chain
 from cola.gguf_export import export_gguf
 from cola.loading import EMBEDDED, cache_root, embedded_gguf_path
 
@@ -209,8 +209,7 @@ def main() -> None:
     for model in args.models:
         loaded, chain_model = open_model(spec=model)
         if policies:
-            chain = static_policy_chain(Path(policies[model]), loaded, chain_model)
-            chains = {Path(policies[model]).stem: format_chain(chain)}
+            chains = policy_chains(policies[model], loaded, chain_model)
             if args.part == "speed":  # beside the full chain
                 chains = {f"{loaded.n_layers} layers": f"0-{loaded.n_layers - 1}"} | chains
             found[model] = PARTS[args.part](model, loaded, chain_model, args.threads, chains)

@@ -31,9 +31,9 @@ from benchmarks.benches.mergekit_check import (
     compare_tensors,
 )
 from benchmarks.benches.runtime_check import CHAINS, PROMPTS
-from benchmarks.cli.chain_choice import add_policy_checks, policy_files, static_policy_chain
+from benchmarks.cli.chain_choice import add_policy_checks, policy_chains, policy_files
 from benchmarks.runs.session import open_model, set_threads
-from cola import format_chain, parse_chain
+from cola import parse_chain
 from cola.loading import local_checkpoint
 from cola.materialize import save_materialized
 from cola.mergekit_recipe import write_mergekit_recipe
@@ -50,9 +50,8 @@ def environment_versions(mergekit_yaml: Path) -> dict[str, str]:
 
 
 def check_chain(
-    model: str, name: str, text: str, loaded, chain_model, mergekit_yaml: Path, work: Path
+    model: str, name: str, text: str, loaded, chain_model, mergekit_yaml: Path, work: Path, checkpoint: Path
 ) -> dict:
-    checkpoint = local_checkpoint(model)
     chain = parse_chain(text, loaded.n_layers)
     recipe, built, reference = work / "recipe.yaml", work / "mergekit", work / "materialized"
     write_mergekit_recipe(checkpoint, chain, recipe)
@@ -107,14 +106,16 @@ def main() -> None:
     rows = []
     for model in models:
         loaded, chain_model = open_model(spec=model)
+        checkpoint = local_checkpoint(model)  # once a model: resolving a GGUF's conversion hashes the file
         chains = CHAINS[model]
         if policies:
-            chain = static_policy_chain(Path(policies[model]), loaded, chain_model)
-            chains = {Path(policies[model]).stem: format_chain(chain)}
+            chains = policy_chains(policies[model], loaded, chain_model)
         for name, text in chains.items():
             work = Path(tempfile.mkdtemp(prefix="cola-mergekit-"))
             try:
-                rows.append(check_chain(model, name, text, loaded, chain_model, args.mergekit, work))
+                rows.append(
+                    check_chain(model, name, text, loaded, chain_model, args.mergekit, work, checkpoint)
+                )
             finally:
                 shutil.rmtree(work, ignore_errors=True)
             print(json.dumps(rows[-1]))
