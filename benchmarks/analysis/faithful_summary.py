@@ -20,7 +20,7 @@ def depth_summary(lengths: list[int], n_layers: int) -> dict | None:
     return {
         "n": len(lengths),
         "mean": mean,
-        "mean_ci95": [low, high],
+        "mean_ci95": [low, high] if len(lengths) > 1 else None,  # no interval from one input
         "quantiles": {str(q): float(np.quantile(lengths, q)) for q in QUANTILES},
         "shortened": share,
         "shortened_ci95": interval,

@@ -4,6 +4,7 @@ histogram."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -52,12 +53,28 @@ def reach_target_kl(record: dict) -> float | None:
     return kl_divergence(full, reach_reference(full, target, int(np.argmax(full)))[0])
 
 
-def reach_target_line(name: str, records: list[dict]) -> str | None:
+def reach_target_distance(records: list[dict]) -> dict | None:
+    """KL(full || reach target) over a run's inputs: its 10%, median and 90% quantiles (nats) and
+    the share of inputs within each bound."""
     kls = np.array([kl for kl in map(reach_target_kl, records) if kl is not None])
     if not len(kls):
         return None
-    low, median, high = np.quantile(kls, [0.1, 0.5, 0.9])
-    within = ", ".join(f"{np.mean(kls <= bound):.2f} within {bound}" for bound in BOUNDS)
+    low, median, high = (float(q) for q in np.quantile(kls, [0.1, 0.5, 0.9]))
+    return {
+        "n": len(kls),
+        "median": median,
+        "p10": low,
+        "p90": high,
+        "within": {str(bound): float(np.mean(kls <= bound)) for bound in BOUNDS},
+    }
+
+
+def reach_target_line(name: str, records: list[dict]) -> str | None:
+    distance = reach_target_distance(records)
+    if distance is None:
+        return None
+    low, median, high = distance["p10"], distance["median"], distance["p90"]
+    within = ", ".join(f"{share:.2f} within {bound}" for bound, share in distance["within"].items())
     targets = sorted({r.get("reach_target", "least_likely") for r in records if "reach_best_length" in r})
     return (
         f"- reach target ({', '.join(targets)}) distance from the full chain's distribution, {name}: KL(full ‖ target) "
@@ -69,8 +86,11 @@ def depth_cell(summary: dict | None) -> str:
     if summary is None:
         return "–"
     q = summary["quantiles"]
-    low, high = summary["mean_ci95"]
-    interval = f"{low:.2f}–{high:.2f}" if summary["n"] > 1 else "no interval from one input"
+    interval = (
+        "no interval from one input"
+        if summary["mean_ci95"] is None
+        else "{:.2f}–{:.2f}".format(*summary["mean_ci95"])
+    )
     return (
         f"{summary['mean']:.2f} ({interval}); median {q['0.5']:.0f}, "
         f"10–90% {q['0.1']:.0f}–{q['0.9']:.0f}; shortened {summary['shortened']:.3f} (n = {summary['n']})"
@@ -110,11 +130,42 @@ def faithful_markdown(records_by_run: dict[str, list[dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _mean_depth(records: list[dict], prefix: str = "", **criterion) -> str:
+def _mean_depth(records: list[dict], prefix: str = "", **criterion) -> float | None:
     depths = [depth_at(r, prefix=prefix, **criterion) for r in records if f"{prefix}lengths" in r]
     if not depths or None in depths:
-        return "–"
-    return f"{np.mean(depths):.2f}"
+        return None
+    return float(np.mean(depths))
+
+
+def _grid_axes(with_lengths: list[dict]) -> tuple[list[tuple[str, float | int | None]], list[int | None]]:
+    """The grid's criteria (KL bounds, or first-t answer tokens for generation) and the budgets the
+    run's recorded evaluations reach."""
+    generation = "agreements" in with_lengths[0]
+    criteria = [("tokens", t) for t in TOKENS] if generation else [("bound", b) for b in BOUNDS]
+    budgets = [b for b in BUDGETS if b <= max(len(r["lengths"]) for r in with_lengths)] or [None]
+    return criteria, budgets
+
+
+def depth_grid(records: list[dict]) -> dict:
+    """Mean layers needed, faithful and reach control, by criterion and budget (the grid's figures)."""
+    with_lengths = [r for r in records if "lengths" in r]
+    if not with_lengths:
+        return {}
+    criteria, budgets = _grid_axes(with_lengths)
+    return {
+        f"{key} {'all' if value is None else value}": {
+            f"within {budget or 'all'}": {
+                "faithful": _mean_depth(with_lengths, budget=budget, **{key: value}),
+                "reach": _mean_depth(with_lengths, "reach_", budget=budget, **{key: value}),
+            }
+            for budget in budgets
+        }
+        for key, value in criteria
+    }
+
+
+def _depth_text(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
 
 
 def depth_grid_markdown(name: str, records: list[dict]) -> str:
@@ -124,8 +175,7 @@ def depth_grid_markdown(name: str, records: list[dict]) -> str:
     if not with_lengths:
         return ""
     generation = "agreements" in with_lengths[0]
-    criteria = [("tokens", t) for t in TOKENS] if generation else [("bound", b) for b in BOUNDS]
-    budgets = [b for b in BUDGETS if b <= max(len(r["lengths"]) for r in with_lengths)] or [None]
+    criteria, budgets = _grid_axes(with_lengths)
     lines = [
         f"Mean layers needed, {name} (n = {len(with_lengths)}): faithful / reach control, by "
         f"{'first answer tokens' if generation else 'KL bound (nats)'} and budget (evaluations).",
@@ -139,8 +189,8 @@ def depth_grid_markdown(name: str, records: list[dict]) -> str:
     ]
     for key, value in criteria:
         cells = [
-            f"{_mean_depth(with_lengths, budget=b, **{key: value})} / "
-            f"{_mean_depth(with_lengths, 'reach_', budget=b, **{key: value})}"
+            f"{_depth_text(_mean_depth(with_lengths, budget=b, **{key: value}))} / "
+            f"{_depth_text(_mean_depth(with_lengths, 'reach_', budget=b, **{key: value}))}"
             for b in budgets
         ]
         lines.append(f"| {'all' if value is None else value} | " + " | ".join(cells) + " |")
@@ -172,7 +222,22 @@ def write_faithful_report(records_by_run: dict[str, list[dict]], output_dir: Pat
     )
     path = output_dir / "report.md"
     grids = "".join("\n" + depth_grid_markdown(name, records) for name, records in records_by_run.items())
-    path.write_text(title + faithful_markdown(records_by_run) + grids + "\n![depth](depth_hist.png)\n")
+    statistics = {
+        name: {
+            "summary": summarize_faithful(records),
+            "reach_target_kl": reach_target_distance(records),
+            "depth_grid": depth_grid(records),
+        }
+        for name, records in records_by_run.items()
+    }
+    path.write_text(
+        title
+        + faithful_markdown(records_by_run)
+        + grids
+        + "\n![depth](depth_hist.png)\n\nThe figures above (`scripts/report.py` writes them from the records):\n\n```json\n"
+        + json.dumps(statistics, indent=2)
+        + "\n```\n"
+    )
     return path
 
 

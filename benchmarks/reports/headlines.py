@@ -1,7 +1,8 @@
 """The README's headline table, rendered from a template and committed statistics files: a figure
 in the table is a placeholder ``{{source:path/to/value|form}}`` that names a statistics file (by
 its short name in the sources manifest), the path of keys inside it (``/``-separated; list
-positions as numbers), and how to print it. Nothing in a rendered figure is typed by hand; CI
+positions as numbers; ``*`` takes every entry at that level, for the forms that summarise several
+figures), and how to print it. Nothing in a rendered figure is typed by hand; CI
 renders the table and compares it with the README's, figure for figure."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import re
 from pathlib import Path
 
-from benchmarks.analysis.stats import format_p
+from benchmarks.analysis.stats import format_p, holm
 
 PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+):([^|}]+?)(?:\|(\w+))?\s*\}\}")
 BEGIN = "<!-- headline table: rendered by `scripts/tables.py headline` from docs/results/headlines/ -->"
@@ -30,6 +31,17 @@ def _signed(value: float) -> str:
     return f"{value:+.3f}".replace("-", "−")
 
 
+def _several(form):
+    """A form that summarises the figures a ``*`` path found (a range, an adjusted maximum)."""
+
+    def summarise(values):
+        if not isinstance(values, list) or not values:
+            raise KeyError("this form summarises several figures: give a path with '*'")
+        return form([float(value) for value in values])
+
+    return summarise
+
+
 FORMS = {
     "rate": lambda v: f"{v:.3f}".replace("-", "−"),
     "diff": _signed,
@@ -37,12 +49,30 @@ FORMS = {
     "dci": lambda v: _interval(v, signed=True),
     "p": lambda v: format_p(v),
     "count": lambda v: f"{int(v):,}",
+    "tenths": lambda v: f"{v:.1f}",  # nats, layers where a report reads them so
+    "hundredths": lambda v: f"{v:.2f}",  # mean layers, as the faithful reports print them
+    # over several figures (a '*' path): their signed range, unsigned range, p range, and the
+    # largest of their Holm-adjusted p values
+    "drange": _several(lambda v: f"{_signed(min(v))} to {_signed(max(v))}"),
+    "range": _several(lambda v: f"{min(v):.3f}–{max(v):.3f}".replace("-", "−")),
+    "prange": _several(lambda v: f"{format_p(min(v))}–{format_p(max(v))}"),
+    "holm": _several(lambda v: format_p(max(holm(v)))),
 }
 
 
 def lookup(statistics: dict, path: str):
-    value = statistics
-    for key in path.strip().split("/"):
+    """The value at a ``/``-separated path; a ``*`` key maps the rest of the path over every entry
+    at that level (a dict's values in order, a list's items) and gives a list."""
+    return _lookup(statistics, path.strip().split("/"), path)
+
+
+def _lookup(value, keys: list[str], path: str):
+    for position, key in enumerate(keys):
+        if key == "*":
+            if not isinstance(value, (dict, list)):
+                raise KeyError(f"nothing to take every entry of at '*' on the path {path!r}")
+            entries = list(value.values()) if isinstance(value, dict) else value
+            return [_lookup(entry, keys[position + 1 :], path) for entry in entries]
         if isinstance(value, list):
             value = value[int(key)]
         elif isinstance(value, dict) and key in value:

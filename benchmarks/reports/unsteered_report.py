@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks.analysis.unsteered_depth import BOUNDS, TARGETS, depth_curve
 
 CHAIN_SETS = {"removal path": ("path",), "random removals": ("random",), "both": ("path", "random")}
@@ -36,13 +38,24 @@ def depth_rows(name: str, records: list[dict]) -> list[str]:
 def depth_statistics(records_by_model: dict[str, list[dict]]) -> dict:
     """Every figure of the table, per model, KL bound, chain set and target: the median layers
     needed (None: beyond the full chain), the share met by a shorter chain and within half the
-    layers, and the share met within L layers for every L."""
+    layers, and the share met within L layers for every L; per chain set, the largest gap between
+    the two targets' shares up to half depth; per model, the chains each input got."""
     found = {}
     for name, records in records_by_model.items():
         n_layers = records[0]["n_layers"]
-        by_bound = found.setdefault(name, {"inputs": len(records), "n_layers": n_layers})
+        chains = [sum(kind != "full" for kind in record["kinds"]) for record in records]
+        by_bound = found.setdefault(
+            name,
+            {"inputs": len(records), "n_layers": n_layers, "chains_per_input": int(np.median(chains))},
+        )
         for bound in BOUNDS:
             for set_name, kinds in CHAIN_SETS.items():
+                within = {t: depth_curve(records, t, bound, kinds)["within"] for t in TARGETS}
+                # how far apart the two targets' curves come up to half depth: near zero, a
+                # shallow chain that meets the model's own output would meet any target as often
+                by_bound.setdefault(str(bound), {}).setdefault(set_name, {})["largest_gap_within_half"] = max(
+                    abs(a - b) for a, b in zip(*(within[t][: n_layers // 2] for t in TARGETS), strict=True)
+                )
                 for target in TARGETS:
                     curve = depth_curve(records, target, bound, kinds)
                     median = (

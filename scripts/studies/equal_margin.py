@@ -16,7 +16,13 @@ import json
 from pathlib import Path
 
 from benchmarks.analysis.equal_margin.fit import BOOTSTRAP_RESAMPLES
-from benchmarks.analysis.equal_margin.study import calibration, calibration_table, effects, effects_table
+from benchmarks.analysis.equal_margin.study import (
+    calibration,
+    calibration_table,
+    effects,
+    effects_table,
+    null_coverage,
+)
 from benchmarks.analysis.fresh_rows import by_slice
 from benchmarks.results import load_records, write_json
 from benchmarks.runs.session import named_value
@@ -62,14 +68,6 @@ def main() -> None:
         for part in slices["descent"]
         if slices["descent"][part]  # random may still be partial there: each reading says its questions
     }
-    write_json(
-        args.out / "effects.json",
-        {
-            "resamples": args.resamples,
-            "runs": {k: [str(p) for p in v] for k, v in runs.items()},
-            "slices": results,
-        },
-    )
     lines = [f"# The calibrated equal-margin test: {args.label}", ""]
     for part, result in results.items():
         n = len(slices["descent"][part])
@@ -86,9 +84,20 @@ def main() -> None:
             seed=args.seed,
         )
         write_json(args.out / "calibration.json", simulated | {"questions": "rows 0–499"})
+    summary = {}
     if (args.out / "calibration.json").is_file():  # kept from an earlier --simulate run
         simulated = json.loads((args.out / "calibration.json").read_text())
         lines += ["## Calibration by simulation (rows 0–499's questions)", "", *calibration_table(simulated)]
+        summary = {"null coverage": null_coverage(simulated)}
+    write_json(
+        args.out / "effects.json",
+        {
+            "resamples": args.resamples,
+            "runs": {k: [str(p) for p in v] for k, v in runs.items()},
+            "slices": results,
+        }
+        | summary,
+    )
     (args.out / "report.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

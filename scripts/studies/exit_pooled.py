@@ -41,11 +41,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     try:
-        answers = {}
+        answers, learned_from = {}, {"train": 0, "validation": 0}
         for name, paths in args.cells:
             train, validation, test = (load_records(path) for path in paths)
             check_splits(train, validation, test, "test")
             answers[name] = field_method_answers(train, validation, test)
+            learned_from["train"] += len(train)
+            learned_from["validation"] += len(validation)
         compared = {
             rival: {name: (runs["exit calibration"], runs[rival]) for name, runs in answers.items()}
             for rival in RIVALS
@@ -57,7 +59,8 @@ def main() -> None:
         if args.statistics:
             sources = {name: [recorded_path(path) for path in paths] for name, paths in args.cells}
             statistics = {rival: pooled_rows(cells) for rival, cells in compared.items()}
-            write_json(args.statistics, {"records": sources} | statistics)
+            # questions the cells' exit calibrations were fit on (train) and tuned on (validation)
+            write_json(args.statistics, {"records": sources, "learned_from": learned_from} | statistics)
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
     emit_table("\n".join(tables), args.out)

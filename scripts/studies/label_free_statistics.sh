@@ -2,8 +2,9 @@
 # The label-free study's statistics files (docs/results/label_free/statistics/), every figure of its
 # tables and of the README's label-free row, rebuilt from the committed test records: the
 # calibration's records are recomputed from the full chain's (apply_calibration.py), then each
-# model x split is tabled on the whole split and rows 500+ (tables.py policy --statistics). The
-# tables land in $WORK (equal to the committed ones in docs/results/label_free/tables/).
+# model x split is tabled on the whole split and rows 500+ (tables.py policy --statistics), and so
+# are the ARC-Easy chain ensembles. The tables land in $WORK (equal to the committed ones in
+# docs/results/label_free/tables/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY="${PYTHON:-.venv/bin/python}"
@@ -49,6 +50,15 @@ for model in smollm2 gemma3_270m; do
       --statistics "$DATA/statistics/$model-$benchmark.json" > "$cell/table.md"
     derived "$DATA/statistics/$model-$benchmark.json" "$WORK" "$DATA"
   done
+done
+# the chain ensembles (the first 1,000 ARC-Easy test rows) beside the full chain and the calibration
+for model in smollm2 gemma3_270m; do
+  test="$DATA/$model/test" cell="$WORK/$model-arc_easy"
+  "$PY" scripts/tables.py policy "full chain=$test/full_chain-arc_easy.jsonl.gz" \
+    "top8=$test/top8-arc_easy.jsonl.gz" "random8=$test/random8-arc_easy.jsonl.gz" "calibration=$cell/calibration" \
+    --full "full chain" --rival calibration --statistics "$DATA/statistics/$model-arc_easy-ensembles.json" \
+    > "$WORK/$model-arc_easy-ensembles.md"
+  derived "$DATA/statistics/$model-arc_easy-ensembles.json" "$WORK" "$DATA"
 done
 # the calibration against the full chain, pooled over the four cells
 cells=()

@@ -217,3 +217,13 @@ def test_a_planted_effect_per_search_is_estimated_in_the_tests_own_terms():
     )
     assert planted["true_effect"] > 0.05
     assert planted["mean_estimate"] == pytest.approx(planted["true_effect"], abs=0.03)
+
+
+def test_the_null_coverage_summary_reads_the_settings_where_nothing_was_planted():
+    from benchmarks.analysis.equal_margin.study import null_coverage
+
+    def run(coverage, planted):
+        return {"coverage": coverage, "perturbation": {"planted": planted}}
+
+    simulated = {"runs": [run(0.97, 0.0), run(0.92, 0.0), run(0.94, 0.0), run(0.99, 1.0), run(0.80, 1.0)]}
+    assert null_coverage(simulated) == {"settings": 3, "min": 0.92, "max": 0.97, "at least 0.93": 2}

@@ -126,6 +126,7 @@ def test_the_primary_comparison_pools_cells_by_question(tmp_path):
     done = script("studies/exit_pooled.py", *cells, f"--statistics={tmp_path / 'pooled.json'}")
     assert done.returncode == 0, done.stderr
     saved = json.loads((tmp_path / "pooled.json").read_text())
+    assert saved["learned_from"] == {"train": 400, "validation": 200}  # both cells' questions
     assert saved["calibration"]["rows 500+"]["pooled"]["n_pairs"] == 200 and set(saved["records"]) == {
         "A",
         "B",

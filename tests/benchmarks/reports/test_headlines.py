@@ -34,6 +34,21 @@ def test_placeholders_print_each_figure_in_its_form():
     )
 
 
+def test_a_star_path_summarises_several_figures():
+    cells = {
+        "cells": {"a": {"d": 0.012, "p": 0.01}, "b": {"d": -0.004, "p": 0.04}, "c": {"d": 0.02, "p": 0.03}}
+    }
+    template = (
+        "{{s:cells/*/d|drange}}; {{s:cells/*/d|range}}; p {{s:cells/*/p|prange}}; Holm ≤ {{s:cells/*/p|holm}}"
+    )
+    # Holm over (0.01, 0.03, 0.04): 3 x 0.01, 2 x 0.03, 1 x 0.04 kept monotone, the largest 0.06
+    assert render(template, {"s": cells}) == "−0.004 to +0.020; −0.004–0.020; p 0.010–0.040; Holm ≤ 0.060"
+    with pytest.raises(KeyError, match="summarises several figures"):
+        render("{{s:cells/a/d|drange}}", {"s": cells})
+    with pytest.raises(KeyError, match="nothing to take every entry"):
+        render("{{s:cells/a/d/*|drange}}", {"s": cells})
+
+
 @pytest.mark.parametrize(
     ("placeholder", "message"),
     [

@@ -24,6 +24,11 @@ def test_the_statistics_are_the_tables_figures_and_the_committed_ones():
             if not isinstance(by_set, dict):
                 continue
             for set_name, targets in by_set.items():
+                half = by_bound["n_layers"] // 2
+                curves = [targets[t]["within"][:half] for t in ("faithful", "reach")]
+                assert targets.pop("largest_gap_within_half") == max(
+                    abs(a - b) for a, b in zip(*curves, strict=True)
+                )
                 cells = [
                     f"{targets[t]['shorter']:.3f} · {targets[t]['within_half']:.3f}"
                     for t in ("faithful", "reach")

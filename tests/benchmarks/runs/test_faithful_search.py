@@ -14,6 +14,7 @@ from benchmarks.analysis.faithful_summary import depth_at, depth_summary
 from benchmarks.evaluator import ChainEvaluator
 from benchmarks.faithful import FaithfulEvaluator, kl_divergence
 from benchmarks.reports.faithful_report import depth_cell, reach_target_kl, reach_target_line
+from benchmarks.reports.headlines import read_statistics
 from benchmarks.reports.search_report import write_report
 from benchmarks.runs.search_run import SearchRun, run_search
 from benchmarks.tasks import TaskConfig, build_queries, load_examples
@@ -73,6 +74,9 @@ def test_faithful_records_and_their_reach_control(tmp_path, tokenizer):
     assert grid[4].startswith("| 0.01 | ") and grid[6].startswith("| 0.2 |")
     mean_at_02 = sum(depth_at(r, bound=0.2) for r in records) / 5  # the budget (15) is under 25
     assert grid[6].split("|")[2].strip().startswith(f"{mean_at_02:.2f} / ")
+    statistics = read_statistics(report)["descent"]  # the report's figures, for the README's table
+    assert statistics["depth_grid"]["bound 0.2"]["within all"]["faithful"] == pytest.approx(mean_at_02)
+    assert statistics["summary"]["faithful"]["mean"] == pytest.approx(sum(lengths) / 5)
     gold = SearchConfig(name="random", simulations=3)
     run_search(
         chain_model,
