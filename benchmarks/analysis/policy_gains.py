@@ -78,9 +78,14 @@ def policy_rows(runs: dict[str, list[dict]], *, full: str, rival: str | None = N
                 "vs_rival": compare(correct[name], correct[rival]) if rival and name != rival else None,
                 "mean_layers": float(np.mean([r["chain_length"] for r in records])),
                 "seconds_median_p90": median_p90(seconds) if timed else None,
+                "seconds_mean": float(np.mean(seconds)) if timed else None,
                 "machine": summarize_machine(records),
             }
         )
+    full_row = next(row for row in rows if row["policy"] == full)
+    for row in rows:  # time against the full chain's, meaningful where the runs shared a machine
+        both = row["seconds_mean"] is not None and full_row["seconds_mean"]
+        row["time_vs_full"] = row["seconds_mean"] / full_row["seconds_mean"] if both else None
     compared = [row for row in rows if row["vs_full"] is not None]
     for row, adjusted in zip(compared, holm([row["vs_full"].p for row in compared]), strict=True):
         row["vs_full_holm"] = adjusted

@@ -51,12 +51,13 @@ FORMS = {
     "count": lambda v: f"{int(v):,}",
     "tenths": lambda v: f"{v:.1f}",  # nats, layers where a report reads them so
     "hundredths": lambda v: f"{v:.2f}",  # mean layers, as the faithful reports print them
-    # over several figures (a '*' path): their signed range, unsigned range, p range, and the
-    # largest of their Holm-adjusted p values
+    # over several figures (a '*' path or a list): their signed range, unsigned range, p range,
+    # the largest of their Holm-adjusted p values, and the largest figure
     "drange": _several(lambda v: f"{_signed(min(v))} to {_signed(max(v))}"),
     "range": _several(lambda v: f"{min(v):.3f}–{max(v):.3f}".replace("-", "−")),
     "prange": _several(lambda v: f"{format_p(min(v))}–{format_p(max(v))}"),
     "holm": _several(lambda v: format_p(max(holm(v)))),
+    "largest": _several(lambda v: f"{max(v):.3f}"),
 }
 
 

@@ -8,10 +8,12 @@ Prompts are GSM8K questions (direct mode, the model's chat template where it has
 prompt is decoded by plain greedy decoding and by each (draft, k), interleaved in one process so
 load drifts hit every row alike; every speculative output is checked against the greedy one. The
 LM head's share of a one-token full-chain step is measured beside: skipped layers cannot save it.
+The table ends with its figures as a ``json`` block.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -97,24 +99,52 @@ def bench(args) -> str:
                 row["draft_s"] += stats.draft_seconds
                 row["same"] += tokens == expected
     greedy_rate = greedy_count / greedy_seconds
+    share = head_share(chain_model, queries[0].input_ids[:1])
+    load_after = os.getloadavg()[0]
     lines = [
         f"{loaded.name}, {len(queries)} GSM8K {args.split} prompts (direct), up to {args.max_new_tokens} new tokens, "
-        f"{args.threads} thread(s), 1-minute load {load_before:.2f} before / {os.getloadavg()[0]:.2f} after; "
-        f"LM head share of a one-token full step: {head_share(chain_model, queries[0].input_ids[:1]):.2f}",
+        f"{args.threads} thread(s), 1-minute load {load_before:.2f} before / {load_after:.2f} after; "
+        f"LM head share of a one-token full step: {share:.2f}",
         "",
         f"Plain greedy decoding: {greedy_rate:.1f} tokens/s ({greedy_count} tokens).",
         "",
         "| draft chain | layers | k | same output | acceptance | tokens per full pass | draft share of time | tokens/s | × greedy |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    figures = []
     for (text, k), row in rows.items():
         rate = row["tokens"] / row["seconds"]
-        lines.append(
-            f"| `{text}` | {len(parse_chain(text, chain_model.n_layers))} | {k} | {row['same']}/{len(queries)} | "
-            f"{row['accepted'] / max(row['drafted'], 1):.3f} | {row['tokens'] / row['rounds']:.2f} | "
-            f"{row['draft_s'] / row['seconds']:.2f} | {rate:.1f} | {rate / greedy_rate:.2f} |"
+        figures.append(
+            {
+                "draft": text,
+                "layers": len(parse_chain(text, chain_model.n_layers)),
+                "k": k,
+                "same_output": row["same"],
+                "acceptance": row["accepted"] / max(row["drafted"], 1),
+                "tokens_per_full_pass": row["tokens"] / row["rounds"],
+                "draft_share": row["draft_s"] / row["seconds"],
+                "tokens_per_s": rate,
+                "vs_greedy": rate / greedy_rate,
+            }
         )
-    return "\n".join(lines) + "\n"
+        lines.append(
+            f"| `{text}` | {figures[-1]['layers']} | {k} | {row['same']}/{len(queries)} | "
+            f"{figures[-1]['acceptance']:.3f} | {figures[-1]['tokens_per_full_pass']:.2f} | "
+            f"{figures[-1]['draft_share']:.2f} | {rate:.1f} | {rate / greedy_rate:.2f} |"
+        )
+    statistics = {
+        "model": loaded.name,
+        "prompts": len(queries),
+        "split": args.split,
+        "max_new_tokens": args.max_new_tokens,
+        "threads": args.threads,
+        "load_1m": [load_before, load_after],
+        "head_share": share,
+        "greedy": {"tokens": greedy_count, "tokens_per_s": greedy_rate},
+        "drafts": figures,
+    }
+    # the figures again as the last json block, which the README's table is rendered from
+    return "\n".join(lines) + "\n\n```json\n" + json.dumps(statistics, indent=2) + "\n```\n"
 
 
 def main() -> None:
