@@ -144,6 +144,9 @@ def matching_stages(
     def run_random(folder: Path, limit: int | None) -> None:
         search(folder, limit or count)
 
+    def run_random_shard(folder: Path, index: int, shards: int) -> None:
+        search(folder, count, index, shards)
+
     def match(folder: Path, limit: int | None) -> None:
         try:
             chosen = temperature_choice(load_records(root / "match-random"), "match-random")
@@ -151,7 +154,10 @@ def matching_stages(
             chosen = {"unmatched": str(error)}
         write_json(folder / "temperature.json", chosen)
 
+    questions = question_count(task, count)
     random_stage = Stage(
+        run_shard=run_random_shard,
+        merge=lambda shards, folder: merge_records(shards, folder, questions),
         name="match-random",
         settings={
             "kind": "random chains to match the temperature to",
@@ -162,7 +168,7 @@ def matching_stages(
             "seed": settings.seed,
         },
         run=run_random,
-        questions=question_count(task, count),
+        questions=questions,
     )
     temperature_stage = Stage(
         name="temperature", settings={"kind": "matched temperature"}, run=match, needs=("match-random",)

@@ -153,7 +153,7 @@ def test_a_hub_model_offline_fails_before_work_with_what_to_do(tmp_path):
 def test_shards_over_two_workers_merge_to_the_records_of_one(audited, tiny_checkpoint, tmp_path):
     root, _ = audited
     only = [
-        "audit.searches=[mcts]",
+        "audit.searches=[mcts,sample_matched]",
         "audit.faithful=false",
         "audit.static_race=false",
         "audit.calibration=false",
@@ -168,7 +168,7 @@ def test_shards_over_two_workers_merge_to_the_records_of_one(audited, tiny_check
         f"hydra.run.dir={tmp_path}",
     )
     assert done.returncode == 0, done.stderr
-    for stage in ("search-mcts", "exits-test"):
+    for stage in ("search-mcts", "match-random", "exits-test"):
         assert (tmp_path / stage / "shard1" / "results.jsonl").is_file()
         one = {json.loads(line)["id"]: json.loads(line) for line in (root / stage / "results.jsonl").open()}
         two = {
@@ -177,7 +177,7 @@ def test_shards_over_two_workers_merge_to_the_records_of_one(audited, tiny_check
         assert one.keys() == two.keys()
         keys = (
             ("best_chain", "placebo_best_chain", "predictions")
-            if stage.startswith("search")
+            if stage.startswith("search") or stage == "match-random"
             else ("exit_scores",)
         )
         for question, record in one.items():
