@@ -11,7 +11,8 @@ scripts/evaluate.py runs (a run directory, or its results.jsonl, .jsonl.gz), pai
 every run answered, printed for those rows and again for rows 500 and later of the split (the rows
 never used in development), each with its own Holm; ``--whole-only`` prints the first alone.
 ``headline``: the README's headline table rendered from docs/results/headlines/ (its template and
-the statistics files it names), checked against or written into the README.
+the statistics files it names), checked against or written into the README; ``index``: the results
+index (docs/results/README.md) rendered the same way from docs/results/headlines/index.md.
 ``cascade``: a draft policy's answer where its choice margin reaches a level, else the full chain's
 (both evaluate.py runs on the same questions; no answer key), then the draft's agreement by the
 full chain's own margin.
@@ -80,6 +81,22 @@ def headline(args: argparse.Namespace) -> str:
     return table + "\n"
 
 
+def index(args: argparse.Namespace) -> str:
+    """The results index (docs/results/README.md) rendered from its template (``index.md`` beside
+    the headline table's) and the same statistics files; ``--check`` and ``--write`` as for the
+    headline table, on the whole file."""
+    template, sources = load_sources(args.folder, "index.md")
+    text = render(template, sources)
+    if args.write:
+        args.write.write_text(text)
+    elif args.check and args.check.read_text() != text:
+        raise ValueError(
+            f"{args.check} differs from the index rendered from {args.folder}/index.md: run scripts/tables.py "
+            f"index --write {args.check} (and edit the template, not the index)"
+        )
+    return text
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     tables = main.add_subparsers(dest="table", required=True)
@@ -107,12 +124,18 @@ def parser() -> argparse.ArgumentParser:
         "--check", type=Path, default=None, help="fail unless this README holds the rendered table"
     )
     fourth.add_argument("--write", type=Path, default=None, help="write the rendered table into this README")
-    for table in (first, second, third, fourth):
+    fifth = tables.add_parser("index", help="the results index (docs/results/README.md) from its template")
+    fifth.add_argument(
+        "--folder", type=Path, default=Path("docs/results/headlines"), help="template and sources"
+    )
+    fifth.add_argument("--check", type=Path, default=None, help="fail unless this file is the rendered index")
+    fifth.add_argument("--write", type=Path, default=None, help="write the rendered index to this file")
+    for table in (first, second, third, fourth, fifth):
         table.add_argument("--out", type=Path, default=None, help="also write the table to this file")
     return main
 
 
-TABLES = {"accuracy": accuracy, "policy": policy, "cascade": cascade, "headline": headline}
+TABLES = {"accuracy": accuracy, "policy": policy, "cascade": cascade, "headline": headline, "index": index}
 
 
 def run() -> None:

@@ -226,6 +226,7 @@ def write_faithful_report(records_by_run: dict[str, list[dict]], output_dir: Pat
         name: {
             "summary": summarize_faithful(records),
             "reach_target_kl": reach_target_distance(records),
+            "faithful_minus_reach": reach_comparison(records),
             "depth_grid": depth_grid(records),
         }
         for name, records in records_by_run.items()

@@ -49,8 +49,9 @@ FORMS = {
     "dci": lambda v: _interval(v, signed=True),
     "p": lambda v: format_p(v),
     "count": lambda v: f"{int(v):,}",
-    "tenths": lambda v: f"{v:.1f}",  # nats, layers where a report reads them so
-    "hundredths": lambda v: f"{v:.2f}",  # mean layers, as the faithful reports print them
+    "tenths": lambda v: f"{v:.1f}".replace("-", "−"),  # nats, layers where a report reads them so
+    "hundredths": lambda v: f"{v:.2f}".replace("-", "−"),  # mean layers, as the faithful reports print them
+    "hci": lambda v: "({:.2f}–{:.2f})".format(*v).replace("-", "−"),  # an interval of mean layers
     # over several figures (a '*' path or a list): their signed range, unsigned range, p range,
     # the largest of their Holm-adjusted p values, and the largest figure
     "drange": _several(lambda v: f"{_signed(min(v))} to {_signed(max(v))}"),
@@ -117,9 +118,10 @@ def read_statistics(file: Path) -> dict:
     return json.loads(blocks[-1])
 
 
-def load_sources(folder: Path) -> tuple[str, dict[str, dict]]:
-    """The template and its statistics files (``sources.json``: short name -> path from the
-    repository root, which is the folder's grandparent's parent)."""
+def load_sources(folder: Path, template: str = "table.md") -> tuple[str, dict[str, dict]]:
+    """A template of the folder (the README's table, or ``index.md``: the results index) and the
+    statistics files (``sources.json``: short name -> path from the repository root, which is the
+    folder's grandparent's parent)."""
     root = folder.resolve().parents[2]
     manifest = json.loads((folder / "sources.json").read_text())
     sources = {}
@@ -128,7 +130,7 @@ def load_sources(folder: Path) -> tuple[str, dict[str, dict]]:
         if not file.is_file():
             raise FileNotFoundError(f"statistics file {path} (source {name!r}) not found")
         sources[name] = read_statistics(file)
-    return (folder / "table.md").read_text(), sources
+    return (folder / template).read_text(), sources
 
 
 def readme_block(readme: str) -> str:

@@ -75,6 +75,11 @@ def test_the_readme_holds_the_table_rendered_from_the_committed_statistics():
     assert readme_block((ROOT / "README.md").read_text()) == render(template, sources).strip("\n")
 
 
+def test_the_results_index_is_its_template_rendered_from_the_committed_statistics():
+    template, sources = load_sources(ROOT / "docs/results/headlines", "index.md")
+    assert (ROOT / "docs/results/README.md").read_text() == render(template, sources)
+
+
 @pytest.mark.slow
 def test_a_statistics_file_is_recomputed_from_its_records(tmp_path):
     """The field methods' SmolLM2 ARC-Easy test figures, refit from the committed records."""
