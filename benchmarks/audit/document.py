@@ -1,18 +1,23 @@
-"""``audit.md``: what the audit's stages found, from their records: the searches beside their
-placebo twins, random chains and the model's own tries (the search report), the full chain and the
-calibration on test, whole split and rows 500+, and the seconds and machine of every stage."""
+"""``audit.md``: what the audit's stages found, from their records: a headline table in the README's
+form (rendered from the statistics the stages wrote, by the README's renderer), the searches beside
+their placebo twins, random chains and the model's own tries (the search report), the full chain
+and the calibration on test, whole split and rows 500+, and the seconds and machine of every
+stage."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from benchmarks.analysis.policy_gains import sliced_rows, sliced_statistics
+from benchmarks.audit.headline import headline_lines
 from benchmarks.audit.settings import AuditSettings
 from benchmarks.audit.stages import SKIPPED_FILE, STAGE_FILE, Stage
 from benchmarks.machine import machine_state
+from benchmarks.reports.headlines import read_statistics
 from benchmarks.reports.policy_table import sliced_markdown
 from benchmarks.reports.search_report import write_report
-from benchmarks.results import load_records
+from benchmarks.results import load_records, write_json
 
 QUICK_CAVEAT = (
     "A first look: a few dozen test questions give intervals about ±15 points wide; "
@@ -62,9 +67,10 @@ def faithful_section(root: Path) -> list[str]:
     ]
 
 
-def policy_section(root: Path) -> list[str]:
+def policy_runs(root: Path) -> dict[str, list[dict]]:
+    """The label-free policies' test records beside the full chain's (none before the calibration)."""
     if not (root / "calibration" / "test").is_dir():
-        return []
+        return {}
     runs = {
         "full chain": load_records(root / "full-test"),
         "calibration": load_records(root / "calibration" / "test"),
@@ -73,6 +79,12 @@ def policy_section(root: Path) -> list[str]:
         runs["static chain"] = load_records(root / "static-test")
     if (root / "router-test" / "results.jsonl").is_file():
         runs["router"] = load_records(root / "router-test")
+    return runs
+
+
+def policy_section(runs: dict[str, list[dict]]) -> list[str]:
+    if not runs:
+        return []
     return [
         "## Label-free policies on test (learned on train, chosen on validation)",
         "",
@@ -99,8 +111,28 @@ def field_methods_section(root: Path) -> list[str]:
     ]
 
 
+def headline_sources(root: Path, policies: dict[str, list[dict]]) -> dict[str, dict]:
+    """The statistics a headline row reads, written into ``statistics/`` where computed here: the
+    search report's summaries, the policies' and the field methods' sliced statistics."""
+    sources = {}
+    if (root / "report" / "report.md").is_file():
+        sources["search"] = read_statistics(root / "report" / "report.md")
+    if policies:
+        sources["policies"] = sliced_statistics(
+            sliced_rows(policies, full="full chain", rival="calibration" if len(policies) > 2 else None)
+        )
+        (root / "statistics").mkdir(exist_ok=True)
+        write_json(root / "statistics" / "policies.json", sources["policies"])
+    if (root / "field-methods" / "statistics.json").is_file():
+        sources["field"] = json.loads((root / "field-methods" / "statistics.json").read_text())
+    return sources
+
+
 def write_audit(settings: AuditSettings, stages: list[Stage], root: Path, *, model: str) -> Path:
     machine = machine_state()
+    searches = search_section(stages, root)  # writes the search report its headline rows read
+    policies = policy_runs(root)
+    headline = headline_lines(headline_sources(root, policies))
     counts = ", ".join(f"{split} {n if n is not None else 'all'}" for split, n in settings.questions.items())
     lines = [
         f"# Audit: {model} on {settings.task.benchmark} ({settings.preset})",
@@ -110,13 +142,14 @@ def write_audit(settings: AuditSettings, stages: list[Stage], root: Path, *, mod
         "shows them beside the whole split where the run reaches them.",
         "",
         *([QUICK_CAVEAT, ""] if settings.preset == "quick" else []),
+        *(["## Headline", "", *headline, ""] if headline else []),
         *stage_lines(stages, root),
         "",
-        *search_section(stages, root),
+        *searches,
         "",
         *faithful_section(root),
         "",
-        *policy_section(root),
+        *policy_section(policies),
         "",
         *field_methods_section(root),
     ]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from benchmarks.analysis.policy_gains import sliced_rows, sliced_statistics
 from benchmarks.audit.settings import SPLITS, AuditSettings
 from benchmarks.audit.shards import merge_records
 from benchmarks.audit.stages import SKIPPED_FILE, Stage
@@ -350,6 +351,8 @@ def field_methods_stage(root: Path) -> Stage:
         (folder / "table.md").write_text(
             sliced_markdown(answers, full="full chain", rival="calibration") + recording_cost(test)
         )
+        sliced = sliced_rows(answers, full="full chain", rival="calibration")
+        write_json(folder / "statistics.json", sliced_statistics(sliced))  # audit.md's headline reads it
 
     return Stage(
         name="field-methods",

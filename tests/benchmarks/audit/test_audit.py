@@ -80,6 +80,17 @@ def test_the_audit_plans_runs_every_stage_and_writes_its_document(audited):
     assert (root / "calibration" / "calibration.safetensors").is_file()
     assert "## Faithful depth (no answer key) beside its reach control" in audit
     assert "## The field's depth methods" in audit and "| exit calibration | 6 |" in audit
+    # the headline table, rendered from the statistics the stages wrote
+    from benchmarks.reports.headlines import read_statistics
+
+    mcts = read_statistics(root / "report" / "report.md")["mcts"]["placebo"]
+    row = next(line for line in audit.splitlines() if line.startswith("| Does `mcts` correct for real? |"))
+    assert f"genuine {mcts['genuine_correction']:.3f}" in row and "runner-up in one try:" in row
+    policies = json.loads((root / "statistics" / "policies.json").read_text())["all rows"]
+    row = next(line for line in audit.splitlines() if line.startswith("| Does the label-free router"))
+    assert f"{policies['router']['vs_full']['difference']:+.3f}".replace("-", "−") in row
+    assert audit.index("## Headline") < audit.index("## Searches")
+    assert "| Does any layer know what the final layer does not? | 6 test questions |" in audit
     train_exits = (root / "exits-train" / "results.jsonl").read_text().splitlines()
     assert len(train_exits) == 12 and "dola_scores" not in train_exits[0]
     # sample_matched draws at the temperature matched on validation's random chains; where none
