@@ -39,7 +39,8 @@ def run() -> None:
     args = parser().parse_args()
     try:
         checkpoint = local_checkpoint(args.model)
-        chain = chosen_chain(args, args.model, read_config(checkpoint).num_hidden_layers)
+        # the resolved checkpoint, not the spec: a GGUF is hashed to find its conversion once, not twice
+        chain = chosen_chain(args, str(checkpoint), read_config(checkpoint).num_hidden_layers)
         written = write_mergekit_recipe(checkpoint, chain, args.out, dtype=args.dtype)
     except (FileNotFoundError, ValueError, KeyError, OSError) as error:
         raise SystemExit(f"error: {error.args[0] if isinstance(error, KeyError) else error}") from None

@@ -118,3 +118,38 @@ def test_the_script_writes_a_recipe_and_refuses_what_it_cannot(tmp_path):
     )
     assert missing.returncode != 0 and "not found" in one_line_error(missing.stderr)
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_a_static_policy_becomes_its_recipe_and_another_models_policy_is_refused(tmp_path):
+    from cola import load_model
+    from cola.chainfile import weights_fingerprint
+    from cola.policy import StaticChain, save_policy
+    from tests.benchmarks.runs.test_search_run import one_line_error, script
+
+    source, other = tmp_path / "llama", tmp_path / "other"
+    save_materialized(build_tiny_model("llama"), tiny_tokenizer(), (0, 1, 2, 3), source)
+    save_materialized(build_tiny_model("llama", seed=1), tiny_tokenizer(), (0, 1, 2, 3), other)
+    policy = tmp_path / "pruned.safetensors"
+    fingerprint = weights_fingerprint(load_model(str(source)).model)
+    save_policy(StaticChain((0, 1, 3)), policy, fingerprint=fingerprint, n_layers=4, trained_toward="gold")
+    done = script(
+        "export_mergekit.py",
+        "--model",
+        str(source),
+        "--policy",
+        str(policy),
+        "--out",
+        str(tmp_path / "p.yaml"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert stacked(yaml.safe_load((tmp_path / "p.yaml").read_text())) == [0, 1, 3]
+    refused = script(
+        "export_mergekit.py",
+        "--model",
+        str(other),
+        "--policy",
+        str(policy),
+        "--out",
+        str(tmp_path / "q.yaml"),
+    )
+    assert refused.returncode != 0 and "weights" in one_line_error(refused.stderr)
