@@ -67,19 +67,23 @@ def faithful_section(root: Path) -> list[str]:
     ]
 
 
+POLICY_FOLDERS = {  # each label-free policy's test records, in the audit's run folder
+    "full chain": "full-test",
+    "calibration": "calibration/test",
+    "static chain": "static-test",
+    "router": "router-test",
+}
+
+
 def policy_runs(root: Path) -> dict[str, list[dict]]:
     """The label-free policies' test records beside the full chain's (none before the calibration)."""
     if not (root / "calibration" / "test").is_dir():
         return {}
-    runs = {
-        "full chain": load_records(root / "full-test"),
-        "calibration": load_records(root / "calibration" / "test"),
+    return {
+        name: load_records(root / folder)
+        for name, folder in POLICY_FOLDERS.items()
+        if (root / folder / "results.jsonl").is_file()
     }
-    if (root / "static-test" / "results.jsonl").is_file():
-        runs["static chain"] = load_records(root / "static-test")
-    if (root / "router-test" / "results.jsonl").is_file():
-        runs["router"] = load_records(root / "router-test")
-    return runs
 
 
 def policy_section(runs: dict[str, list[dict]]) -> list[str]:
@@ -122,7 +126,8 @@ def headline_sources(root: Path, policies: dict[str, list[dict]]) -> dict[str, d
             sliced_rows(policies, full="full chain", rival="calibration" if len(policies) > 2 else None)
         )
         (root / "statistics").mkdir(exist_ok=True)
-        write_json(root / "statistics" / "policies.json", sources["policies"])
+        records = {"records": {name: POLICY_FOLDERS[name] for name in policies}}  # within the run folder
+        write_json(root / "statistics" / "policies.json", sources["policies"] | records)
     if (root / "field-methods" / "statistics.json").is_file():
         sources["field"] = json.loads((root / "field-methods" / "statistics.json").read_text())
     return sources

@@ -12,7 +12,7 @@ HEADER = [
     "|---|---|---|---|---|---|",
 ]
 OWN_TRIES = ("rank", "sample", "sample_matched")
-SLICES = {"all rows": "all test questions", "rows 500+": "rows 500+"}
+SLICES = {"all rows": "the audit's test questions", "rows 500+": "rows 500+"}
 
 
 def _genuine(search: str) -> str:
@@ -40,8 +40,9 @@ def search_rows(searches: dict) -> list[str]:
             continue
         summary = f"search:{name}"
         rows.append(
-            f"| Does `{name}` correct for real? | {{{{{summary}/n_originally_wrong|count}}}} wrong of "
-            f"{{{{{summary}/n|count}}}} questions, {{{{{summary}/mean_evaluations|tenths}}}} evaluations a question | "
+            f"| Does `{name}` correct for real? | {{{{{summary}/placebo/n_placebo_pairs|count}}}} wrong questions "
+            f"with a placebo, of {{{{{summary}/n|count}}}}; {{{{{summary}/mean_evaluations|tenths}}}} evaluations "
+            "used a question (mean) | "
             f"{_genuine(name)} | {random} | gold {{{{{summary}/placebo/paired_correction_rate}}}} vs placebo "
             f"{{{{{summary}/placebo/placebo_correction_rate}}}} | {_own_tries(searches)} |"
         )
@@ -80,10 +81,18 @@ def field_rows(field: dict) -> list[str]:
 
 
 def headline_lines(sources: dict[str, dict]) -> list[str]:
-    """The rendered table (empty where no stage wrote what a row reads)."""
+    """The rendered table (empty where no stage wrote what a row reads); a row whose figures its
+    stages did not write (a search run without its placebo twin) is left out with the reason, so a
+    finished audit's document is never lost to one row."""
     rows = [
         *search_rows(sources.get("search", {})),
         *policy_rows(sources.get("policies", {})),
         *field_rows(sources.get("field", {})),
     ]
-    return [*HEADER, *(render(row, sources) for row in rows)] if rows else []
+    rendered, missing = [], []
+    for row in rows:
+        try:
+            rendered.append(render(row, sources))
+        except KeyError as error:
+            missing.append(f"- a row left out: {error.args[0]}")
+    return [*HEADER, *rendered, *([""] + missing if missing else [])] if rendered or missing else []

@@ -19,12 +19,24 @@ END = "<!-- end of headline table -->"
 
 
 def _interval(value: list[float], signed: bool) -> str:
-    low, high = value
+    low, high = _pair(value)
     return (
-        f"({low:+.3f}–{high:+.3f})".replace("+-", "−").replace("-", "−")
+        f"({low:+.3f}–{high:+.3f})".replace("-", "−")
         if signed
         else f"({low:.3f}–{high:.3f})".replace("-", "−")
     )
+
+
+def _whole(value) -> int:
+    if float(value) != int(value):
+        raise ValueError(f"a count must be a whole number, not {value!r}")
+    return int(value)
+
+
+def _pair(value) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"an interval is two numbers, not {value!r}")
+    return value[0], value[1]
 
 
 def _signed(value: float) -> str:
@@ -48,17 +60,17 @@ FORMS = {
     "ci": lambda v: _interval(v, signed=False),
     "dci": lambda v: _interval(v, signed=True),
     "p": lambda v: format_p(v),
-    "count": lambda v: f"{int(v):,}",
+    "count": lambda v: f"{_whole(v):,}",
     "tenths": lambda v: f"{v:.1f}".replace("-", "−"),  # nats, layers where a report reads them so
     "hundredths": lambda v: f"{v:.2f}".replace("-", "−"),  # mean layers, as the faithful reports print them
-    "hci": lambda v: "({:.2f}–{:.2f})".format(*v).replace("-", "−"),  # an interval of mean layers
+    "hci": lambda v: "({:.2f}–{:.2f})".format(*_pair(v)).replace("-", "−"),  # an interval of mean layers
     # over several figures (a '*' path or a list): their signed range, unsigned range, p range,
     # the largest of their Holm-adjusted p values, and the largest figure
     "drange": _several(lambda v: f"{_signed(min(v))} to {_signed(max(v))}"),
     "range": _several(lambda v: f"{min(v):.3f}–{max(v):.3f}".replace("-", "−")),
     "prange": _several(lambda v: f"{format_p(min(v))}–{format_p(max(v))}"),
     "holm": _several(lambda v: format_p(max(holm(v)))),
-    "largest": _several(lambda v: f"{max(v):.3f}"),
+    "largest": _several(lambda v: f"{max(v):.3f}".replace("-", "−")),
 }
 
 
@@ -98,10 +110,15 @@ def render(template: str, sources: dict[str, dict]) -> str:
             raise KeyError(f"placeholder {match.group(0)!r}: no form {form!r}; choose from {sorted(FORMS)}")
         try:
             return FORMS[form](lookup(sources[source], path))
-        except KeyError as error:
-            raise KeyError(f"placeholder {match.group(0)!r}: {error.args[0]}") from None
+        except (KeyError, IndexError, ValueError, TypeError) as error:  # a path or a form that misses
+            reason = error.args[0] if error.args else type(error).__name__
+            raise KeyError(f"placeholder {match.group(0)!r} (form {form}): {reason}") from None
 
-    return PLACEHOLDER.sub(figure, template)
+    rendered = PLACEHOLDER.sub(figure, template)
+    if "{{" in rendered or "}}" in rendered:  # a malformed placeholder would pass as text
+        line = next(line for line in rendered.splitlines() if "{{" in line or "}}" in line)
+        raise KeyError(f"a placeholder the renderer cannot read is left in: {line.strip()[:200]!r}")
+    return rendered
 
 
 REPORT_STATISTICS = re.compile(r"```json\n(.*?)```", flags=re.DOTALL)

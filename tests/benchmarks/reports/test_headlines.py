@@ -55,6 +55,10 @@ def test_a_star_path_summarises_several_figures():
         ("{{nope:n}}", "names no statistics file"),
         ("{{fm:all rows/missing}}", "no 'missing' on the path"),
         ("{{fm:n|fancy}}", "no form 'fancy'"),
+        ("{{fm:all rows/exit calibration/vs_rival/interval/5}}", "interval/5"),
+        ("{{fm:all rows/exit calibration/accuracy|count}}", "whole number"),
+        ("{{fm:all rows/exit calibration/accuracy|dci}}", "two numbers"),
+        ("{{fm:n|d-ci}}", "cannot read"),
     ],
 )
 def test_a_placeholder_that_names_nothing_is_an_error(placeholder, message):
