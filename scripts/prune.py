@@ -36,7 +36,11 @@ def parser() -> argparse.ArgumentParser:
         "--texts", type=int, default=200, help="unlabelled training questions read (default 200)"
     )
     options.add_argument("--benchmark", default="arc_easy", choices=["arc_easy", "arc_challenge"])
-    options.add_argument("--prior", default=None, help="the edit prior whose keep rates keep_rate reads")
+    options.add_argument(
+        "--prior",
+        default=None,
+        help="keep_rate's single-skip keep rates: an edit prior with keep rates or a static race's path.json",
+    )
     options.add_argument("--threads", type=int, default=1)
     return options
 
@@ -44,7 +48,9 @@ def parser() -> argparse.ArgumentParser:
 @exit_on_user_error
 def main(args: argparse.Namespace) -> None:
     if args.rule == "keep_rate" and args.prior is None:
-        raise ValueError("--rule keep_rate reads a prior's keep rates: give --prior")
+        raise ValueError(
+            "--rule keep_rate reads single-skip keep rates: give --prior (an edit prior or a static race's path.json)"
+        )
     set_threads(args.threads)
     loaded, chain_model = open_model(spec=args.model)
     stats = None

@@ -7,7 +7,9 @@ unlabelled training questions (no answer is shown or read); reverse order reads 
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -40,6 +42,22 @@ def measure_layers(
     return stats
 
 
+def single_skip_keep_rates(path: str, n_layers: int) -> dict[tuple, float]:
+    """``("skip", layer, 1) -> keep rate`` from an edit prior with keep rates (a validation scan) or
+    from a static race's ``path.json`` (its screen of single skips on training questions: the share
+    whose answer each skip kept, read without the answer key)."""
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"keep-rate file not found: {path}")
+    found = json.loads(file.read_text())
+    if "single_keep_rates" not in found:
+        return load_keep_prior(path, n_layers)
+    rates = found["single_keep_rates"]
+    if len(rates) != n_layers:
+        raise ValueError(f"{path} screens {len(rates)} layers; the model has {n_layers}")
+    return {("skip", layer, 1): float(rate) for layer, rate in enumerate(rates)}
+
+
 def removed_layers(
     rule: str, n: int, n_layers: int, *, stats: LayerStats | None = None, prior_file: str | None = None
 ) -> list[int]:
@@ -55,6 +73,9 @@ def removed_layers(
         return closest_block(stats.angular_distance(n).tolist(), n)
     if rule == "keep_rate":
         if prior_file is None:
-            raise ValueError("the keep_rate rule reads a prior's keep rates: give its file")
-        return sorted(keep_order(load_keep_prior(prior_file, n_layers), n_layers)[:n])
+            raise ValueError(
+                "the keep_rate rule reads single-skip keep rates: give an edit prior with keep rates "
+                "or a static race's path.json"
+            )
+        return sorted(keep_order(single_skip_keep_rates(prior_file, n_layers), n_layers)[:n])
     return reverse_order(n_layers, n, keep_final=rule == "reverse_keep_final")

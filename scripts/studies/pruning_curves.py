@@ -149,7 +149,11 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 4, 8])
     options.add_argument("--draws", type=int, default=40)
     options.add_argument("--texts", type=int, default=200)
-    options.add_argument("--prior", default=None, help="an edit prior with keep rates (the keep_rate rule)")
+    options.add_argument(
+        "--prior",
+        default=None,
+        help="the keep_rate rule's single-skip keep rates: an edit prior with keep rates or a static race's path.json",
+    )
     options.add_argument("--limit", type=int, default=None)
     options.add_argument("--shard", type=shard_argument, default=(0, 1), help="INDEX/COUNT")
     options.add_argument("--threads", type=int, default=1)

@@ -25,10 +25,21 @@ def test_rules_that_read_nothing(rule, expected):
 def test_text_rules_need_statistics_and_keep_rate_a_prior():
     with pytest.raises(ValueError, match="the angular rule reads layer statistics"):
         removed_layers("angular", 2, 4)
-    with pytest.raises(ValueError, match="keep_rate rule reads a prior's keep rates"):
+    with pytest.raises(ValueError, match="keep_rate rule reads single-skip keep rates"):
         removed_layers("keep_rate", 2, 4)
     with pytest.raises(ValueError, match="unknown pruning rule 'magnitude'"):
         removed_layers("magnitude", 2, 4, stats=LayerStats(4, [2]))
+
+
+def test_keep_rate_reads_a_static_races_single_skip_screen(tmp_path):
+    path = tmp_path / "path.json"
+    path.write_text(json.dumps({"single_keep_rates": [0.2, 0.9, 0.9, 0.5]}))
+    assert removed_layers("keep_rate", 2, 4, prior_file=str(path)) == [1, 2]  # ties: the lower first
+    assert removed_layers("keep_rate", 3, 4, prior_file=str(path)) == [1, 2, 3]
+    with pytest.raises(ValueError, match="screens 4 layers; the model has 5"):
+        removed_layers("keep_rate", 2, 5, prior_file=str(path))
+    with pytest.raises(FileNotFoundError, match="keep-rate file not found"):
+        removed_layers("keep_rate", 2, 4, prior_file=str(tmp_path / "nowhere.json"))
 
 
 @pytest.mark.parametrize("rule", ["block_influence", "angular"])
