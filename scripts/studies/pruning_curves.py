@@ -8,7 +8,11 @@ Rules (scripts/prune.py): Block Influence and angular distance measured on the c
 ``--texts`` unlabelled ARC training questions, reverse order, reverse keeping the last layer, and
 the prior's keep-rate order. Controls: ``--draws`` random removals per size of each form (any n
 layers; a block of n; n layers other than the last). Writes results.jsonl (each chain's choice
-scores per question), then table.md and curves.png once every shard is done.
+scores per question), then table.md and curves.png; a run made in shards (``--shard 0/2`` and
+``1/2`` into two folders) is tabled from its shards' folders without a forward pass:
+
+    python scripts/studies/pruning_curves.py --model smollm2 --out outputs/pruning/smollm2 \
+        --table outputs/pruning/smollm2-shard0 outputs/pruning/smollm2-shard1
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.analysis.pruning_curves import accuracy_and_agreement, random_band
+from benchmarks.analysis.search_summary import merged_settings
 from benchmarks.learners.pruning import measure_layers, removed_layers
+from benchmarks.results import ResultsLog, claim_run_dir, load_records
 from benchmarks.runs.chain_sets import run_chain_list
 from benchmarks.runs.session import exit_on_user_error, open_model, set_threads, shard_argument
 from benchmarks.tasks import TaskConfig
@@ -103,8 +109,38 @@ def plot(records: list[dict], sizes: list[int], draws: int, names: list[str], ou
     figure.savefig(out, dpi=120)
 
 
+def write_curves(
+    records: list[dict], sizes: list[int], draws: int, names: list[str], out: Path, title: str
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "table.md").write_text(table(records, sizes, draws, names))
+    plot(records, sizes, draws, names, out / "curves.png", title)
+    print((out / "table.md").read_text())
+
+
+def shards_table(shard_dirs: list[Path], out: Path, model: str) -> None:
+    """The table and plot of a run made in shards, from their records (checked to be one run),
+    merged into ``out`` as one run."""
+    settings = merged_settings(shard_dirs)
+    names = [name for name in settings["chains"] if name != "full"]
+    claim_run_dir(out, settings)  # the merged run, which pruning_test.py --validation reads
+    merged = ResultsLog(out / "results.jsonl")
+    for record in (record for shard in shard_dirs for record in load_records(shard)):
+        if record["id"] not in merged:
+            merged.append(record)
+    records = merged.records
+    rules = [name for name in names if not name.startswith("random")]
+    sizes = sorted({int(name.rsplit("-", 1)[1]) for name in rules})
+    draws = 1 + max(int(name.rsplit("-", 1)[1]) for name in names if name.startswith("random"))
+    task = settings["task"]
+    write_curves(records, sizes, draws, names, out, f"{model} · {task['benchmark']} {task['split']}")
+
+
 @exit_on_user_error
 def main(args: argparse.Namespace) -> None:
+    if args.table:
+        shards_table(args.table, args.out, args.model)
+        return
     set_threads(args.threads)
     loaded, chain_model = open_model(spec=args.model)
     task = TaskConfig(benchmark=args.benchmark, split=args.split, mode="loglikelihood")
@@ -126,16 +162,14 @@ def main(args: argparse.Namespace) -> None:
     )
     print(f"{len(records)} questions scored under {len(chains) + 1} chains -> {args.out}")
     if args.shard == (0, 1):
-        (args.out / "table.md").write_text(table(records, args.sizes, args.draws, list(chains)))
-        plot(
+        write_curves(
             records,
             args.sizes,
             args.draws,
             list(chains),
-            args.out / "curves.png",
+            args.out,
             f"{loaded.name} · {task.benchmark} {task.split}",
         )
-        print((args.out / "table.md").read_text())
 
 
 def parser() -> argparse.ArgumentParser:
@@ -158,6 +192,14 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--shard", type=shard_argument, default=(0, 1), help="INDEX/COUNT")
     options.add_argument("--threads", type=int, default=1)
     options.add_argument("--progress", action="store_true")
+    options.add_argument(
+        "--table",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="SHARD_DIR",
+        help="no forward pass: the table and plot of a run made in shards, from their folders, into --out",
+    )
     return options
 
 

@@ -102,6 +102,21 @@ def test_pruning_curves_score_every_rule_beside_its_random_removals(tmp_path, ti
         and table.count("| random, block |") == 2
         and (out / "curves.png").is_file()
     )
+    for index in (0, 1):  # the same run in two shards, tabled from their folders
+        shard = script(
+            "studies/pruning_curves.py", *args, "--shard", f"{index}/2", "--out", str(tmp_path / f"s{index}")
+        )
+        assert shard.returncode == 0, shard.stderr
+    tabled = script(
+        "studies/pruning_curves.py",
+        "--out",
+        str(tmp_path / "merged"),
+        "--table",
+        str(tmp_path / "s0"),
+        str(tmp_path / "s1"),
+    )
+    assert tabled.returncode == 0, tabled.stderr
+    assert (tmp_path / "merged" / "table.md").read_text() == table
     again = script("studies/pruning_curves.py", *args, "--out", str(out))  # resumes: nothing left to score
     assert again.returncode == 0 and (out / "results.jsonl").read_text().count("\n") == 4
     test_split = script("studies/pruning_curves.py", *args, "--split", "test", "--out", str(tmp_path / "t"))
