@@ -60,6 +60,8 @@ FORMS = {
     "ci": lambda v: _interval(v, signed=False),
     "dci": lambda v: _interval(v, signed=True),
     "p": lambda v: format_p(v),
+    # a p from 10,000 question sign flips or resamples (the pooled figures'), at that resolution
+    "p10000": lambda v: format_p(v, 10_000),
     "count": lambda v: f"{_whole(v):,}",
     "tenths": lambda v: f"{v:.1f}".replace("-", "−"),  # nats, layers where a report reads them so
     "hundredths": lambda v: f"{v:.2f}".replace("-", "−"),  # mean layers, as the faithful reports print them
