@@ -18,7 +18,7 @@ from benchmarks.learners.calibration import calibrated_record, choice_data, fit_
 from benchmarks.learners.exit_calibration import field_method_answers
 from benchmarks.learners.matched_temperature import temperature_choice
 from benchmarks.learners.static_chain import StaticChainStudy, learn_static_chain_policy
-from benchmarks.reports.policy_table import recording_cost, sliced_markdown
+from benchmarks.reports.policy_table import recording_cost, rows_markdown
 from benchmarks.results import load_records, recorded_path, write_derived_run, write_json
 from benchmarks.runs.evaluate import RunInfo, evaluate
 from benchmarks.runs.exit_run import ExitRun, run_exits
@@ -348,10 +348,10 @@ def field_methods_stage(root: Path) -> Stage:
     def run(folder: Path, limit: int | None) -> None:
         train, validation, test = (load_records(root / f"exits-{split}") for split in SPLITS)
         answers = field_method_answers(train, validation, test)
-        (folder / "table.md").write_text(
-            sliced_markdown(answers, full="full chain", rival="calibration") + recording_cost(test)
-        )
         sliced = sliced_rows(answers, full="full chain", rival="calibration")
+        (folder / "table.md").write_text(
+            rows_markdown(sliced, full="full chain", rival="calibration") + recording_cost(test)
+        )
         write_json(folder / "statistics.json", sliced_statistics(sliced))  # audit.md's headline reads it
 
     return Stage(

@@ -49,7 +49,11 @@ def policy_markdown(rows: list[dict], *, full: str, rival: str | None) -> str:
 
 def sliced_markdown(runs: dict[str, list[dict]], *, full: str, rival: str | None) -> str:
     """The table on every row the runs share and again on rows 500 and later, each with its own Holm."""
-    sliced = sliced_rows(runs, full=full, rival=rival)
+    return rows_markdown(sliced_rows(runs, full=full, rival=rival), full=full, rival=rival)
+
+
+def rows_markdown(sliced: dict[str, list[dict]], *, full: str, rival: str | None) -> str:
+    """:func:`sliced_markdown` from rows already computed (their statistics written beside)."""
     return "\n".join(
         f"**{name}**\n\n" + policy_markdown(rows, full=full, rival=rival) for name, rows in sliced.items()
     )
