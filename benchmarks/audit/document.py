@@ -15,7 +15,7 @@ from benchmarks.audit.settings import AuditSettings
 from benchmarks.audit.stages import SKIPPED_FILE, STAGE_FILE, Stage
 from benchmarks.machine import machine_state
 from benchmarks.reports.headlines import read_statistics
-from benchmarks.reports.policy_table import sliced_markdown
+from benchmarks.reports.policy_table import rows_markdown
 from benchmarks.reports.search_report import write_report
 from benchmarks.results import load_records, write_json
 
@@ -86,7 +86,11 @@ def policy_runs(root: Path) -> dict[str, list[dict]]:
     }
 
 
-def policy_section(runs: dict[str, list[dict]]) -> list[str]:
+def policy_rival(runs: dict[str, list[dict]]) -> str | None:
+    return "calibration" if len(runs) > 2 else None
+
+
+def policy_section(runs: dict[str, list[dict]], sliced: dict[str, list[dict]]) -> list[str]:
     if not runs:
         return []
     return [
@@ -96,7 +100,7 @@ def policy_section(runs: dict[str, list[dict]]) -> list[str]:
         "chain is raced on train and its path stopped on validation; the router (Dr.LLM's form) is "
         "trained toward the shortest gold chains a search found on train questions.",
         "",
-        sliced_markdown(runs, full="full chain", rival="calibration" if len(runs) > 2 else None),
+        rows_markdown(sliced, full="full chain", rival=policy_rival(runs)),
     ]
 
 
@@ -115,16 +119,16 @@ def field_methods_section(root: Path) -> list[str]:
     ]
 
 
-def headline_sources(root: Path, policies: dict[str, list[dict]]) -> dict[str, dict]:
+def headline_sources(
+    root: Path, policies: dict[str, list[dict]], sliced: dict[str, list[dict]]
+) -> dict[str, dict]:
     """The statistics a headline row reads, written into ``statistics/`` where computed here: the
     search report's summaries, the policies' and the field methods' sliced statistics."""
     sources = {}
     if (root / "report" / "report.md").is_file():
         sources["search"] = read_statistics(root / "report" / "report.md")
     if policies:
-        sources["policies"] = sliced_statistics(
-            sliced_rows(policies, full="full chain", rival="calibration" if len(policies) > 2 else None)
-        )
+        sources["policies"] = sliced_statistics(sliced)
         (root / "statistics").mkdir(exist_ok=True)
         records = {"records": {name: POLICY_FOLDERS[name] for name in policies}}  # within the run folder
         write_json(root / "statistics" / "policies.json", sources["policies"] | records)
@@ -137,7 +141,8 @@ def write_audit(settings: AuditSettings, stages: list[Stage], root: Path, *, mod
     machine = machine_state()
     searches = search_section(stages, root)  # writes the search report its headline rows read
     policies = policy_runs(root)
-    headline = headline_lines(headline_sources(root, policies))
+    sliced = sliced_rows(policies, full="full chain", rival=policy_rival(policies)) if policies else {}
+    headline = headline_lines(headline_sources(root, policies, sliced))
     counts = ", ".join(f"{split} {n if n is not None else 'all'}" for split, n in settings.questions.items())
     lines = [
         f"# Audit: {model} on {settings.task.benchmark} ({settings.preset})",
@@ -154,7 +159,7 @@ def write_audit(settings: AuditSettings, stages: list[Stage], root: Path, *, mod
         "",
         *faithful_section(root),
         "",
-        *policy_section(policies),
+        *policy_section(policies, sliced),
         "",
         *field_methods_section(root),
     ]
