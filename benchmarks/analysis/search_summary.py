@@ -214,6 +214,15 @@ def merge_shards(shard_dirs: list[Path], output_dir: Path) -> dict:
     directory records those settings with the shards it holds, so a later merge of other shards
     into it is refused like any stale restart.
     """
+    records = merge_shard_records(shard_dirs, output_dir)
+    summary = summarize_search(records) | {"shards": [str(s) for s in shard_dirs]}
+    write_json(output_dir / "summary.json", summary)
+    return summary
+
+
+def merge_shard_records(shard_dirs: list[Path], output_dir: Path) -> list[dict]:
+    """The shards' records (each sample once) appended to ``output_dir/results.jsonl``, which is
+    claimed with their common settings (``merged_settings``); returns every merged record."""
     claim_run_dir(output_dir, merged_settings(shard_dirs))
     merged = ResultsLog(output_dir / "results.jsonl")
     for shard in shard_dirs:
@@ -223,9 +232,7 @@ def merge_shards(shard_dirs: list[Path], output_dir: Path) -> dict:
         for record in ResultsLog(path).records:
             if record["id"] not in merged:
                 merged.append(record)
-    summary = summarize_search(merged.records) | {"shards": [str(s) for s in shard_dirs]}
-    write_json(output_dir / "summary.json", summary)
-    return summary
+    return merged.records
 
 
 def merged_settings(shard_dirs: list[Path]) -> dict:

@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.analysis.pruning_curves import accuracy_and_agreement, random_band
-from benchmarks.analysis.search_summary import merged_settings
+from benchmarks.analysis.search_summary import merge_shard_records, merged_settings
 from benchmarks.learners.pruning import measure_layers, removed_layers
-from benchmarks.results import ResultsLog, claim_run_dir, load_records
 from benchmarks.runs.chain_sets import run_chain_list
 from benchmarks.runs.session import exit_on_user_error, open_model, set_threads, shard_argument
 from benchmarks.tasks import TaskConfig
@@ -123,12 +122,7 @@ def shards_table(shard_dirs: list[Path], out: Path, model: str) -> None:
     merged into ``out`` as one run."""
     settings = merged_settings(shard_dirs)
     names = [name for name in settings["chains"] if name != "full"]
-    claim_run_dir(out, settings)  # the merged run, which pruning_test.py --validation reads
-    merged = ResultsLog(out / "results.jsonl")
-    for record in (record for shard in shard_dirs for record in load_records(shard)):
-        if record["id"] not in merged:
-            merged.append(record)
-    records = merged.records
+    records = merge_shard_records(shard_dirs, out)  # one run, which pruning_test.py --validation reads
     rules = [name for name in names if not name.startswith("random")]
     sizes = sorted({int(name.rsplit("-", 1)[1]) for name in rules})
     draws = 1 + max(int(name.rsplit("-", 1)[1]) for name in names if name.startswith("random"))

@@ -18,7 +18,7 @@ import gzip
 import json
 from pathlib import Path
 
-from benchmarks.analysis.fresh_rows import in_rows
+from benchmarks.analysis.fresh_rows import in_rows, row_positions
 from benchmarks.results import load_records, shard_settings
 
 
@@ -35,6 +35,13 @@ def merged_settings(runs: list[Path]) -> dict:
     if sorted(indices) != list(range(count)):
         raise ValueError(f"shards {sorted(indices)} are not all {count} shards of one run")
     return common | {"run": common["run"] | {"shard_index": sorted(indices), "shard_count": count}}
+
+
+def split_size(record: dict, settings: dict) -> int | None:
+    """The number of rows in the records' split (None where neither names it)."""
+    task = settings.get("task", {})
+    benchmark, split = record.get("benchmark", task.get("benchmark")), record.get("split", task.get("split"))
+    return len(row_positions(benchmark, split)) if benchmark and split else None
 
 
 def main() -> None:
@@ -56,9 +63,12 @@ def main() -> None:
     where = ", ".join(str(run) for run in args.runs)
     if not records:
         raise SystemExit(f"error: {where} holds no record of rows {args.first} to {args.last}")
-    if args.last is not None and len(records) != args.last - args.first:
+    last = args.last if args.last is not None else split_size(records[0], settings)
+    if len({record["id"] for record in records}) != len(records):
+        raise SystemExit(f"error: {where} holds a question twice (overlapping shards?)")
+    if last is not None and len(records) != last - args.first:
         raise SystemExit(
-            f"error: {where} holds {len(records)} of the {args.last - args.first} rows {args.first} to {args.last}"
+            f"error: {where} holds {len(records)} of the {last - args.first} rows {args.first} to {last}"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(args.out, "wt") as handle:

@@ -47,3 +47,20 @@ def test_shards_of_different_runs_or_a_missing_shard_are_refused(tmp_path):
         rows_slice.merged_settings([lone, again])
     with pytest.raises(FileNotFoundError, match="no run_settings.json"):
         rows_slice.merged_settings([tmp_path / "missing"])
+
+
+def test_a_slice_to_the_end_must_hold_every_row_once(tmp_path, monkeypatch):
+    ids = sorted(row_positions("arc_easy", "train"), key=row_positions("arc_easy", "train").get)
+    first = len(ids) - 4
+    tail = [{"id": q, "benchmark": "arc_easy", "split": "train"} for q in ids[first:]]
+    cases = {
+        "short": ([tail[:1], tail[2:]], "holds 3 of the 4 rows"),
+        "twice": ([tail[:3], tail[2:]], "holds a question twice"),
+    }
+    for name, (shards, message) in cases.items():
+        runs = [str(shard_run(tmp_path / f"{name}{i}", records, i)) for i, records in enumerate(shards)]
+        out = tmp_path / f"{name}.jsonl.gz"
+        monkeypatch.setattr(sys, "argv", ["rows_slice", *runs, "--first", str(first), "--out", str(out)])
+        with pytest.raises(SystemExit, match=message):
+            rows_slice.main()
+        assert not out.exists()
