@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.analysis.pruning_curves import accuracy_and_agreement, random_band
+from benchmarks.analysis.pruning_curves import accuracy_and_agreement, answers, random_band
 from benchmarks.analysis.search_summary import merge_shard_records, merged_settings
+from benchmarks.analysis.stats import paired_bootstrap_interval
 from benchmarks.learners.pruning import measure_layers, removed_layers
 from benchmarks.runs.chain_sets import run_chain_list
 from benchmarks.runs.session import exit_on_user_error, open_model, set_threads, shard_argument
@@ -54,21 +55,27 @@ def chains_to_score(
     return chains
 
 
+def correct(records: list[dict], name: str) -> list[float]:
+    return list(answers(records, name) == [record["gold"] for record in records])
+
+
 def table(records: list[dict], sizes: list[int], draws: int, names: list[str]) -> str:
     lines = [
         f"{len(records)} questions; random bands over {draws} removals: median (middle 95%, range)",
         "",
-        "| removed | method | accuracy | agreement with the full chain |",
-        "|---|---|---|---|",
+        "| removed | method | accuracy | − full chain (paired 95%) | agreement with the full chain |",
+        "|---|---|---|---|---|",
     ]
     full = accuracy_and_agreement(records, "full")
-    lines.append(f"| 0 | full chain | {full[0]:.3f} | 1.000 |")
+    lines.append(f"| 0 | full chain | {full[0]:.3f} | – | 1.000 |")
     for n in sizes:
         for name in [name for name in names if name.endswith(f"-{n}") and not name.startswith("random")]:
             accuracy, agreement = accuracy_and_agreement(records, name)
             control = CONTROL_OF[name.rsplit("-", 1)[0]]
+            low, high = paired_bootstrap_interval(correct(records, name), correct(records, "full"))
             lines.append(
-                f"| {n} | {name.rsplit('-', 1)[0]} (control: {control}) | {accuracy:.3f} | {agreement:.3f} |"
+                f"| {n} | {name.rsplit('-', 1)[0]} (control: {control}) | {accuracy:.3f} "
+                f"| {accuracy - full[0]:+.3f} ({low:+.3f}–{high:+.3f}) | {agreement:.3f} |"
             )
         for form in FORMS:
             band = random_band(records, [f"random-{form}-{n}-{d}" for d in range(draws)])
@@ -76,7 +83,7 @@ def table(records: list[dict], sizes: list[int], draws: int, names: list[str]) -
                 f"{b['median']:.3f} ({b['p2.5']:.3f}–{b['p97.5']:.3f}, {b['min']:.3f}–{b['max']:.3f})"
                 for b in (band["accuracy"], band["agreement"])
             ]
-            lines.append(f"| {n} | random, {form} | {cells[0]} | {cells[1]} |")
+            lines.append(f"| {n} | random, {form} | {cells[0]} | – | {cells[1]} |")
     return "\n".join(lines) + "\n"
 
 
@@ -100,6 +107,9 @@ def plot(records: list[dict], sizes: list[int], draws: int, names: list[str], ou
                 marker="o",
                 label=rule,
             )
+        axis.axhline(
+            accuracy_and_agreement(records, "full")[column], color="black", linestyle="--", label="full chain"
+        )
         axis.set_xlabel("layers removed")
         axis.set_ylabel(measure)
     axes[0].legend(fontsize=7)

@@ -98,6 +98,12 @@ def main(args: argparse.Namespace) -> None:
         return
     if args.out is None:
         raise ValueError("--out is needed to read the test split (or --table to print one)")
+    if all(n is None for _, n, _ in picked.values()):
+        print(
+            f"no rule keeps its validation accuracy within one point of the full chain's at any size "
+            f"({', '.join(picked)}): the test split is not read"
+        )
+        return
     set_threads(args.threads)
     loaded, chain_model = open_model(spec=args.model)
     n_layers = chain_model.n_layers

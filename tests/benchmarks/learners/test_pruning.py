@@ -178,3 +178,25 @@ def test_validation_picks_the_largest_removal_within_one_point():
     assert chosen_size(records, "other", [1]) is None
     # the rule (0.99) beats one random draw (0.50) and loses to the other (1.00)
     assert share_of_random_below(records, "rule-2", ["random-any-2-0", "random-any-2-1"]) == 0.5
+
+
+def test_the_test_split_is_not_read_when_validation_keeps_no_rule(tmp_path, capsys):
+    from scripts.studies import pruning_test
+
+    folder = tmp_path / "validation"
+    folder.mkdir()
+    records = pruned_records(
+        {"full": [True] * 100, "reverse-1": [True] * 98 + [False] * 2, "random-block-1-0": [True] * 100}
+    )
+    (folder / "results.jsonl").write_text(
+        "".join(json.dumps(r | {"id": str(q)}) + "\n" for q, r in enumerate(records))
+    )
+    settings = {
+        "task": {"split": "validation"},
+        "chains": {"full": "0-3", "reverse-1": "0-2", "random-block-1-0": "1-3"},
+    }
+    (folder / "run_settings.json").write_text(json.dumps(settings))
+    arguments = ["--validation", str(folder), "--model", "no-such-model", "--out", str(tmp_path / "test")]
+    pruning_test.main(pruning_test.parser().parse_args(arguments))  # returns before loading the model
+    assert "no rule keeps its validation accuracy within one point" in capsys.readouterr().out
+    assert not (tmp_path / "test").exists()
