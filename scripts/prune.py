@@ -1,7 +1,7 @@
 """Which layers to drop: a pruning rule's choice, saved as a static-chain policy file.
 
     python scripts/prune.py --rule block_influence --remove 4 --out outputs/prune/smollm2-bi4.safetensors
-    python scripts/prune.py --rule keep_rate --remove 2 --prior conf/priors/arc_easy-smollm2-val570.json --out ...
+    python scripts/prune.py --rule keep_rate --remove 2 --prior docs/results/faithful/smollm2/static_keep_rate/path.json --out ...
 
 Rules: block_influence (ShortGPT), angular (Gromov et al.: a block of consecutive layers), reverse
 (the last layers), reverse_keep_final (the layers before the last), keep_rate (a validation scan's

@@ -1,12 +1,13 @@
 """Pruning rules beside random removals of their own form, on a validation split: accuracy and
 agreement with the full chain against layers removed (resumable, shardable).
 
-    python scripts/studies/pruning_curves.py --model smollm2 --prior conf/priors/arc_easy-smollm2-val570.json \
+    python scripts/studies/pruning_curves.py --model smollm2 --prior docs/results/faithful/smollm2/static_keep_rate/path.json \
         --out outputs/pruning/smollm2 [--sizes 1 2 4 8] [--draws 40] [--shard 0/2]
 
 Rules (scripts/prune.py): Block Influence and angular distance measured on the contexts of
 ``--texts`` unlabelled ARC training questions, reverse order, reverse keeping the last layer, and
-the prior's keep-rate order. Controls: ``--draws`` random removals per size of each form (any n
+the prior's keep-rate order (a prior read on validation would read the curves' own split: give a
+training screen, such as a static race's path.json). Controls: ``--draws`` random removals per size of each form (any n
 layers; a block of n; n layers other than the last). Writes results.jsonl (each chain's choice
 scores per question), then table.md and curves.png; a run made in shards (``--shard 0/2`` and
 ``1/2`` into two folders) is tabled from its shards' folders without a forward pass:
