@@ -89,34 +89,40 @@ def table(records: list[dict], sizes: list[int], draws: int, names: list[str]) -
 
 
 def plot(records: list[dict], sizes: list[int], draws: int, names: list[str], out: Path, title: str) -> None:
+    """One column per control form: its rules' curves over the middle 95% of its random removals
+    (accuracy above, agreement with the full chain below)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for column, measure in enumerate(("accuracy", "agreement")):
-        axis = axes[column]
-        bands = [random_band(records, [f"random-any-{n}-{d}" for d in range(draws)])[measure] for n in sizes]
-        axis.fill_between(
-            sizes, [b["p2.5"] for b in bands], [b["p97.5"] for b in bands], alpha=0.25, label="random (any n)"
-        )
-        for rule in sorted({name.rsplit("-", 1)[0] for name in names if not name.startswith("random")}):
-            axis.plot(
+    rules = sorted({name.rsplit("-", 1)[0] for name in names if not name.startswith("random")})
+    forms = [form for form in FORMS if any(CONTROL_OF[rule] == form for rule in rules)]
+    figure, axes = plt.subplots(2, len(forms), figsize=(4.2 * len(forms), 7), squeeze=False)
+    full = accuracy_and_agreement(records, "full")
+    for column, form in enumerate(forms):
+        for row, measure in enumerate(("accuracy", "agreement")):
+            axis = axes[row][column]
+            bands = [
+                random_band(records, [f"random-{form}-{n}-{d}" for d in range(draws)])[measure] for n in sizes
+            ]
+            axis.fill_between(
                 sizes,
-                [accuracy_and_agreement(records, f"{rule}-{n}")[column] for n in sizes],
-                marker="o",
-                label=rule,
+                [b["p2.5"] for b in bands],
+                [b["p97.5"] for b in bands],
+                alpha=0.25,
+                label=f"random, {form}",
             )
-        axis.axhline(
-            accuracy_and_agreement(records, "full")[column], color="black", linestyle="--", label="full chain"
-        )
-        axis.set_xlabel("layers removed")
-        axis.set_ylabel(measure)
-    axes[0].legend(fontsize=7)
-    figure.suptitle(title)
+            for rule in (rule for rule in rules if CONTROL_OF[rule] == form):
+                values = [accuracy_and_agreement(records, f"{rule}-{n}")[row] for n in sizes]
+                axis.plot(sizes, values, marker="o", label=rule)
+            axis.axhline(full[row], color="black", linestyle="--", label="full chain")
+            axis.set_xlabel("layers removed")
+            axis.set_ylabel(measure)
+        axes[0][column].legend(fontsize=7)
+    figure.suptitle(f"{title}: each rule beside random removals of its form (middle 95%)")
     figure.tight_layout()
-    figure.savefig(out, dpi=120)
+    figure.savefig(out, dpi=110)
 
 
 def write_curves(
