@@ -294,7 +294,14 @@ def paired_difference(
 
 
 def _only(units: Units | Landings, questions: np.ndarray) -> Units | Landings:
-    keep = np.isin(units.question.astype(str), questions)
+    """The rows of ``questions``, ordered by question id, so that two runs holding the same rows in
+    another order fit the same numbers to the last bit (a sum's order changes its rounding)."""
+    ids = units.question.astype(str)
+    keep = np.isin(ids, questions)
     if isinstance(units, Landings):
-        return units.take_questions(np.unique(units.group[keep]), units.rows_by_group())
-    return units.take(np.flatnonzero(keep))
+        groups = np.unique(units.group[keep])
+        first_row = [np.flatnonzero(units.group == g)[0] for g in groups]
+        in_id_order = groups[np.argsort(ids[first_row], kind="stable")]
+        return units.take_questions(in_id_order, units.rows_by_group())
+    rows = np.flatnonzero(keep)
+    return units.take(rows[np.argsort(ids[rows], kind="stable")])

@@ -94,6 +94,8 @@ def test_the_chain_model_recovers_a_known_effect_and_counts_its_units():
     assert test["coefficient_ci"][0] > 0 and test["effect"] > 0
     right = records[0] | {"gold": 0}  # answered right: gold is no target, the question is left out
     assert chain_units([right], 10).n_units == 0
+    reversed_run = paired_difference(landings, chain_units(records[::-1], 10), resamples=20)
+    assert reversed_run["difference"] == 0 and reversed_run["n_questions"] == 300
 
 
 def test_the_logistic_fit_is_scikit_learns_estimate():
