@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.analysis.stats import paired_bootstrap_interval
+from search.pruning import CONTROL_OF
+
 
 def answers(records: list[dict], name: str) -> np.ndarray:
     return np.array([int(np.argmax(record["scores"][name])) for record in records])
@@ -44,3 +47,72 @@ def share_of_random_below(records: list[dict], name: str, random_names: list[str
     accuracy = accuracy_and_agreement(records, name)[0]
     others = np.array([accuracy_and_agreement(records, other)[0] for other in random_names])
     return float(np.mean(others < accuracy) + 0.5 * np.mean(others == accuracy))
+
+
+FORMS = ("any", "block", "any_but_final")  # the random removals' forms (search.pruning.random_removal)
+
+
+def curve_statistics(records: list[dict], sizes: list[int], draws: int, rules: list[str]) -> dict:
+    """Every figure of the curves, for the table, the plot's reader and the results' README: the
+    full chain's accuracy; per rule and size its accuracy, its paired bootstrap interval against
+    the full chain, its agreement and where it stands among the random removals of its form; per
+    form and size the random band; and each rule's size validation picks (within one point)."""
+    gold = np.array([record["gold"] for record in records])
+    full_right = answers(records, "full") == gold
+    random_names = {
+        (form, n): [f"random-{form}-{n}-{d}" for d in range(draws)] for form in FORMS for n in sizes
+    }
+    per_rule = {}
+    for rule in rules:
+        form = CONTROL_OF[rule]
+        by_size = {}
+        for n in sizes:
+            name = f"{rule}-{n}"
+            accuracy, agreement = accuracy_and_agreement(records, name)
+            right = answers(records, name) == gold
+            by_size[str(n)] = {
+                "removed": n,
+                "accuracy": accuracy,
+                "difference": accuracy - float(full_right.mean()),
+                "difference_ci": paired_bootstrap_interval(right.astype(float), full_right.astype(float)),
+                "agreement": agreement,
+                "share_of_random_below": share_of_random_below(records, name, random_names[form, n]),
+            }
+        per_rule[rule] = {"control": form, "sizes": by_size, "chosen_size": chosen_size(records, rule, sizes)}
+    return {
+        "n_questions": len(records),
+        "draws": draws,
+        "full": {"accuracy": float(full_right.mean())},
+        "rules": per_rule,
+        "random": {
+            form: {str(n): random_band(records, random_names[form, n]) for n in sizes} for form in FORMS
+        },
+    }
+
+
+def curves_table(statistics: dict) -> str:
+    """The curves as a markdown table (rows by size: each rule, then each form's random band)."""
+    lines = [
+        f"{statistics['n_questions']} questions; random bands over {statistics['draws']} removals: "
+        "median (middle 95%, range)",
+        "",
+        "| removed | method | accuracy | − full chain (paired 95%) | agreement with the full chain |",
+        "|---|---|---|---|---|",
+        f"| 0 | full chain | {statistics['full']['accuracy']:.3f} | – | 1.000 |",
+    ]
+    sizes = next(iter(statistics["random"].values()))
+    for size in sizes:
+        for rule, curve in statistics["rules"].items():
+            point = curve["sizes"][size]
+            low, high = point["difference_ci"]
+            lines.append(
+                f"| {size} | {rule} (control: {curve['control']}) | {point['accuracy']:.3f} "
+                f"| {point['difference']:+.3f} ({low:+.3f}–{high:+.3f}) | {point['agreement']:.3f} |"
+            )
+        for form, bands in statistics["random"].items():
+            cells = [
+                f"{b['median']:.3f} ({b['p2.5']:.3f}–{b['p97.5']:.3f}, {b['min']:.3f}–{b['max']:.3f})"
+                for b in (bands[size]["accuracy"], bands[size]["agreement"])
+            ]
+            lines.append(f"| {size} | random, {form} | {cells[0]} | – | {cells[1]} |")
+    return "\n".join(lines) + "\n"

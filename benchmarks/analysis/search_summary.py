@@ -247,7 +247,9 @@ def merged_settings(shard_dirs: list[Path]) -> dict:
     for shard, entry in zip(shard_dirs[1:], settings[1:], strict=True):
         if changes := settings_changes(settings[0], entry):
             raise SettingsMismatch(f"{shard} was run with other settings than {shard_dirs[0]} ({changes})")
-    indexes, counts = [index for index, _ in positions], {count for _, count in positions}
+    # a folder merged before holds [its indexes, count]: it can be merged again, or tabled alone
+    indexes = [i for index, _ in positions for i in (index if isinstance(index, list) else [index])]
+    counts = {count for _, count in positions}
     if len(counts) > 1 or len(set(indexes)) < len(indexes):
         raise SettingsMismatch(f"the shards are not parts of one split run: (index, count) = {positions}")
     return settings[0] | {"shard": [sorted(indexes), counts.pop()]}

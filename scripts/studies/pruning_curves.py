@@ -9,7 +9,7 @@ Rules (scripts/prune.py): Block Influence and angular distance measured on the c
 the prior's keep-rate order (a prior read on validation would read the curves' own split: give a
 training screen, such as a static race's path.json). Controls: ``--draws`` random removals per size of each form (any n
 layers; a block of n; n layers other than the last). Writes results.jsonl (each chain's choice
-scores per question), then table.md and curves.png; a run made in shards (``--shard 0/2`` and
+scores per question), then table.md, statistics.json and curves.png; a run made in shards (``--shard 0/2`` and
 ``1/2`` into two folders) is tabled from its shards' folders without a forward pass:
 
     python scripts/studies/pruning_curves.py --model smollm2 --out outputs/pruning/smollm2 \
@@ -19,20 +19,18 @@ scores per question), then table.md and curves.png; a run made in shards (``--sh
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.analysis.pruning_curves import accuracy_and_agreement, answers, random_band
+from benchmarks.analysis.pruning_curves import FORMS, curve_statistics, curves_table
 from benchmarks.analysis.search_summary import merge_shard_records, merged_settings
-from benchmarks.analysis.stats import paired_bootstrap_interval
 from benchmarks.learners.pruning import measure_layers, removed_layers
 from benchmarks.runs.chain_sets import run_chain_list
 from benchmarks.runs.session import exit_on_user_error, open_model, set_threads, shard_argument
 from benchmarks.tasks import TaskConfig
-from search.pruning import CONTROL_OF, RULES, pruned_chain, random_removal
-
-FORMS = ("any", "block", "any_but_final")
+from search.pruning import RULES, pruned_chain, random_removal
 
 
 def chains_to_score(
@@ -56,39 +54,7 @@ def chains_to_score(
     return chains
 
 
-def correct(records: list[dict], name: str) -> list[float]:
-    return list(answers(records, name) == [record["gold"] for record in records])
-
-
-def table(records: list[dict], sizes: list[int], draws: int, names: list[str]) -> str:
-    lines = [
-        f"{len(records)} questions; random bands over {draws} removals: median (middle 95%, range)",
-        "",
-        "| removed | method | accuracy | − full chain (paired 95%) | agreement with the full chain |",
-        "|---|---|---|---|---|",
-    ]
-    full = accuracy_and_agreement(records, "full")
-    lines.append(f"| 0 | full chain | {full[0]:.3f} | – | 1.000 |")
-    for n in sizes:
-        for name in [name for name in names if name.endswith(f"-{n}") and not name.startswith("random")]:
-            accuracy, agreement = accuracy_and_agreement(records, name)
-            control = CONTROL_OF[name.rsplit("-", 1)[0]]
-            low, high = paired_bootstrap_interval(correct(records, name), correct(records, "full"))
-            lines.append(
-                f"| {n} | {name.rsplit('-', 1)[0]} (control: {control}) | {accuracy:.3f} "
-                f"| {accuracy - full[0]:+.3f} ({low:+.3f}–{high:+.3f}) | {agreement:.3f} |"
-            )
-        for form in FORMS:
-            band = random_band(records, [f"random-{form}-{n}-{d}" for d in range(draws)])
-            cells = [
-                f"{b['median']:.3f} ({b['p2.5']:.3f}–{b['p97.5']:.3f}, {b['min']:.3f}–{b['max']:.3f})"
-                for b in (band["accuracy"], band["agreement"])
-            ]
-            lines.append(f"| {n} | random, {form} | {cells[0]} | – | {cells[1]} |")
-    return "\n".join(lines) + "\n"
-
-
-def plot(records: list[dict], sizes: list[int], draws: int, names: list[str], out: Path, title: str) -> None:
+def plot(statistics: dict, out: Path, title: str) -> None:
     """One column per control form: its rules' curves over the middle 95% of its random removals
     (accuracy above, agreement with the full chain below)."""
     import matplotlib
@@ -96,26 +62,26 @@ def plot(records: list[dict], sizes: list[int], draws: int, names: list[str], ou
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rules = sorted({name.rsplit("-", 1)[0] for name in names if not name.startswith("random")})
-    forms = [form for form in FORMS if any(CONTROL_OF[rule] == form for rule in rules)]
+    rules = statistics["rules"]
+    forms = [form for form in FORMS if any(curve["control"] == form for curve in rules.values())]
     figure, axes = plt.subplots(2, len(forms), figsize=(4.2 * len(forms), 7), squeeze=False)
-    full = accuracy_and_agreement(records, "full")
+    full = (statistics["full"]["accuracy"], 1.0)
     for column, form in enumerate(forms):
+        sizes = list(statistics["random"][form])
+        x = [int(size) for size in sizes]
         for row, measure in enumerate(("accuracy", "agreement")):
             axis = axes[row][column]
-            bands = [
-                random_band(records, [f"random-{form}-{n}-{d}" for d in range(draws)])[measure] for n in sizes
-            ]
+            bands = [statistics["random"][form][size][measure] for size in sizes]
             axis.fill_between(
-                sizes,
+                x,
                 [b["p2.5"] for b in bands],
                 [b["p97.5"] for b in bands],
                 alpha=0.25,
                 label=f"random, {form}",
             )
-            for rule in (rule for rule in rules if CONTROL_OF[rule] == form):
-                values = [accuracy_and_agreement(records, f"{rule}-{n}")[row] for n in sizes]
-                axis.plot(sizes, values, marker="o", label=rule)
+            for rule, curve in rules.items():
+                if curve["control"] == form:
+                    axis.plot(x, [curve["sizes"][size][measure] for size in sizes], marker="o", label=rule)
             axis.axhline(full[row], color="black", linestyle="--", label="full chain")
             axis.set_xlabel("layers removed")
             axis.set_ylabel(measure)
@@ -128,9 +94,13 @@ def plot(records: list[dict], sizes: list[int], draws: int, names: list[str], ou
 def write_curves(
     records: list[dict], sizes: list[int], draws: int, names: list[str], out: Path, title: str
 ) -> None:
+    """table.md, statistics.json (every figure of the table, each rule's picked size) and curves.png."""
+    rules = list(dict.fromkeys(name.rsplit("-", 1)[0] for name in names if not name.startswith("random")))
+    statistics = curve_statistics(records, sizes, draws, rules)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "table.md").write_text(table(records, sizes, draws, names))
-    plot(records, sizes, draws, names, out / "curves.png", title)
+    (out / "statistics.json").write_text(json.dumps(statistics, indent=1) + "\n")
+    (out / "table.md").write_text(curves_table(statistics))
+    plot(statistics, out / "curves.png", title)
     print((out / "table.md").read_text())
 
 

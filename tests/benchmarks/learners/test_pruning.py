@@ -117,6 +117,20 @@ def test_pruning_curves_score_every_rule_beside_its_random_removals(tmp_path, ti
     )
     assert tabled.returncode == 0, tabled.stderr
     assert (tmp_path / "merged" / "table.md").read_text() == table
+    # a merged folder (its settings list both shard indexes) tables again alone: committed records refit
+    refit = script(
+        "studies/pruning_curves.py", "--out", str(tmp_path / "refit"), "--table", str(tmp_path / "merged")
+    )
+    assert refit.returncode == 0, refit.stderr
+    assert (tmp_path / "refit" / "table.md").read_text() == table
+    statistics = json.loads((out / "statistics.json").read_text())
+    full = statistics["full"]["accuracy"]
+    assert f"| 0 | full chain | {full:.3f} |" in table
+    for curve in statistics["rules"].values():
+        for point in curve["sizes"].values():
+            assert point["difference"] == pytest.approx(point["accuracy"] - full)
+            low, high = point["difference_ci"]
+            assert low <= point["difference"] <= high and 0 <= point["share_of_random_below"] <= 1
     again = script("studies/pruning_curves.py", *args, "--out", str(out))  # resumes: nothing left to score
     assert again.returncode == 0 and (out / "results.jsonl").read_text().count("\n") == 4
     test_split = script("studies/pruning_curves.py", *args, "--split", "test", "--out", str(tmp_path / "t"))
