@@ -299,9 +299,9 @@ def _only(units: Units | Landings, questions: np.ndarray) -> Units | Landings:
     ids = units.question.astype(str)
     keep = np.isin(ids, questions)
     if isinstance(units, Landings):
+        rows_of = units.rows_by_group()
         groups = np.unique(units.group[keep])
-        first_row = [np.flatnonzero(units.group == g)[0] for g in groups]
-        in_id_order = groups[np.argsort(ids[first_row], kind="stable")]
-        return units.take_questions(in_id_order, units.rows_by_group())
+        in_id_order = groups[np.argsort(ids[[rows_of[g][0] for g in groups]], kind="stable")]
+        return units.take_questions(in_id_order, rows_of)
     rows = np.flatnonzero(keep)
     return units.take(rows[np.argsort(ids[rows], kind="stable")])
