@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import itertools
+import json
 import re
 import shlex
 import subprocess
@@ -156,9 +157,27 @@ def help_text(script: tuple[str, ...]) -> str:
     return all_help_texts()[script]
 
 
+# Every --help in one interpreter: torch and the project imported once, not once a script (each
+# script run as __main__ with its arguments, as `python script ... --help` would run it).
+HELP_RUNNER = """
+import contextlib, io, json, runpy, sys
+texts = {}
+for words in json.loads(sys.stdin.read()):
+    sys.argv, printed = [*words, "--help"], io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            runpy.run_path(words[0], run_name="__main__")
+        code = "returned without exiting"
+    except SystemExit as stop:
+        code = stop.code or 0
+    texts[json.dumps(words)] = [code, printed.getvalue()]
+print(json.dumps(texts))
+"""
+
+
 @cache
 def all_help_texts() -> dict[tuple[str, ...], str]:
-    """Every documented argparse script's ``--help``, run side by side (each imports torch)."""
+    """Every documented argparse script's ``--help``."""
     scripts = {("scripts/run_lm_eval.py",)} | {
         argparse_command(words[1:])
         for words in (shlex.split(PLACEHOLDER.sub("", command), comments=True) for _, command in COMMANDS)
@@ -167,16 +186,20 @@ def all_help_texts() -> dict[tuple[str, ...], str]:
         and words[1].endswith(".py")
         and not HYDRA_MAIN.search(script_source(words[1]))
     }
-    running = {
-        script: subprocess.Popen(
-            [sys.executable, *script, "--help"], cwd=ROOT, stdout=subprocess.PIPE, text=True
-        )
-        for script in scripts
-    }
+    done = subprocess.run(
+        [sys.executable, "-c", HELP_RUNNER],
+        cwd=ROOT,
+        input=json.dumps(sorted(scripts)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     texts = {}
-    for script, process in running.items():
-        texts[script], _ = process.communicate(timeout=300)
-        assert process.returncode == 0, f"{' '.join(script)} --help failed"
+    for key, (code, text) in json.loads(done.stdout).items():
+        script = tuple(json.loads(key))
+        assert code == 0, f"{' '.join(script)} --help failed ({code})"
+        texts[script] = text
     return texts
 
 

@@ -107,22 +107,17 @@ def test_pruning_curves_score_every_rule_beside_its_random_removals(tmp_path, ti
             "studies/pruning_curves.py", *args, "--shard", f"{index}/2", "--out", str(tmp_path / f"s{index}")
         )
         assert shard.returncode == 0, shard.stderr
-    tabled = script(
-        "studies/pruning_curves.py",
-        "--out",
-        str(tmp_path / "merged"),
-        "--table",
-        str(tmp_path / "s0"),
-        str(tmp_path / "s1"),
-    )
-    assert tabled.returncode == 0, tabled.stderr
-    assert (tmp_path / "merged" / "table.md").read_text() == table
+    from scripts.studies import pruning_curves  # tabling loads no model: in this process
+
+    def table_of(*folders, out):
+        pruning_curves.main(
+            pruning_curves.parser().parse_args(["--out", str(out), "--table", *map(str, folders)])
+        )
+        return (out / "table.md").read_text()
+
+    assert table_of(tmp_path / "s0", tmp_path / "s1", out=tmp_path / "merged") == table
     # a merged folder (its settings list both shard indexes) tables again alone: committed records refit
-    refit = script(
-        "studies/pruning_curves.py", "--out", str(tmp_path / "refit"), "--table", str(tmp_path / "merged")
-    )
-    assert refit.returncode == 0, refit.stderr
-    assert (tmp_path / "refit" / "table.md").read_text() == table
+    assert table_of(tmp_path / "merged", out=tmp_path / "refit") == table
     statistics = json.loads((out / "statistics.json").read_text())
     full = statistics["full"]["accuracy"]
     assert f"| 0 | full chain | {full:.3f} |" in table
