@@ -209,3 +209,29 @@ def test_the_test_split_is_not_read_when_validation_keeps_no_rule(tmp_path, caps
     pruning_test.main(pruning_test.parser().parse_args(arguments))  # returns before loading the model
     assert "no rule keeps its validation accuracy within one point" in capsys.readouterr().out
     assert not (tmp_path / "test").exists()
+
+
+def test_curve_statistics_hold_each_rules_figures_against_the_full_chain_and_its_form():
+    from benchmarks.analysis.pruning_curves import curve_statistics, curves_table
+
+    right, n = [True] * 100, 100
+    flags = {
+        "full": right,
+        "reverse-1": [True] * 99 + [False],  # one point down: within one point
+        "reverse-2": [True] * 90 + [False] * 10,
+    }
+    for size, accuracies in {1: (0.5, 0.95, 1.0), 2: (0.8, 0.85, 0.95)}.items():
+        for form in ("any", "block", "any_but_final"):
+            for draw, accuracy in enumerate(accuracies):
+                kept = round(accuracy * n)
+                flags[f"random-{form}-{size}-{draw}"] = [True] * kept + [False] * (n - kept)
+    statistics = curve_statistics(pruned_records(flags), [1, 2], 3, ["reverse"])
+    curve = statistics["rules"]["reverse"]
+    assert curve["control"] == "block" and curve["chosen_size"] == 1
+    one, two = curve["sizes"]["1"], curve["sizes"]["2"]
+    assert one["difference"] == pytest.approx(-0.01) and two["difference"] == pytest.approx(-0.10)
+    assert two["difference_ci"][1] < 0 <= one["difference_ci"][1]  # ten lost answers: below zero
+    assert one["share_of_random_below"] == pytest.approx(2 / 3)  # above 0.50 and 0.95, below 1.00
+    assert two["share_of_random_below"] == pytest.approx(2 / 3)  # above 0.80 and 0.85, below 0.95
+    assert statistics["random"]["block"]["2"]["accuracy"]["median"] == pytest.approx(0.85)
+    assert "| 2 | reverse (control: block) | 0.900 | -0.100 (" in curves_table(statistics)
