@@ -19,6 +19,7 @@ from search.chain_sets import without
 from search.types import Chain
 
 RULES = ("block_influence", "angular", "reverse", "reverse_keep_final", "keep_rate")
+FORMS = ("any", "block", "any_but_final")  # the random removals' forms
 CONTROL_OF = {  # each rule's random removal has the rule's form
     "block_influence": "any",
     "keep_rate": "any",
@@ -64,7 +65,7 @@ def random_removal(n_layers: int, n: int, form: str, rng: np.random.Generator) -
         return list(range(start, start + n))
     if form == "any_but_final":
         return sorted(rng.choice(n_layers - 1, size=n, replace=False).tolist())
-    raise ValueError(f"unknown removal form {form!r}; choose from any, block, any_but_final")
+    raise ValueError(f"unknown removal form {form!r}; choose from {', '.join(FORMS)}")
 
 
 def pruned_chain(removed: Sequence[int], n_layers: int) -> Chain:

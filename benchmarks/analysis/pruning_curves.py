@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.analysis.stats import paired_bootstrap_interval
-from search.pruning import CONTROL_OF
+from search.pruning import CONTROL_OF, FORMS
 
 
 def answers(records: list[dict], name: str) -> np.ndarray:
@@ -49,16 +49,13 @@ def share_of_random_below(records: list[dict], name: str, random_names: list[str
     return float(np.mean(others < accuracy) + 0.5 * np.mean(others == accuracy))
 
 
-FORMS = ("any", "block", "any_but_final")  # the random removals' forms (search.pruning.random_removal)
-
-
 def curve_statistics(records: list[dict], sizes: list[int], draws: int, rules: list[str]) -> dict:
     """Every figure of the curves, for the table, the plot's reader and the results' README: the
     full chain's accuracy; per rule and size its accuracy, its paired bootstrap interval against
     the full chain, its agreement and where it stands among the random removals of its form; per
     form and size the random band; and each rule's size validation picks (within one point)."""
-    gold = np.array([record["gold"] for record in records])
-    full_right = answers(records, "full") == gold
+    gold, full_answers = np.array([record["gold"] for record in records]), answers(records, "full")
+    full_right = full_answers == gold
     random_names = {
         (form, n): [f"random-{form}-{n}-{d}" for d in range(draws)] for form in FORMS for n in sizes
     }
@@ -68,14 +65,14 @@ def curve_statistics(records: list[dict], sizes: list[int], draws: int, rules: l
         by_size = {}
         for n in sizes:
             name = f"{rule}-{n}"
-            accuracy, agreement = accuracy_and_agreement(records, name)
-            right = answers(records, name) == gold
+            chosen = answers(records, name)
+            right = chosen == gold
             by_size[str(n)] = {
                 "removed": n,
-                "accuracy": accuracy,
-                "difference": accuracy - float(full_right.mean()),
+                "accuracy": float(right.mean()),
+                "difference": float(right.mean() - full_right.mean()),
                 "difference_ci": paired_bootstrap_interval(right.astype(float), full_right.astype(float)),
-                "agreement": agreement,
+                "agreement": float(np.mean(chosen == full_answers)),
                 "share_of_random_below": share_of_random_below(records, name, random_names[form, n]),
             }
         per_rule[rule] = {"control": form, "sizes": by_size, "chosen_size": chosen_size(records, rule, sizes)}

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.analysis.pruning_curves import FORMS, curve_statistics, curves_table
+from benchmarks.analysis.pruning_curves import curve_statistics, curves_table
 from benchmarks.analysis.search_summary import merge_shard_records, merged_settings
 from benchmarks.learners.pruning import measure_layers, removed_layers
 from benchmarks.runs.chain_sets import run_chain_list
 from benchmarks.runs.session import exit_on_user_error, open_model, set_threads, shard_argument
 from benchmarks.tasks import TaskConfig
-from search.pruning import RULES, pruned_chain, random_removal
+from search.pruning import FORMS, RULES, pruned_chain, random_removal
 
 
 def chains_to_score(
