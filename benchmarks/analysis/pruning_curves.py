@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.analysis.fresh_rows import SLICES, in_rows
 from benchmarks.analysis.stats import paired_bootstrap_interval
 from search.pruning import CONTROL_OF, FORMS
 
@@ -49,42 +50,96 @@ def share_of_random_below(records: list[dict], name: str, random_names: list[str
     return float(np.mean(others < accuracy) + 0.5 * np.mean(others == accuracy))
 
 
+def rule_point(records: list[dict], name: str, controls: list[str]) -> dict:
+    """A rule's chain ``name`` against the full chain on the same questions (accuracy, the paired
+    bootstrap interval of the difference, agreement) and where it stands among ``controls``."""
+    gold, full_answers = np.array([record["gold"] for record in records]), answers(records, "full")
+    chosen = answers(records, name)
+    right, full_right = chosen == gold, full_answers == gold
+    return {
+        "accuracy": float(right.mean()),
+        "difference": float(right.mean() - full_right.mean()),
+        "difference_ci": paired_bootstrap_interval(right.astype(float), full_right.astype(float)),
+        "agreement": float(np.mean(chosen == full_answers)),
+        "share_of_random_below": share_of_random_below(records, name, controls),
+    }
+
+
 def curve_statistics(records: list[dict], sizes: list[int], draws: int, rules: list[str]) -> dict:
     """Every figure of the curves, for the table, the plot's reader and the results' README: the
     full chain's accuracy; per rule and size its accuracy, its paired bootstrap interval against
     the full chain, its agreement and where it stands among the random removals of its form; per
     form and size the random band; and each rule's size validation picks (within one point)."""
-    gold, full_answers = np.array([record["gold"] for record in records]), answers(records, "full")
-    full_right = full_answers == gold
     random_names = {
         (form, n): [f"random-{form}-{n}-{d}" for d in range(draws)] for form in FORMS for n in sizes
     }
     per_rule = {}
     for rule in rules:
         form = CONTROL_OF[rule]
-        by_size = {}
-        for n in sizes:
-            name = f"{rule}-{n}"
-            chosen = answers(records, name)
-            right = chosen == gold
-            by_size[str(n)] = {
-                "removed": n,
-                "accuracy": float(right.mean()),
-                "difference": float(right.mean() - full_right.mean()),
-                "difference_ci": paired_bootstrap_interval(right.astype(float), full_right.astype(float)),
-                "agreement": float(np.mean(chosen == full_answers)),
-                "share_of_random_below": share_of_random_below(records, name, random_names[form, n]),
-            }
+        by_size = {
+            str(n): {"removed": n, **rule_point(records, f"{rule}-{n}", random_names[form, n])} for n in sizes
+        }
         per_rule[rule] = {"control": form, "sizes": by_size, "chosen_size": chosen_size(records, rule, sizes)}
     return {
         "n_questions": len(records),
         "draws": draws,
-        "full": {"accuracy": float(full_right.mean())},
+        "full": {"accuracy": accuracy_and_agreement(records, "full")[0]},
         "rules": per_rule,
         "random": {
             form: {str(n): random_band(records, random_names[form, n]) for n in sizes} for form in FORMS
         },
     }
+
+
+def split_reading_statistics(
+    records: list[dict], picked: dict[str, tuple[str, int | None, list[str]]]
+) -> dict:
+    """The test reading of each rule at its picked size (``picked``: rule -> its chain's name, the
+    size, its random controls' names; a None size was not read), on the whole split and on each
+    slice of :data:`SLICES` that holds rows: the full chain's accuracy, each rule's point against
+    it and among its controls, and the controls' band."""
+    statistics = {}
+    for slice_name, (first, last) in SLICES.items():
+        rows = in_rows(records, first, last)
+        if not rows:
+            continue
+        statistics[slice_name] = {
+            "n_questions": len(rows),
+            "full": {"accuracy": accuracy_and_agreement(rows, "full")[0]},
+            "rules": {
+                rule: None
+                if n is None
+                else {"removed": n, **rule_point(rows, name, controls), "random": random_band(rows, controls)}
+                for rule, (name, n, controls) in picked.items()
+            },
+        }
+    return statistics
+
+
+def split_reading_table(statistics: dict) -> str:
+    """:func:`split_reading_statistics` as markdown, one table a slice."""
+    lines = []
+    for slice_name, reading in statistics.items():
+        lines += [
+            f"**{slice_name}** ({reading['n_questions']} questions; full chain {reading['full']['accuracy']:.3f})",
+            "",
+            "| rule | removed | accuracy | − full chain (paired 95%) | agreement "
+            "| random of its form: accuracy median (middle 95%) | share of random below |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for rule, point in reading["rules"].items():
+            if point is None:
+                lines.append(f"| {rule} | none within one point on validation | – | – | – | – | – |")
+                continue
+            low, high = point["difference_ci"]
+            band = point["random"]["accuracy"]
+            lines.append(
+                f"| {rule} | {point['removed']} | {point['accuracy']:.3f} | {point['difference']:+.3f} "
+                f"({low:+.3f}–{high:+.3f}) | {point['agreement']:.3f} | {band['median']:.3f} "
+                f"({band['p2.5']:.3f}–{band['p97.5']:.3f}) | {point['share_of_random_below']:.2f} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
 
 
 def curves_table(statistics: dict) -> str:

@@ -5,12 +5,14 @@ at that size (resumable, shardable).
     python scripts/studies/pruning_test.py --validation outputs/pruning/smollm2 --model smollm2 \
         --out outputs/pruning/smollm2-test [--shard 0/2]
     python scripts/studies/pruning_test.py --validation outputs/pruning/smollm2 \
-        --table outputs/pruning/smollm2-test-shard0 outputs/pruning/smollm2-test-shard1
+        --table outputs/pruning/smollm2-test-shard0 outputs/pruning/smollm2-test-shard1 \
+        --out-table outputs/pruning/smollm2-test/table.md
 
 The chains are the validation run's own (its run_settings.json names them), so the rules' layer
-measurements and the random draws are not redone. The table gives each rule's accuracy and
-agreement with the full chain on the whole split and on rows 500+, and where it stands among its
-random removals.
+measurements and the random draws are not redone. The table gives each rule's accuracy, its
+difference from the full chain on the same questions (paired bootstrap interval) and their
+agreement, on the whole split, the development rows and rows 500+, and where the rule stands among
+its random removals; statistics.json beside the table holds every figure.
 """
 
 from __future__ import annotations
@@ -19,13 +21,7 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.analysis.fresh_rows import SLICES, in_rows
-from benchmarks.analysis.pruning_curves import (
-    accuracy_and_agreement,
-    chosen_size,
-    random_band,
-    share_of_random_below,
-)
+from benchmarks.analysis.pruning_curves import chosen_size, split_reading_statistics, split_reading_table
 from benchmarks.results import load_records
 from benchmarks.runs.chain_sets import run_chain_list
 from benchmarks.runs.session import emit_table, exit_on_user_error, open_model, set_threads, shard_argument
@@ -62,31 +58,13 @@ def picked_chains(
     return picked
 
 
-def table(records: list[dict], picked: dict) -> str:
-    lines = []
-    for slice_name, (first, last) in SLICES.items():
-        rows = in_rows(records, first, last)
-        if not rows:
-            continue
-        full = accuracy_and_agreement(rows, "full")[0]
-        lines += [
-            f"**{slice_name}** ({len(rows)} questions; full chain {full:.3f})",
-            "",
-            "| rule | removed | accuracy | agreement | random of its form: accuracy median (middle 95%) | share of random below |",
-            "|---|---|---|---|---|---|",
-        ]
-        for rule, (name, n, controls) in picked.items():
-            if n is None:
-                lines.append(f"| {rule} | none within one point on validation | – | – | – | – |")
-                continue
-            accuracy, agreement = accuracy_and_agreement(rows, name)
-            band = random_band(rows, controls)["accuracy"]
-            lines.append(
-                f"| {rule} | {n} | {accuracy:.3f} | {agreement:.3f} | {band['median']:.3f} "
-                f"({band['p2.5']:.3f}–{band['p97.5']:.3f}) | {share_of_random_below(rows, name, controls):.2f} |"
-            )
-        lines.append("")
-    return "\n".join(lines)
+def write_reading(records: list[dict], picked: dict, table_path: Path | None) -> None:
+    """Print the test reading's table; with a path, write it there and its figures beside it
+    (statistics.json)."""
+    statistics = split_reading_statistics(records, picked)
+    emit_table(split_reading_table(statistics), table_path)
+    if table_path is not None:
+        (table_path.parent / "statistics.json").write_text(json.dumps(statistics, indent=1) + "\n")
 
 
 @exit_on_user_error
@@ -94,7 +72,7 @@ def main(args: argparse.Namespace) -> None:
     settings, records, chains = validation_run(args.validation)
     picked = picked_chains(records, chains)
     if args.table:
-        emit_table(table([r for run in args.table for r in load_records(run)], picked), args.out_table)
+        write_reading([r for run in args.table for r in load_records(run)], picked, args.out_table)
         return
     if args.out is None:
         raise ValueError("--out is needed to read the test split (or --table to print one)")
@@ -122,7 +100,7 @@ def main(args: argparse.Namespace) -> None:
         progress=args.progress,
     )
     if args.shard == (0, 1):
-        emit_table(table(load_records(args.out), picked), args.out / "table.md")
+        write_reading(load_records(args.out), picked, args.out / "table.md")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -135,7 +113,9 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument(
         "--table", type=Path, nargs="+", default=None, help="print the table of these test runs"
     )
-    options.add_argument("--out-table", type=Path, default=None, help="also write the table here")
+    options.add_argument(
+        "--out-table", type=Path, default=None, help="also write the table here (statistics.json beside it)"
+    )
     options.add_argument("--limit", type=int, default=None, help="the first N test questions (a trial)")
     options.add_argument("--shard", type=shard_argument, default=(0, 1), help="INDEX/COUNT")
     options.add_argument("--threads", type=int, default=1)

@@ -235,3 +235,39 @@ def test_curve_statistics_hold_each_rules_figures_against_the_full_chain_and_its
     assert two["share_of_random_below"] == pytest.approx(2 / 3)  # above 0.80 and 0.85, below 0.95
     assert statistics["random"]["block"]["2"]["accuracy"]["median"] == pytest.approx(0.85)
     assert "| 2 | reverse (control: block) | 0.900 | -0.100 (" in curves_table(statistics)
+
+
+def test_the_test_reading_gives_each_picked_rule_against_the_full_chain_on_rows_500_on():
+    from benchmarks.analysis.pruning_curves import split_reading_statistics, split_reading_table
+    from benchmarks.datasets import load_benchmark
+
+    ids = [example.id for example in load_benchmark("arc_easy", split="test")[:600]]
+    # The rule loses one answer among the development rows and five among rows 500+.
+    rule = [True] * 499 + [False] + [True] * 95 + [False] * 5
+    flags = {
+        "full": [True] * 600,
+        "keep_rate-1": rule,
+        "random-any-1-0": [False] * 600,
+        "random-any-1-1": [True] * 600,
+    }
+    records = [
+        record | {"id": ids[row], "benchmark": "arc_easy", "split": "test"}
+        for row, record in enumerate(pruned_records(flags))
+    ]
+    picked = {
+        "keep_rate": ("keep_rate-1", 1, ["random-any-1-0", "random-any-1-1"]),
+        "reverse": ("reverse-None", None, []),
+    }
+    statistics = split_reading_statistics(records[::-1], picked)  # row order comes from the ids
+    assert list(statistics) == ["all rows", "rows 0–499", "rows 500+"]
+    fresh = statistics["rows 500+"]
+    assert fresh["n_questions"] == 100 and fresh["full"]["accuracy"] == 1.0
+    point = fresh["rules"]["keep_rate"]
+    assert point["difference"] == pytest.approx(-0.05) and point["difference_ci"][1] < 0
+    assert point["share_of_random_below"] == pytest.approx(0.5)  # above 0.00, below 1.00
+    assert statistics["rows 0–499"]["rules"]["keep_rate"]["difference"] == pytest.approx(-0.002)
+    assert fresh["rules"]["reverse"] is None
+    table = split_reading_table(statistics)
+    assert "**rows 500+** (100 questions; full chain 1.000)" in table
+    assert "| keep_rate | 1 | 0.950 | -0.050 (" in table
+    assert "| reverse | none within one point on validation |" in table
