@@ -46,7 +46,8 @@ def common_records(runs: dict[str, list[dict]]) -> dict[str, list[dict]]:
     if not shared:
         raise ValueError("the runs share no question")
     order = [record["id"] for record in next(iter(runs.values())) if record["id"] in shared]
-    return {name: [{r["id"]: r for r in records}[i] for i in order] for name, records in runs.items()}
+    by_id = {name: {r["id"]: r for r in records} for name, records in runs.items()}
+    return {name: [by_id[name][i] for i in order] for name in runs}
 
 
 def agreement(records: list[dict], full: list[dict]) -> tuple[float, list[float]] | None:

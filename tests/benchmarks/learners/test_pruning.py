@@ -102,17 +102,17 @@ def test_pruning_curves_score_every_rule_beside_its_random_removals(tmp_path, ti
         and table.count("| random, block |") == 2
         and (out / "curves.png").is_file()
     )
+    # The command line ran once above; the rest runs in this process (an interpreter a run saved).
+    from scripts.studies import pruning_curves, pruning_test
+
+    def curves(*arguments):
+        pruning_curves.main(pruning_curves.parser().parse_args([*map(str, arguments)]))
+
     for index in (0, 1):  # the same run in two shards, tabled from their folders
-        shard = script(
-            "studies/pruning_curves.py", *args, "--shard", f"{index}/2", "--out", str(tmp_path / f"s{index}")
-        )
-        assert shard.returncode == 0, shard.stderr
-    from scripts.studies import pruning_curves  # tabling loads no model: in this process
+        curves(*args, "--shard", f"{index}/2", "--out", tmp_path / f"s{index}")
 
     def table_of(*folders, out):
-        pruning_curves.main(
-            pruning_curves.parser().parse_args(["--out", str(out), "--table", *map(str, folders)])
-        )
+        curves("--out", out, "--table", *folders)
         return (out / "table.md").read_text()
 
     assert table_of(tmp_path / "s0", tmp_path / "s1", out=tmp_path / "merged") == table
@@ -126,29 +126,18 @@ def test_pruning_curves_score_every_rule_beside_its_random_removals(tmp_path, ti
             assert point["difference"] == pytest.approx(point["accuracy"] - full)
             low, high = point["difference_ci"]
             assert low <= point["difference"] <= high and 0 <= point["share_of_random_below"] <= 1
-    again = script("studies/pruning_curves.py", *args, "--out", str(out))  # resumes: nothing left to score
-    assert again.returncode == 0 and (out / "results.jsonl").read_text().count("\n") == 4
-    test_split = script("studies/pruning_curves.py", *args, "--split", "test", "--out", str(tmp_path / "t"))
-    assert test_split.returncode != 0
-    read = script(
-        "studies/pruning_test.py",
-        "--validation",
-        str(out),
-        "--model",
-        str(tiny_checkpoint),
-        "--limit",
-        "3",
-        "--out",
-        str(tmp_path / "test"),
-    )
-    assert read.returncode == 0, read.stderr
+    curves(*args, "--out", out)  # resumes: nothing left to score
+    assert (out / "results.jsonl").read_text().count("\n") == 4
+    with pytest.raises(SystemExit, match="2"):  # the curves pick sizes: never on a test split
+        curves(*args, "--split", "test", "--out", tmp_path / "t")
+    reading = ["--validation", out, "--model", tiny_checkpoint, "--limit", "3", "--out", tmp_path / "test"]
+    pruning_test.main(pruning_test.parser().parse_args([*map(str, reading)]))
+    assert (tmp_path / "test" / "statistics.json").is_file() and (tmp_path / "test" / "table.md").is_file()
     tested = [json.loads(line) for line in (tmp_path / "test" / "results.jsonl").read_text().splitlines()]
     assert len(tested) == 3 and {r["split"] for r in tested} == {"test"}
     # each rule read at the size validation picked, with its form's draws at that size, nothing else
-    from scripts.studies.pruning_test import picked_chains, validation_run
-
-    _, validation, chains = validation_run(out)
-    picked = picked_chains(validation, chains)
+    _, validation, chains = pruning_test.validation_run(out)
+    picked = pruning_test.picked_chains(validation, chains)
     expected = {"full"} | {n for name, size, controls in picked.values() if size for n in [name, *controls]}
     assert set(tested[0]["scores"]) == expected
     assert any(size for _, size, _ in picked.values()), picked  # the tiny model keeps some rule
