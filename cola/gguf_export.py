@@ -14,6 +14,7 @@ types. Other architectures are refused by name.
 
 from __future__ import annotations
 
+import functools
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -41,6 +42,15 @@ def open_gguf(path: str | Path) -> gguf.GGUFReader:
     with path.open("rb") as handle:
         if handle.read(4) != b"GGUF":
             raise ValueError(f"{path} is not a GGUF file (its first bytes are not 'GGUF')")
+    stat = path.stat()
+    return _reader(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _reader(path: Path, mtime_ns: int, size: int) -> gguf.GGUFReader:
+    """Parsing a model's metadata takes seconds (its vocabulary's strings one by one): a command
+    that reads the block count and then exports parses it once. A rewritten file (another
+    modification time or size) is read afresh."""
     return gguf.GGUFReader(path)
 
 

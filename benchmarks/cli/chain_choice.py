@@ -4,6 +4,7 @@ file (its static chain, or a question's by ``--id``). Shared by the exporters to
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.runs.session import check_chain_argument, open_model
@@ -33,12 +34,14 @@ def static_policy_chain(path: Path, loaded, chain_model) -> tuple[int, ...]:
     return policy.chain
 
 
-def chosen_chain(args: argparse.Namespace, spec: str, n_layers: int) -> tuple[int, ...]:
-    """The chain from text (checked against ``n_layers`` alone), or from a policy or chain file
-    (checked against the weights of the model ``spec``, loaded for the check)."""
+def chosen_chain(args: argparse.Namespace, spec: str, n_layers: Callable[[], int]) -> tuple[int, ...]:
+    """The chain from text (checked against the layer count ``n_layers()`` alone), or from a policy
+    or chain file (checked against the weights of the model ``spec``, loaded for the check). The
+    layer count is read for a text only: reading it can cost as much as loading the model (a
+    GGUF's metadata), and a file of other weights is refused without it."""
     if args.chain is not None:
         check_chain_argument(args.chain)
-        return parse_chain(args.chain, n_layers)
+        return parse_chain(args.chain, n_layers())
     loaded, chain_model = open_model(spec=spec)
     if args.policy is not None:
         return static_policy_chain(args.policy, loaded, chain_model)

@@ -48,7 +48,7 @@ def run() -> None:
     args = parser().parse_args()
     try:
         source = source_gguf(args.model)
-        chain = chosen_chain(args, args.model, block_count(open_gguf(source)))
+        chain = chosen_chain(args, args.model, lambda: block_count(open_gguf(source)))
         summary = export_gguf(source, chain, args.out)
     except (FileNotFoundError, ValueError, KeyError) as error:
         raise SystemExit(f"error: {error.args[0] if isinstance(error, KeyError) else error}") from None

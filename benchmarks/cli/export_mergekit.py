@@ -40,7 +40,7 @@ def run() -> None:
     try:
         checkpoint = local_checkpoint(args.model)
         # the resolved checkpoint, not the spec: a GGUF is hashed to find its conversion once, not twice
-        chain = chosen_chain(args, str(checkpoint), read_config(checkpoint).num_hidden_layers)
+        chain = chosen_chain(args, str(checkpoint), lambda: read_config(checkpoint).num_hidden_layers)
         written = write_mergekit_recipe(checkpoint, chain, args.out, dtype=args.dtype)
     except (FileNotFoundError, ValueError, KeyError, OSError) as error:
         raise SystemExit(f"error: {error.args[0] if isinstance(error, KeyError) else error}") from None
