@@ -14,7 +14,6 @@ types. Other architectures are refused by name.
 
 from __future__ import annotations
 
-import functools
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -35,23 +34,20 @@ def _cola_version() -> str:
         return "unknown"
 
 
-def open_gguf(path: str | Path) -> gguf.GGUFReader:
+def check_gguf(path: str | Path) -> Path:
+    """``path`` if it is a file that starts as a GGUF does (a cheap check: parsing the metadata of a
+    model with a large vocabulary takes seconds)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"GGUF file not found: {path}")
     with path.open("rb") as handle:
         if handle.read(4) != b"GGUF":
             raise ValueError(f"{path} is not a GGUF file (its first bytes are not 'GGUF')")
-    stat = path.stat()
-    return _reader(path.resolve(), stat.st_mtime_ns, stat.st_size)
+    return path
 
 
-@functools.lru_cache(maxsize=4)
-def _reader(path: Path, mtime_ns: int, size: int) -> gguf.GGUFReader:
-    """Parsing a model's metadata takes seconds (its vocabulary's strings one by one): a command
-    that reads the block count and then exports parses it once. A rewritten file (another
-    modification time or size) is read afresh."""
-    return gguf.GGUFReader(path)
+def open_gguf(path: str | Path) -> gguf.GGUFReader:
+    return gguf.GGUFReader(check_gguf(path))
 
 
 def architecture(reader: gguf.GGUFReader) -> str:
@@ -92,10 +88,11 @@ def _copy_metadata(reader, writer, arch: str, chain: tuple[int, ...], n_layers: 
         writer.add_key_value(pattern_key, sliding, gguf.GGUFValueType.ARRAY, sub_type=gguf.GGUFValueType.BOOL)
 
 
-def export_gguf(source: str | Path, chain, out: str | Path) -> dict:
-    """Write ``chain`` over the GGUF model ``source`` to ``out``; returns what was written."""
+def export_gguf(source: str | Path, chain, out: str | Path, *, reader: gguf.GGUFReader | None = None) -> dict:
+    """Write ``chain`` over the GGUF model ``source`` to ``out``; returns what was written.
+    ``reader``: ``source`` already opened (its metadata parsed once by a caller that read it)."""
     source, out = Path(source), Path(out)
-    reader = open_gguf(source)
+    reader = reader or open_gguf(source)
     arch = architecture(reader)
     if arch not in ARCHITECTURES:
         raise ValueError(

@@ -14,11 +14,12 @@ grows by the bytes of each repeated layer and shrinks by those of each skipped o
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from pathlib import Path
 
 from benchmarks.cli.chain_choice import add_chain_choice, chosen_chain
-from cola.gguf_export import block_count, export_gguf, open_gguf
+from cola.gguf_export import block_count, check_gguf, export_gguf, open_gguf
 from cola.loading import EMBEDDED, embedded_gguf_path
 
 
@@ -47,9 +48,10 @@ def run() -> None:
     """The console command (``cola-export-gguf``) and the script's entry."""
     args = parser().parse_args()
     try:
-        source = source_gguf(args.model)
-        chain = chosen_chain(args, args.model, lambda: block_count(open_gguf(source)))
-        summary = export_gguf(source, chain, args.out)
+        source = check_gguf(source_gguf(args.model))  # refused before a policy's model loads
+        read_source = functools.cache(lambda: open_gguf(source))  # its metadata parsed once
+        chain = chosen_chain(args, args.model, lambda: block_count(read_source()))
+        summary = export_gguf(source, chain, args.out, reader=read_source())
     except (FileNotFoundError, ValueError, KeyError) as error:
         raise SystemExit(f"error: {error.args[0] if isinstance(error, KeyError) else error}") from None
     print(json.dumps(summary, indent=2))

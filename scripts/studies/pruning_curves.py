@@ -83,7 +83,7 @@ def plot(statistics: dict, out: Path, title: str) -> None:
                 if curve["control"] == form:
                     axis.plot(x, [curve["sizes"][size][measure] for size in sizes], marker="o", label=rule)
             axis.axhline(full[row], color="black", linestyle="--", label="full chain")
-            low, high = axis.get_ylim()  # a horizontal line does not widen the limits: keep it in view
+            low, high = axis.get_ylim()  # a line inside the autoscale margin can sit on the frame
             axis.set_ylim(min(low, full[row] - 0.02), max(high, full[row] + 0.02))
             axis.set_xlabel("layers removed")
             axis.set_ylabel(measure)

@@ -12,7 +12,7 @@ The chains are the validation run's own (its run_settings.json names them), so t
 measurements and the random draws are not redone. The table gives each rule's accuracy, its
 difference from the full chain on the same questions (paired bootstrap interval) and their
 agreement, on the whole split, the development rows and rows 500+, and where the rule stands among
-its random removals; statistics.json beside the table holds every figure.
+its random removals; <table>-statistics.json beside the table holds every figure.
 """
 
 from __future__ import annotations
@@ -60,11 +60,12 @@ def picked_chains(
 
 def write_reading(records: list[dict], picked: dict, table_path: Path | None) -> None:
     """Print the test reading's table; with a path, write it there and its figures beside it
-    (statistics.json)."""
+    (``<table>-statistics.json``)."""
     statistics = split_reading_statistics(records, picked)
     emit_table(split_reading_table(statistics), table_path)
     if table_path is not None:
-        (table_path.parent / "statistics.json").write_text(json.dumps(statistics, indent=1) + "\n")
+        statistics_path = table_path.with_name(f"{table_path.stem}-statistics.json")
+        statistics_path.write_text(json.dumps(statistics, indent=1) + "\n")
 
 
 @exit_on_user_error
@@ -114,7 +115,10 @@ def parser() -> argparse.ArgumentParser:
         "--table", type=Path, nargs="+", default=None, help="print the table of these test runs"
     )
     options.add_argument(
-        "--out-table", type=Path, default=None, help="also write the table here (statistics.json beside it)"
+        "--out-table",
+        type=Path,
+        default=None,
+        help="also write the table here (its figures beside it as <name>-statistics.json)",
     )
     options.add_argument("--limit", type=int, default=None, help="the first N test questions (a trial)")
     options.add_argument("--shard", type=shard_argument, default=(0, 1), help="INDEX/COUNT")

@@ -249,8 +249,8 @@ def test_killed_with_sigkill_inside_a_stage_it_resumes_to_the_same_records(
     stage, audited, tiny_checkpoint, tmp_path
 ):
     """A real ``kill -9`` of the whole process group once the stage has written its first records
-    and before it has written all; the rerun resumes it and finishes, and every stage's records
-    equal those of the audit that was never killed (timings aside)."""
+    and before it has written all; the rerun resumes it and finishes, and every stage it ran holds
+    the records of the audit that was never killed (timings aside)."""
     import os
     import signal
     import subprocess
@@ -260,8 +260,8 @@ def test_killed_with_sigkill_inside_a_stage_it_resumes_to_the_same_records(
     from tests.benchmarks.runs.test_search_run import ROOT
 
     root, _ = audited
-    # The stages after the searches are left out: the kill lands in a search, and their resumption
-    # is the second-run test's (each stage here costs its time twice, before and after the kill).
+    # The optional stages (field methods, static race, faithful search, router) are left out: the
+    # kill lands in a search, resuming them is the second-run test's, and each would run once more here.
     extras_off = [f"audit.{extra}=false" for extra in ("field_methods", "static_race", "faithful", "router")]
     command = [sys.executable, str(ROOT / "scripts" / "audit.py"), f"model.spec={tiny_checkpoint}", *SMALL]
     command += [*extras_off, f"hydra.run.dir={tmp_path}"]

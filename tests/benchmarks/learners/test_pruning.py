@@ -66,7 +66,7 @@ def test_the_script_saves_a_static_chain_that_loads(tmp_path, tiny_checkpoint, r
     assert policy.chain == tuple(layer for layer in range(4) if layer not in removed)
 
 
-def test_pruning_curves_score_every_rule_beside_its_random_removals(tmp_path, tiny_checkpoint):
+def test_pruning_curves_score_every_rule_beside_its_random_removals(tmp_path, tiny_checkpoint, capsys):
     out = tmp_path / "curves"
     args = [
         "--model",
@@ -130,9 +130,12 @@ def test_pruning_curves_score_every_rule_beside_its_random_removals(tmp_path, ti
     assert (out / "results.jsonl").read_text().count("\n") == 4
     with pytest.raises(SystemExit, match="2"):  # the curves pick sizes: never on a test split
         curves(*args, "--split", "test", "--out", tmp_path / "t")
+    assert "invalid choice: 'test'" in capsys.readouterr().err
     reading = ["--validation", out, "--model", tiny_checkpoint, "--limit", "3", "--out", tmp_path / "test"]
     pruning_test.main(pruning_test.parser().parse_args([*map(str, reading)]))
-    assert (tmp_path / "test" / "statistics.json").is_file() and (tmp_path / "test" / "table.md").is_file()
+    assert (tmp_path / "test" / "table-statistics.json").is_file() and (
+        tmp_path / "test" / "table.md"
+    ).is_file()
     tested = [json.loads(line) for line in (tmp_path / "test" / "results.jsonl").read_text().splitlines()]
     assert len(tested) == 3 and {r["split"] for r in tested} == {"test"}
     # each rule read at the size validation picked, with its form's draws at that size, nothing else
