@@ -92,7 +92,7 @@ def export_gguf(source: str | Path, chain, out: str | Path, *, reader: gguf.GGUF
     """Write ``chain`` over the GGUF model ``source`` to ``out``; returns what was written.
     ``reader``: ``source`` already opened (its metadata parsed once by a caller that read it)."""
     source, out = Path(source), Path(out)
-    reader = reader or open_gguf(source)
+    reader = open_gguf(source) if reader is None else reader
     arch = architecture(reader)
     if arch not in ARCHITECTURES:
         raise ValueError(
